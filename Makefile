@@ -1,0 +1,117 @@
+# sohoa — scanner batches → searchable PDFs + Vietnamese full-text index.
+#
+#   make run     install missing packages (as root), build, process samples/, search
+#   make test    the same set-up, then the whole test suite (also under ASan/UBSan)
+#   make bench   speed figures (pages/min, per-stage time)
+#   make deps    check libraries; as root install missing Debian packages
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+WAREHOUSE ?= warehouse
+
+# pkg-config module → Debian package
+PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
+        libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev \
+        jansson:libjansson-dev libsodium:libsodium-dev zlib:zlib1g-dev
+PC_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
+# packages checked by file: header or data file → Debian package
+FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
+        /usr/share/tesseract-ocr/5/tessdata/vie.traineddata:tesseract-ocr-vie \
+        /usr/share/tesseract-ocr/5/tessdata/osd.traineddata:tesseract-ocr-osd \
+        /usr/bin/pdftotext:poppler-utils /usr/bin/qpdf:qpdf \
+        /usr/bin/text2image:tesseract-ocr \
+        /usr/lib/python3/dist-packages/Levenshtein:python3-levenshtein \
+        /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf:fonts-liberation \
+        /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
+        /usr/bin/pkg-config:pkg-config
+
+HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
+ifeq ($(HAVE_PC),yes)
+PC_CFLAGS := $(shell pkg-config --cflags $(PC_MODS) 2>/dev/null)
+PC_LIBS   := $(shell pkg-config --libs $(PC_MODS) 2>/dev/null)
+endif
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wshadow -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(PC_CFLAGS) -MMD -MP
+LDLIBS  += $(PC_LIBS) -lunistring -lm
+
+BUILD   ?= build
+ifdef SANITIZE
+BUILD   := build-asan
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(wildcard scanners/*.c ocr/*.c index/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC := $(wildcard samples/tools/*.c)
+
+.PHONY: all deps run test unit e2e asan bench clean install samples
+all: $(BUILD)/sohoa sohoa
+
+sohoa: $(BUILD)/sohoa
+	@[ "$(BUILD)" = build ] && ln -sf $(BUILD)/sohoa sohoa || true
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libsohoa.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/sohoa: $(BUILD)/pipeline/main.o $(BUILD)/libsohoa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit: $(TEST_OBJ) $(BUILD)/libsohoa.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: samples/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+# ---- set-up --------------------------------------------------------------
+deps:
+	@missing=""; \
+	for p in $(PKGS); do m=$${p%%:*}; d=$${p#*:}; \
+	  command -v pkg-config >/dev/null 2>&1 && pkg-config --exists $$m || missing="$$missing $$d"; done; \
+	for p in $(FILE_DEPS); do f=$${p%%:*}; d=$${p#*:}; \
+	  [ -e $$f ] || missing="$$missing $$d"; done; \
+	command -v $(CC) >/dev/null 2>&1 || missing="$$missing gcc"; \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	else echo "deps: missing; run as root:  apt-get install$$missing"; exit 1; fi
+
+run: deps
+	$(MAKE) all
+	./sohoa run --warehouse $(WAREHOUSE) samples/batch
+	./sohoa status --warehouse $(WAREHOUSE)
+	./sohoa search --warehouse $(WAREHOUSE) "dat dai"
+
+# ---- tests ---------------------------------------------------------------
+test: deps
+	$(MAKE) all $(BUILD)/unit
+	$(MAKE) SANITIZE=1 build-asan/sohoa build-asan/unit
+	@echo "== unit tests"; $(BUILD)/unit
+	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
+	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
+
+unit: $(BUILD)/unit
+	$(BUILD)/unit $(T)
+
+bench: deps
+	$(MAKE) all
+	bash tests/bench.sh
+
+samples: $(BUILD)/tools/mksample
+	bash samples/make-samples.sh
+
+clean:
+	rm -rf build build-asan sohoa
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/pipeline/main.d

@@ -1,0 +1,103 @@
+/*
+ * catalog.c — open the warehouse catalog and create its schema.
+ *
+ * One SQLite database per warehouse (WAL: readers are never blocked by the
+ * run that writes).  The schema is the contract between the pipeline (which
+ * writes dossiers, sources, pages and runs) and search/status/report.
+ */
+#include "index.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS dossier(\n"
+    "  id TEXT PRIMARY KEY, batch TEXT, agency TEXT,\n"
+    "  state TEXT NOT NULL DEFAULT 'pending',\n"   /* pending|done|failed */
+    "  pdf TEXT, pdf_sha256 TEXT, pdf_bytes INTEGER, input_bytes INTEGER,\n"
+    "  pages INTEGER, sheets INTEGER, blanks INTEGER DEFAULT 0,\n"
+    "  inputs_sig TEXT, error TEXT, updated TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS source(\n"
+    "  dossier TEXT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL,\n"
+    "  path TEXT, size INTEGER, mtime INTEGER, sha256 TEXT, format TEXT,\n"
+    "  frames INTEGER, state TEXT, error TEXT,\n"
+    "  PRIMARY KEY(dossier, name));\n"
+    "CREATE TABLE IF NOT EXISTS page(\n"
+    "  id INTEGER PRIMARY KEY, dossier TEXT NOT NULL, pageno INTEGER,\n"
+    "  source_name TEXT NOT NULL, source_sha256 TEXT NOT NULL,\n"
+    "  frame INTEGER NOT NULL, part INTEGER NOT NULL DEFAULT 0,\n"
+    "  state TEXT NOT NULL DEFAULT 'pending',\n" /* pending|ocr|failed|timeout|quarantined */
+    "  kind TEXT DEFAULT 'page',\n"              /* page|blank */
+    "  quarter INTEGER, tag_rot INTEGER, skew REAL, skew_conf REAL,\n"
+    "  osd_conf REAL, dpi REAL, dpi_assumed INTEGER, ocr_dpi REAL,\n"
+    "  ocr_w INTEGER, ocr_h INTEGER, page_w_pt REAL, page_h_pt REAL,\n"
+    "  crop TEXT, codec TEXT, text TEXT, words TEXT, conf REAL,\n"
+    "  review TEXT, error TEXT,\n"
+    "  t_read REAL, t_prep REAL, t_orient REAL, t_deskew REAL, t_ocr REAL,\n"
+    "  t_encode REAL,\n"
+    "  UNIQUE(dossier, source_name, frame, part));\n"
+    "CREATE INDEX IF NOT EXISTS page_dossier ON page(dossier, pageno);\n"
+    "CREATE TABLE IF NOT EXISTS run(\n"
+    "  id INTEGER PRIMARY KEY, started TEXT, finished TEXT, pid INTEGER,\n"
+    "  args TEXT, state TEXT, exit_code INTEGER, report TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS event(\n"
+    "  id INTEGER PRIMARY KEY, run INTEGER, time TEXT, level TEXT,\n"
+    "  dossier TEXT, file TEXT, frame INTEGER, what TEXT, reason TEXT);\n"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS page_fts USING fts5(\n"
+    "  text, content='page', content_rowid='id', tokenize='sohoa',\n"
+    "  detail=full);\n";
+
+int sh_db_exec(sqlite3 *db, const char *sql, sh_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int full = sqlite3_errcode(db) == SQLITE_FULL;
+        sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "catalog: %s",
+                msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return full ? SH_ENOSPC : SH_EINDEX;
+    }
+    return SH_OK;
+}
+
+int sh_db_open(const char *warehouse, int readonly, sqlite3 **out,
+               sh_err *err)
+{
+    *out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/catalog.db", warehouse);
+    sqlite3 *db = NULL;
+    int flags = readonly ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        sh_errf(err, readonly ? SH_EUSAGE : SH_EIO,
+                "%s: cannot open catalog: %s", path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return err ? err->rc : SH_EIO;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    int rc = sh_index_register(db, err);
+    if (!rc && !readonly)
+        rc = sh_db_exec(db,
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                        err);
+    if (!rc && !readonly)
+        rc = sh_db_exec(db, schema, err);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return SH_OK;
+}
+
+void sh_db_close(sqlite3 **db)
+{
+    if (db && *db) {
+        sqlite3_close(*db);
+        *db = NULL;
+    }
+}

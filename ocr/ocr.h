@@ -1,0 +1,62 @@
+/*
+ * ocr.h — Tesseract (vie) in process, through its C API.
+ *
+ * One sh_ocr engine per worker process, kept for the worker's whole life:
+ * a TessBaseAPI for recognition ("vie") and one for orientation ("osd").
+ * The worker's environment must carry OMP_THREAD_LIMIT=1 from exec time.
+ */
+#ifndef SH_OCR_H
+#define SH_OCR_H
+
+#include "../pipeline/common.h"
+#include <leptonica/allheaders.h>
+
+/* One recognised word.  Box in OCR-image pixels, top-left origin,
+   x1/y1 exclusive.  baseline_y: y of the line's baseline under the word
+   (px), or -1 when Tesseract gave none. */
+typedef struct sh_word {
+    char *text;          /* UTF-8, NFC                                   */
+    int x0, y0, x1, y1;
+    float conf;          /* 0..100                                       */
+    int line;            /* line number on the page, from 0              */
+    int par;             /* paragraph number on the page, from 0         */
+    int baseline_y;
+    int line_h;          /* height of the word's text line, px           */
+} sh_word;
+
+typedef struct sh_words {
+    sh_word *w;
+    int n, cap;
+    char *text;          /* page text, UTF-8 NFC: words joined by spaces,
+                            lines by '\n', paragraphs by a blank line    */
+    float mean_conf;
+} sh_words;
+
+void sh_words_release(sh_words *ws);
+
+typedef struct sh_ocr sh_ocr;   /* opaque */
+
+/*
+ * Create an engine.
+ *   datapath [optional] tessdata folder; NULL = Tesseract's default
+ *   lang     [optional] recognition languages; NULL = "vie"
+ * Returns SH_OK or SH_EOCR (traineddata missing: err says which).
+ */
+int sh_ocr_new(const char *datapath, const char *lang, sh_ocr **out,
+               sh_err *err);
+void sh_ocr_free(sh_ocr **e);
+
+/* Orientation with the osd model: clockwise degrees to turn pix upright.
+   Matches sh_orient_fn (ctx = sh_ocr *).  Returns 0 on success. */
+int sh_ocr_orient(void *ctx, PIX *pix, int dpi, int *deg, float *conf);
+
+/*
+ * Recognise pix (8 bpp gray or 1 bpp) at dpi.
+ *   timeout_ms  0 = none; else the page is cancelled after this long
+ *               (Tesseract's progress/cancel monitor) → SH_ETIMEOUT
+ * Word boxes are in pix's coordinates.  *out is filled (zeroed first).
+ */
+int sh_ocr_page(sh_ocr *e, PIX *pix, int dpi, int timeout_ms, sh_words *out,
+                sh_err *err);
+
+#endif

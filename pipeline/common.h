@@ -1,0 +1,84 @@
+/*
+ * common.h — error codes, error detail, logging, byte buffers and small
+ * file helpers shared by every sohoa module.
+ *
+ * Conventions (see README "For developers"):
+ *   - Every fallible call returns int rc: SH_OK (0) or one of SH_E*.
+ *   - Detail goes into a caller-owned sh_err (never a global), so pages
+ *     can run in parallel.  sh_errf() fills it and returns the rc.
+ *   - Destructors take T ** and set the pointer to NULL; they accept NULL.
+ */
+#ifndef SH_COMMON_H
+#define SH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+enum {
+    SH_OK = 0,
+    SH_EIO,      /* file system: open/read/write/fsync/rename failed   */
+    SH_ENOMEM,   /* allocation failed                                  */
+    SH_EINPUT,   /* input does not decode or is not what it claims     */
+    SH_ELIMIT,   /* input refused by a limit (pixels, bytes, frames)   */
+    SH_EOCR,     /* Tesseract failed or was cancelled                  */
+    SH_EINDEX,   /* SQLite / catalog failure                           */
+    SH_EUSAGE,   /* bad argument or configuration                      */
+    SH_ETIMEOUT, /* a per-page deadline passed                         */
+    SH_ENOSPC,   /* disk full / file size limit                        */
+    SH_ELOCKED   /* another run holds the warehouse lock               */
+};
+
+typedef struct sh_err {
+    int rc;
+    char msg[1024];
+} sh_err;
+
+const char *sh_strerror(int rc);
+/* Set err (may be NULL) to rc and a printf-style message; returns rc. */
+int sh_errf(sh_err *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- logging: plain timestamped lines on stderr (or JSON lines) ---- */
+enum { SH_LOG_ERROR, SH_LOG_WARN, SH_LOG_INFO, SH_LOG_DEBUG };
+extern int sh_log_level;   /* default SH_LOG_INFO */
+extern int sh_log_json;    /* 1: one JSON object per line */
+void sh_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- growable byte buffer; data is always NUL-terminated ---- */
+typedef struct sh_buf {
+    char *data;
+    size_t len, cap;
+} sh_buf;
+
+int sh_buf_reserve(sh_buf *b, size_t extra);
+int sh_buf_add(sh_buf *b, const void *p, size_t n);
+int sh_buf_adds(sh_buf *b, const char *s);
+int sh_buf_printf(sh_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sh_buf_release(sh_buf *b);          /* frees data, zeroes b */
+
+/* ---- files ---- */
+/* Read a whole file (limit: max bytes, 0 = no limit). *out malloc'd. */
+int sh_read_file(const char *path, size_t max, uint8_t **out, size_t *n,
+                 sh_err *err);
+/* Write data to path atomically: path.tmp.PID, fsync, rename, fsync dir. */
+int sh_write_atomic(const char *path, const void *data, size_t n, sh_err *err);
+/* fsync the directory holding path. */
+int sh_fsync_dir_of(const char *path);
+/* mkdir -p */
+int sh_mkdirs(const char *path, sh_err *err);
+/* SHA-256 of a file / buffer, as 64 lowercase hex chars + NUL. */
+int sh_sha256_file(const char *path, char hex[65], sh_err *err);
+void sh_sha256_buf(const void *p, size_t n, char hex[65]);
+/* Natural order compare ("2.tif" < "10.tif"), for page order. */
+int sh_natcmp(const char *a, const char *b);
+/* Monotonic clock in seconds. */
+double sh_now(void);
+/* strdup that returns NULL on NULL. */
+char *sh_strdup(const char *s);
+
+#define SH_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

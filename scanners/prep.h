@@ -1,0 +1,77 @@
+/*
+ * prep.h — turn a decoded frame into the image Tesseract reads, and record
+ * the geometry that maps that image back onto the archived original.
+ *
+ * Method: gray → resolution normalised for OCR (≈300 dpi: below 150 dpi
+ * upscaled, above 400 dpi downscaled) → orientation by Tesseract's osd
+ * model (through a callback, so this module does not own an engine) →
+ * skew by Leptonica (pixFindSkew) and rotation about the centre → background
+ * normalisation and binarisation.  The archived PDF keeps the original
+ * pixels; only the PDF transformation matrix carries rotation and skew.
+ */
+#ifndef SH_PREP_H
+#define SH_PREP_H
+
+#include "scan.h"
+
+/* Geometry of one page: everything needed to map between the original
+   pixels, the OCR image and the PDF page.  Stored with the page. */
+typedef struct sh_geom {
+    int src_w, src_h;       /* original pixels as stored                   */
+    double src_xres, src_yres;
+    int quarter;            /* total clockwise quarter turns applied to the
+                               stored pixels (tag + detected), 0..3        */
+    int tag_rot;            /* part of quarter that came from the file tag */
+    double skew_deg;        /* residual skew of the upright page, degrees,
+                               counter-clockwise positive; the page is
+                               rotated by -skew_deg to deskew it            */
+    double skew_conf;       /* Leptonica confidence (0 = none)            */
+    double osd_conf;        /* Tesseract OSD orientation confidence       */
+    int ocr_w, ocr_h;       /* OCR image size, px                          */
+    double ocr_dpi;         /* OCR image resolution (square pixels)        */
+    double page_w_pt, page_h_pt;  /* PDF page size (upright sheet size)    */
+    int crop_x, crop_y, crop_w, crop_h; /* content box in OCR px (whole
+                               image when nothing cropped)                 */
+} sh_geom;
+
+/* Orientation callback: given an upright-candidate 1 bpp or 8 bpp image at
+   ocr_dpi, report clockwise degrees (0/90/180/270) it must be turned to be
+   upright and a confidence.  Return 0 on success, nonzero when no
+   decision could be made (prep then keeps 0 and records conf 0). */
+typedef int (*sh_orient_fn)(void *ctx, PIX *pix, int dpi, int *deg,
+                            float *conf);
+
+typedef struct sh_prep_opts {
+    double ocr_dpi;         /* target OCR dpi; 0 = 300                     */
+    int no_orient;          /* 1: skip orientation detection               */
+    int no_deskew;          /* 1: skip deskew                              */
+    sh_orient_fn orient;    /* [optional] orientation detector             */
+    void *orient_ctx;
+} sh_prep_opts;
+
+typedef struct sh_prepped {
+    PIX *ocr;      /* the image for Tesseract (8 bpp gray or 1 bpp), upright,
+                      deskewed, at geom.ocr_dpi                            */
+    sh_geom geom;
+    double t_orient, t_deskew, t_other;  /* seconds spent, for make bench */
+} sh_prepped;
+
+/*
+ * Prepare frame f for OCR.  f is not modified.
+ * Returns SH_OK, SH_ENOMEM, SH_EINPUT (a Leptonica step failed).
+ */
+int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
+                 sh_err *err);
+void sh_prepped_release(sh_prepped *p);
+
+/*
+ * PDF placement: the matrix [a b c d e f] (PDF "cm") that draws the
+ * original stored image (the unit square of an image XObject) onto the
+ * page described by g, turned and deskewed.
+ */
+void sh_geom_image_matrix(const sh_geom *g, double m[6]);
+
+/* OCR image px → PDF points: x_pt = x*k, y_pt = page_h_pt - y*k, k = 72/dpi */
+double sh_geom_pt_per_px(const sh_geom *g);
+
+#endif

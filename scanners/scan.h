@@ -1,0 +1,89 @@
+/*
+ * scan.h — read what scanners produce: one source file (TIFF, JPEG, PNG),
+ * counted in frames (pages), each frame decoded into a Leptonica PIX.
+ *
+ * Limits are checked from the header before any pixel is decoded (see
+ * sh_scan_limits): a decompression bomb is refused in well under a second
+ * with bounded memory.  Original files are only ever opened read-only.
+ *
+ * Functions:
+ *   sh_scan_open      open a file, sniff its format by magic bytes
+ *   sh_scan_frames    number of frames (pages) in the file
+ *   sh_scan_read      decode one frame into an sh_frame
+ *   sh_frame_release  free what a frame holds
+ *   sh_scan_close     close the file
+ */
+#ifndef SH_SCAN_H
+#define SH_SCAN_H
+
+#include "../pipeline/common.h"
+#include <leptonica/allheaders.h>
+
+typedef struct sh_scan_limits {
+    int64_t max_file_bytes;   /* default 2 GiB                           */
+    int64_t max_pixels;       /* w*h per frame; default 250 Mpx          */
+    int max_side;             /* px per side; default 60000              */
+    int max_frames;           /* frames per file; default 5000           */
+} sh_scan_limits;
+
+/* Fill lim with the defaults above. */
+void sh_scan_limits_default(sh_scan_limits *lim);
+
+enum sh_format { SH_FMT_UNKNOWN = 0, SH_FMT_TIFF, SH_FMT_JPEG, SH_FMT_PNG };
+
+typedef struct sh_frame {
+    PIX *pix;          /* decoded pixels as stored (tag orientation NOT
+                          applied): 1 bpp, 8 bpp gray or 32 bpp RGB; never
+                          colormapped (colormaps are removed)           */
+    int xres, yres;    /* pixels per inch; 300 when the file says none  */
+    int dpi_assumed;   /* 1 if the file carried no usable resolution    */
+    int tag_rot;       /* clockwise degrees (0/90/180/270) to turn the
+                          stored pixels upright per TIFF Orientation tag or
+                          JPEG EXIF orientation; 0 when absent          */
+    int tag_mirror;    /* 1 if the tag also asks for a mirror (ignored,
+                          reported)                                      */
+    const char *codec; /* static string: "g4","g3","lzw","deflate",
+                          "packbits","jpeg","none","png", ...           */
+    /* JPEG pass-through: for a standalone JPEG file with 1 (gray) or 3
+       (YCbCr/RGB) components, the whole file's bytes, so the PDF can embed
+       them unchanged.  NULL otherwise.  Owned by the frame.            */
+    uint8_t *jpeg;
+    size_t njpeg;
+    int jpeg_components;
+} sh_frame;
+
+typedef struct sh_scan sh_scan;   /* opaque */
+
+/*
+ * Open path read-only and sniff its format.
+ *   lim   [optional] limits; NULL = defaults
+ * Returns SH_OK, SH_EIO (cannot open/read), SH_EINPUT (not a supported
+ * format, or header unreadable), SH_ELIMIT (file size or frame count over
+ * the limit).  err->msg names the file.  *out is NULL on error.
+ */
+int sh_scan_open(const char *path, const sh_scan_limits *lim, sh_scan **out,
+                 sh_err *err);
+
+/* Number of frames (>= 1).  TIFF: IFDs, counted with a loop guard. */
+int sh_scan_frames(const sh_scan *s);
+
+enum sh_format sh_scan_format(const sh_scan *s);
+
+/*
+ * Decode frame n (0-based) into *f (zeroed first; released by caller with
+ * sh_frame_release).  The frame's header (size, depth) is checked against
+ * the limits before decoding.
+ * Returns SH_OK, SH_EINPUT (does not decode; err names file and frame and
+ * the decoder's reason), SH_ELIMIT (pixel count or side over limit).
+ */
+int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
+
+void sh_frame_release(sh_frame *f);
+void sh_scan_close(sh_scan **s);
+
+/* Lower-case extension test used when listing a dossier folder:
+   1 if name looks like a scanner file we read (.tif .tiff .jpg .jpeg .png,
+   any case), else 0. */
+int sh_scan_is_candidate(const char *name);
+
+#endif

@@ -1,0 +1,64 @@
+/* test_util.c — common helpers: natural order, buffers, atomic write. */
+#include "test.h"
+#include "../pipeline/common.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int test_natcmp(void)
+{
+    static const struct { const char *a, *b; int sign; } rows[] = {
+        {"2.tif", "10.tif", -1},
+        {"page10", "page9", 1},
+        {"0001.tif", "0002.tif", -1},
+        {"a.tif", "A.tif", 0},
+        {"scan_2_b", "scan_2_a", 1},
+        {"x", "x1", -1},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(rows); i++) {
+        int c = sh_natcmp(rows[i].a, rows[i].b);
+        int s = c < 0 ? -1 : c > 0 ? 1 : 0;
+        CHECKF(s == rows[i].sign, "%s vs %s", rows[i].a, rows[i].b);
+    }
+    return 0;
+}
+
+static int test_atomic_write(void)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.bin", sh_test_tmpdir());
+    sh_err err = {0};
+    CHECK(sh_write_atomic(path, "hello", 5, &err) == SH_OK);
+    uint8_t *p;
+    size_t n;
+    CHECK(sh_read_file(path, 0, &p, &n, &err) == SH_OK);
+    CHECK(n == 5 && memcmp(p, "hello", 5) == 0);
+    free(p);
+    char hex[65];
+    CHECK(sh_sha256_file(path, hex, &err) == SH_OK);
+    CHECK(strcmp(hex, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824") == 0);
+    /* a write into a missing folder fails cleanly, naming the path */
+    CHECK(sh_write_atomic("/nonexistent-dir/x", "a", 1, &err) == SH_EIO);
+    CHECK(strstr(err.msg, "/nonexistent-dir/x") != NULL);
+    return 0;
+}
+
+static int test_buf(void)
+{
+    sh_buf b = {0};
+    for (int i = 0; i < 1000; i++)
+        CHECK(sh_buf_printf(&b, "%d,", i) == SH_OK);
+    CHECK(strncmp(b.data, "0,1,2,", 6) == 0);
+    CHECK(b.len == strlen(b.data));
+    sh_buf_release(&b);
+    CHECK(b.data == NULL && b.len == 0);
+    return 0;
+}
+
+const sh_test sh_tests_util[] = {
+    {"util/natcmp", test_natcmp},
+    {"util/atomic_write", test_atomic_write},
+    {"util/buf", test_buf},
+    {NULL, NULL},
+};

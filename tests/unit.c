@@ -1,0 +1,76 @@
+/*
+ * unit.c — runs every table of unit tests, or those whose name contains
+ * argv[1].  Ends with the line "N passed, N failed, N skipped".
+ */
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Weak, so a helper can link the runner with only its own module's table. */
+#define TABLE(m) extern const sh_test sh_tests_##m[] __attribute__((weak));
+TABLE(util) TABLE(scan) TABLE(prep) TABLE(ocr) TABLE(pdf) TABLE(index)
+TABLE(pipeline)
+#undef TABLE
+
+static const sh_test *tables[] = {
+    sh_tests_util, sh_tests_scan,  sh_tests_prep,     sh_tests_ocr,
+    sh_tests_pdf,  sh_tests_index, sh_tests_pipeline,
+};
+
+const char *sh_test_samples = "samples";
+const char *sh_test_shared = "../shared";
+static char tmpdir[256];
+
+const char *sh_test_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/sohoa-unit-XXXXXX");
+        if (!mkdtemp(tmpdir))
+            return "/tmp";
+    }
+    return tmpdir;
+}
+
+static void cleanup_tmp(void)
+{
+    if (tmpdir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", tmpdir);
+        tmpdir[0] = 0;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    if (getenv("SOHOA_SAMPLES"))
+        sh_test_samples = getenv("SOHOA_SAMPLES");
+    if (getenv("SOHOA_SHARED"))
+        sh_test_shared = getenv("SOHOA_SHARED");
+    int pass = 0, fail = 0, skip = 0;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        if (!tables[t])
+            continue;
+        for (const sh_test *c = tables[t]; c->name; c++) {
+            if (filter && !strstr(c->name, filter))
+                continue;
+            int r = c->fn();
+            cleanup_tmp();
+            const char *what = r == 0 ? "ok" : r == SH_SKIP ? "skip" : "FAIL";
+            printf("%-4s %s\n", what, c->name);
+            fflush(stdout);
+            if (r == 0)
+                pass++;
+            else if (r == SH_SKIP)
+                skip++;
+            else
+                fail++;
+        }
+    }
+    printf("unit: %d passed, %d failed, %d skipped\n", pass, fail, skip);
+    return fail ? 1 : 0;
+}
