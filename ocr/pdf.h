@@ -14,7 +14,8 @@
  *
  * The writer is streaming: pages are written as they are added; the file
  * appears under its final name only at sh_pdf_commit (temp file, fsync,
- * rename, fsync of the folder).
+ * rename, fsync of the folder).  The object layout is described at the
+ * top of pdf.c.
  *
  * Functions:
  *   sh_pdf_image_from_pix / sh_pdf_image_from_jpeg / sh_pdf_image_release
@@ -30,55 +31,122 @@
 
 enum sh_pdf_filter { SH_PDF_DCT = 1, SH_PDF_CCITT_G4, SH_PDF_FLATE };
 
-/* One encoded image XObject, ready to embed. */
+/* One encoded image XObject, ready to embed.  The stream bytes by filter:
+     SH_PDF_DCT       a whole JPEG file (baseline/extended/progressive,
+                      8-bit, 1 or 3 components), as it came
+     SH_PDF_CCITT_G4  a bare CCITT T.6 bit stream (/K -1), rows of w
+     SH_PDF_FLATE     zlib stream of h rows of w*ncomp bytes, each row
+                      led by its PNG filter-type byte (/Predictor 15) */
 typedef struct sh_pdf_image {
     int filter;          /* enum sh_pdf_filter                             */
     int w, h;            /* pixels                                         */
     int bpc;             /* bits per component: 1 or 8                     */
     int ncomp;           /* 1 = DeviceGray, 3 = DeviceRGB                  */
-    int black_is_1;      /* CCITT only: 1 if a set bit is black            */
+    int black_is_1;      /* CCITT only: 1 = decoded 1 bits are black
+                            (/BlackIs1 true); 0 (what _from_pix makes):
+                            decoded 0 bits are black                       */
     uint8_t *data;       /* the stream bytes (owned)                       */
     size_t n;
 } sh_pdf_image;
 
-/* Encode pix: 1 bpp → CCITT G4; 8 bpp → Flate gray; 32 bpp → Flate RGB.
-   Colormapped input is expanded first. */
+/*
+ * Encode pix for embedding, losslessly.
+ *   pix  1 bpp (set bit = black) → CCITT G4, coded in memory (libtiff);
+ *        8 bpp → Flate gray; 32 bpp → Flate RGB (alpha dropped);
+ *        colormapped input is expanded first (a black/white map stays
+ *        1 bpp); 2/4/16 bpp gray → 8 bpp; 24 bpp → 32 bpp
+ *   out  filled (zeroed first); release with sh_pdf_image_release
+ * Returns SH_OK, SH_EUSAGE (NULL), SH_ELIMIT (side over 1,000,000 px),
+ * SH_EINPUT (unsupported depth) or SH_ENOMEM; on error out is empty.
+ */
 int sh_pdf_image_from_pix(PIX *pix, sh_pdf_image *out, sh_err *err);
-/* Wrap JPEG file bytes (copied) for pass-through; w/h/ncomp from the
-   JPEG header.  SH_EINPUT if not a baseline/progressive JPEG with 1 or 3
-   components. */
+
+/*
+ * Wrap JPEG file bytes (copied) for pass-through; w/h/ncomp come from
+ * the frame header (SOF0/1/2).
+ * Returns SH_OK, or SH_EINPUT when the bytes are not a JPEG, the frame
+ * is lossless/hierarchical/arithmetic-coded, not 8-bit, not 1 or 3
+ * components (CMYK), or its height is left to a DNL marker; SH_ELIMIT
+ * over 2 GiB.  Notes: the scan data itself is not decoded here.
+ */
 int sh_pdf_image_from_jpeg(const uint8_t *jpeg, size_t n, sh_pdf_image *out,
                            sh_err *err);
+
+/* Free img's data and zero it; accepts NULL and an empty image. */
 void sh_pdf_image_release(sh_pdf_image *img);
 
-/* Save/load an encoded image to a file (atomic write) so a worker process
-   can hand it to the PDF assembler. */
+/*
+ * Save/load an encoded image so a worker process can hand it to the PDF
+ * assembler.  File: "SHPDFIMG", version, the fields above, a CRC-32 over
+ * header and data, the data length, the data (little-endian); saved with
+ * sh_write_atomic.
+ * save: SH_EUSAGE if img is not a sound image, else as sh_write_atomic.
+ * load: out filled (zeroed first); SH_EIO/SH_ELIMIT from reading,
+ *       SH_EINPUT when anything (magic, version, a field, the length, the
+ *       checksum, a JPEG's own header) is wrong; err names the path.
+ */
 int sh_pdf_image_save(const sh_pdf_image *img, const char *path, sh_err *err);
 int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err);
 
 /* One page to add. */
 typedef struct sh_pdf_page {
-    double w_pt, h_pt;           /* MediaBox                               */
+    double w_pt, h_pt;           /* MediaBox, 0 < side <= 14400            */
     const sh_pdf_image *img;     /* [optional] NULL = text only            */
-    double img_matrix[6];        /* cm for the image unit square           */
-    const sh_words *words;       /* [optional] text layer                  */
+    double img_matrix[6];        /* cm for the image unit square, e.g.
+                                    {w_pt,0,0,h_pt,0,0} upright; an image
+                                    W x H pt shown turned 90° clockwise on
+                                    an H x W page: {0,-W,H,0,0,W}          */
+    const sh_words *words;       /* [optional] text layer, boxes in the
+                                    page's upright pixel frame              */
     double pt_per_px;            /* word boxes px → pt: x*k, h_pt - y*k     */
 } sh_pdf_page;
 
 typedef struct sh_pdf sh_pdf;    /* opaque */
 
 /*
- * Start a PDF that will be committed to final_path.
+ * Start a PDF that will be committed to final_path: reads the text-layer
+ * font, creates final_path.tmp.<pid> and writes the header.
  *   title [optional] document title (UTF-8) for the Info dictionary
+ * The font is $SOHOA_PDF_FONT, or else Tesseract's
+ * /usr/share/tesseract-ocr/5/tessdata/pdf.ttf.
+ * Returns SH_OK; SH_EIO (font unreadable, or the temp file cannot be
+ * created, e.g. missing folder), SH_ENOSPC, SH_EINPUT (font not TrueType),
+ * SH_EUSAGE, SH_ENOMEM.  On error *out is NULL and no file is left.
  */
 int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
                 sh_err *err);
+
+/*
+ * Write one page (image XObject, content stream, page object) at once;
+ * only the page's own data is in memory meanwhile.
+ * Words with empty text or an empty box are skipped; invalid UTF-8 and
+ * characters beyond U+FFFF show as U+FFFD.  The text size is line_h
+ * (else the box height).  A word whose baseline_y lies between its box top
+ * and half a line below its box sits on that baseline and spans
+ * baseline-0.8*size .. baseline+0.2*size; otherwise it spans y1-size .. y1
+ * (its box, when line_h is 0).  Words are stretched to their box width,
+ * narrowed only to keep a gap of 0.22*size before the next word of the
+ * line (text extractors split words by that gap).
+ * Returns SH_OK; SH_EUSAGE (bad page: size, matrix with nan/inf or
+ * singular, unsound image, pt_per_px) or SH_ENOMEM before anything was
+ * written: the document is still usable.  SH_ENOSPC / SH_EIO / SH_ELIMIT
+ * while writing: the temp file is removed and every later call on p
+ * returns the same error; still call sh_pdf_commit or sh_pdf_abort.
+ */
 int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err);
-/* Finish (xref, trailer), fsync, rename to final_path, fsync the folder;
-   frees p.  On error nothing is left under final_path's name that was not
-   there before. */
+
+/*
+ * Finish (shared font objects, Pages, Catalog, Info, xref, trailer with
+ * /ID), fsync, close, rename to final_path, fsync the folder; frees *p
+ * and sets it to NULL whatever the outcome.
+ * Returns SH_OK; SH_EUSAGE (no pages), SH_ENOSPC, SH_EIO, SH_ELIMIT
+ * (over 9.9 GB), SH_ENOMEM, or the error an earlier add_page hit.
+ * On error nothing is left under final_path's name that was not there
+ * before (a failed folder fsync removes the renamed file), and no temp.
+ */
 int sh_pdf_commit(sh_pdf **p, sh_err *err);
-/* Drop the temp file and free p. */
+
+/* Drop the temp file, free *p and set it to NULL; accepts NULL. */
 void sh_pdf_abort(sh_pdf **p);
 
 #endif
