@@ -46,6 +46,10 @@ int sh_ocr_new(const char *datapath, const char *lang, sh_ocr **out,
                sh_err *err);
 void sh_ocr_free(sh_ocr **e);
 
+/* Set a Tesseract variable on the recognition engine (e.g.
+   "thresholding_method", "2").  Returns SH_OK or SH_EUSAGE. */
+int sh_ocr_set(sh_ocr *e, const char *name, const char *value);
+
 /* Orientation with the osd model: clockwise degrees to turn pix upright.
    Matches sh_orient_fn (ctx = sh_ocr *).  Returns 0 on success. */
 int sh_ocr_orient(void *ctx, PIX *pix, int dpi, int *deg, float *conf);

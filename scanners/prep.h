@@ -26,7 +26,11 @@ typedef struct sh_geom {
                                counter-clockwise positive; the page is
                                rotated by -skew_deg to deskew it            */
     double skew_conf;       /* Leptonica confidence (0 = none)            */
-    double osd_conf;        /* Tesseract OSD orientation confidence       */
+    double osd_conf;        /* Tesseract OSD orientation confidence; 0 when
+                               the fast test below settled it              */
+    double up_conf;         /* Leptonica pixOrientDetect: text upright (+) or
+                               upside down (-)                             */
+    double left_conf;       /* ... and turned sideways (|left| large)      */
     int ocr_w, ocr_h;       /* OCR image size, px                          */
     double ocr_dpi;         /* OCR image resolution (square pixels)        */
     double page_w_pt, page_h_pt;  /* PDF page size (upright sheet size)    */
@@ -45,13 +49,18 @@ typedef struct sh_prep_opts {
     double ocr_dpi;         /* target OCR dpi; 0 = 300                     */
     int no_orient;          /* 1: skip orientation detection               */
     int no_deskew;          /* 1: skip deskew                              */
+    int ocr_binary;         /* 1: give Tesseract our binarised image
+                               instead of the gray one (gray reads better:
+                               CER 0.58 % vs 0.77 % on 7 corpus pages,
+                               ~18 % slower)                               */
     sh_orient_fn orient;    /* [optional] orientation detector             */
     void *orient_ctx;
 } sh_prep_opts;
 
 typedef struct sh_prepped {
-    PIX *ocr;      /* the image for Tesseract (8 bpp gray or 1 bpp), upright,
-                      deskewed, at geom.ocr_dpi                            */
+    PIX *ocr;      /* the image for Tesseract: 8 bpp gray (1 bpp with
+                      ocr_binary),
+                      upright, deskewed, at geom.ocr_dpi                   */
     sh_geom geom;
     double t_orient, t_deskew, t_other;  /* seconds spent, for make bench */
 } sh_prepped;
