@@ -19,6 +19,7 @@
 #include "../pipeline/common.h"
 #include <leptonica/allheaders.h>
 
+/* A field <= 0 means "the default". */
 typedef struct sh_scan_limits {
     int64_t max_file_bytes;   /* default 2 GiB                           */
     int64_t max_pixels;       /* w*h per frame; default 250 Mpx          */
@@ -35,18 +36,25 @@ typedef struct sh_frame {
     PIX *pix;          /* decoded pixels as stored (tag orientation NOT
                           applied): 1 bpp, 8 bpp gray or 32 bpp RGB; never
                           colormapped (colormaps are removed)           */
-    int xres, yres;    /* pixels per inch; 300 when the file says none  */
-    int dpi_assumed;   /* 1 if the file carried no usable resolution    */
+    int xres, yres;    /* pixels per inch (also set on pix); 300 when the
+                          file says none                                 */
+    int dpi_assumed;   /* 1 if the file carried no usable resolution:
+                          none, unit-less, outside 30..5000, or under
+                          100 ppi with a page over 50 inches (the 72/96
+                          that cameras and screen tools write)          */
     int tag_rot;       /* clockwise degrees (0/90/180/270) to turn the
                           stored pixels upright per TIFF Orientation tag or
                           JPEG EXIF orientation; 0 when absent          */
     int tag_mirror;    /* 1 if the tag also asks for a mirror (ignored,
-                          reported)                                      */
+                          reported): after tag_rot a left-right mirror
+                          image remains (tags 2, 4, 5, 7)               */
     const char *codec; /* static string: "g4","g3","lzw","deflate",
                           "packbits","jpeg","none","png", ...           */
     /* JPEG pass-through: for a standalone JPEG file with 1 (gray) or 3
        (YCbCr/RGB) components, the whole file's bytes, so the PDF can embed
-       them unchanged.  NULL otherwise.  Owned by the frame.            */
+       them unchanged.  NULL otherwise (CMYK, arithmetic coding, and RGB
+       without an Adobe marker, which a PDF reader would take for YCbCr).
+       Owned by the frame.                                               */
     uint8_t *jpeg;
     size_t njpeg;
     int jpeg_components;
@@ -55,11 +63,16 @@ typedef struct sh_frame {
 typedef struct sh_scan sh_scan;   /* opaque */
 
 /*
- * Open path read-only and sniff its format.
+ * Open path read-only and sniff its format by magic bytes (TIFF and
+ * BigTIFF, JPEG, PNG; the name does not matter).
  *   lim   [optional] limits; NULL = defaults
  * Returns SH_OK, SH_EIO (cannot open/read), SH_EINPUT (not a supported
  * format, or header unreadable), SH_ELIMIT (file size or frame count over
- * the limit).  err->msg names the file.  *out is NULL on error.
+ * the limit), SH_ENOMEM, SH_EUSAGE (NULL path/out).  err->msg names the
+ * file.  *out is NULL on error.
+ * Notes: JPEG and PNG files are read into memory here; TIFF is read as
+ * frames are asked for.  A TIFF whose chain of directories is damaged or
+ * loops keeps the frames before the damage (logged as a warning).
  */
 int sh_scan_open(const char *path, const sh_scan_limits *lim, sh_scan **out,
                  sh_err *err);
@@ -74,7 +87,15 @@ enum sh_format sh_scan_format(const sh_scan *s);
  * sh_frame_release).  The frame's header (size, depth) is checked against
  * the limits before decoding.
  * Returns SH_OK, SH_EINPUT (does not decode; err names file and frame and
- * the decoder's reason), SH_ELIMIT (pixel count or side over limit).
+ * the decoder's reason), SH_ELIMIT (pixel count or side over limit),
+ * SH_ENOMEM, SH_EUSAGE (n out of range, NULL s).  Messages read
+ * "PATH: frame N of M: reason", frames counted from 1 for people.
+ * On error f holds nothing (f->pix NULL).
+ * Notes: data damage the decoders only warn about (JPEG "Premature end of
+ * JPEG file", corrupt-data warnings; a fax strip ending early) is
+ * SH_EINPUT, never a partly blank page.  A failed frame does not affect
+ * the others.  Not thread-safe on one sh_scan; separate sh_scans may be
+ * used from separate threads.
  */
 int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
 
@@ -83,7 +104,7 @@ void sh_scan_close(sh_scan **s);
 
 /* Lower-case extension test used when listing a dossier folder:
    1 if name looks like a scanner file we read (.tif .tiff .jpg .jpeg .png,
-   any case), else 0. */
+   any case), else 0.  Hidden names (".x.tif", macOS "._x.tif") give 0. */
 int sh_scan_is_candidate(const char *name);
 
 #endif
