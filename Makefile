@@ -23,7 +23,7 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/lib/python3/dist-packages/Levenshtein:python3-levenshtein \
         /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf:fonts-liberation \
         /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
-        /usr/bin/pkg-config:pkg-config
+        /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -43,9 +43,9 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(wildcard scanners/*.c ocr/*.c index/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c))
+LIB_SRC  := $(filter-out $(EXCLUDE),$(wildcard scanners/*.c ocr/*.c index/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TEST_SRC := $(wildcard tests/*.c)
+TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 

@@ -6,10 +6,13 @@
  *   sh_geom_image_matrix  PDF matrix placing the original pixels on the page
  *   sh_geom_pt_per_px
  *
- * Method.  The frame is reduced to 8 bpp gray and resampled so the OCR image
- * is near 300 dpi (pages between 250 and 400 dpi are used as they are;
- * lower ones are upscaled, higher ones reduced: 400+ dpi costs OCR time
- * for no accuracy, and small text below ~250 dpi reads better enlarged).
+ * Method.  The frame is reduced to 8 bpp gray — for colour scans the
+ * brightest channel, so red seals and coloured stamps fade into the paper
+ * while black print stays (corpus pages under a red seal: CER 6.5 % →
+ * 0.1 %) — and read at its own resolution between 150 and 400 dpi (native
+ * 200 dpi reads better than upscaled to 300: 0.71 % → 0.25 % CER); pages
+ * below 150 dpi are upscaled to 300 and pages above 400 reduced to 300,
+ * since more pixels only cost OCR time.
  * The file's orientation tag is applied first.  A binary analysis image
  * (background-normalised, adaptive Otsu) feeds Tesseract's osd model for
  * the quarter turn and Leptonica's pixFindSkew for the residual skew; the
@@ -55,7 +58,9 @@ static PIX *to_gray(PIX *pix)
         return pixGetColormap(pix) ? pixRemoveColormap(pix, REMOVE_CMAP_TO_GRAYSCALE)
                                    : pixClone(pix);
     case 32:
-        return pixConvertRGBToLuminance(pix);
+        /* The brightest channel: black and gray print stay dark, coloured
+           ink (red seals, blue stamps) turns as light as the paper. */
+        return pixConvertRGBToGrayMinMax(pix, L_CHOOSE_MAX);
     default:
         return pixConvertTo8(pix, 0);
     }
@@ -112,7 +117,7 @@ int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
     double uy = g->tag_rot % 180 ? g->src_xres : g->src_yres;
     double target = o && o->ocr_dpi > 0 ? o->ocr_dpi : 300;
     double d = upright_dpi(ux, uy);
-    double ocr_dpi = (d >= 250 && d <= 400 && fabs(ux - uy) < 1) ? d : target;
+    double ocr_dpi = (d >= 150 && d <= 400 && fabs(ux - uy) < 1) ? d : target;
     double fx = ocr_dpi / ux, fy = ocr_dpi / uy;
     if (fabs(fx - 1) < 1e-3 && fabs(fy - 1) < 1e-3)
         scaled = pixClone(turned);

@@ -1,0 +1,171 @@
+/*
+ * batch.c — list a clerk's batch: one folder per dossier, the scanner's
+ * files inside in natural name order (0002.tif before 0010.tif).
+ *
+ *   sh_batch_list     dossiers and files of one batch folder, hashed
+ *   sh_dossiers_free
+ *
+ * Hidden files and folders (".…") and files that are not scanner images
+ * (by extension) are passed over; a folder with no scanner file is still
+ * listed (it becomes a failed dossier with a clear reason).  Files are
+ * opened read-only, only to hash them (SHA-256, the fixity recorded in
+ * the catalog and the key of the OCR cache).
+ */
+#include "pipeline.h"
+#include "../scanners/scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int cmp_names(const void *a, const void *b)
+{
+    return sh_natcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names in dir that pass want(), sorted naturally. */
+static int list_dir(const char *dir, int dirs, char ***out, int *n,
+                    sh_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return sh_errf(err, SH_EIO, "%s: cannot open folder: %s", dir,
+                       strerror(errno));
+    char **v = NULL;
+    int cnt = 0, cap = 0, rc = SH_OK;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0)
+            continue;
+        if (dirs ? !S_ISDIR(st.st_mode)
+                 : !(S_ISREG(st.st_mode) && sh_scan_is_candidate(e->d_name)))
+            continue;
+        if (cnt == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nv = realloc(v, (size_t)cap * sizeof *nv);
+            if (!nv) {
+                rc = sh_errf(err, SH_ENOMEM, "out of memory");
+                break;
+            }
+            v = nv;
+        }
+        if (!(v[cnt] = strdup(e->d_name))) {
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+            break;
+        }
+        cnt++;
+    }
+    closedir(d);
+    if (rc) {
+        for (int i = 0; i < cnt; i++)
+            free(v[i]);
+        free(v);
+        return rc;
+    }
+    if (cnt)
+        qsort(v, (size_t)cnt, sizeof *v, cmp_names);
+    *out = v;
+    *n = cnt;
+    return SH_OK;
+}
+
+static void free_names(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
+                  sh_err *err)
+{
+    char **dn = NULL;
+    int nd = 0;
+    int rc = list_dir(batch_dir, 1, &dn, &nd, err);
+    if (rc)
+        return rc;
+    sh_dossier_in *v = realloc(*ds, (size_t)(*n + nd + 1) * sizeof *v);
+    if (!v) {
+        free_names(dn, nd);
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    }
+    *ds = v;
+    for (int i = 0; i < nd && !rc; i++) {
+        sh_dossier_in *d = &v[*n];
+        memset(d, 0, sizeof *d);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", batch_dir, dn[i]);
+        d->id = strdup(dn[i]);
+        d->dir = strdup(dir);
+        d->batch = strdup(batch_dir);
+        (*n)++;
+        if (!d->id || !d->dir || !d->batch) {
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+            break;
+        }
+        char **fn = NULL;
+        int nf = 0;
+        rc = list_dir(dir, 0, &fn, &nf, err);
+        if (rc)
+            break;
+        d->files = calloc((size_t)nf + 1, sizeof *d->files);
+        if (!d->files) {
+            free_names(fn, nf);
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+            break;
+        }
+        for (int k = 0; k < nf && !rc; k++) {
+            sh_infile *f = &d->files[d->nfiles++];
+            char path[8192];
+            snprintf(path, sizeof path, "%s/%s", dir, fn[k]);
+            f->name = strdup(fn[k]);
+            f->path = strdup(path);
+            struct stat st;
+            sh_err ferr = {0};
+            if (!f->name || !f->path)
+                rc = sh_errf(err, SH_ENOMEM, "out of memory");
+            else if (stat(path, &st) < 0)
+                sh_errf(&ferr, SH_EIO, "%s: %s", path, strerror(errno));
+            else {
+                f->size = st.st_size;
+                f->mtime = st.st_mtime;
+                sh_sha256_file(path, f->sha256, &ferr);
+            }
+            /* An unreadable file fails its dossier, not the listing. */
+            if (ferr.rc && !(f->error = strdup(ferr.msg)))
+                rc = sh_errf(err, SH_ENOMEM, "out of memory");
+        }
+        free_names(fn, nf);
+    }
+    free_names(dn, nd);
+    return rc;
+}
+
+void sh_dossiers_free(sh_dossier_in **ds, int n)
+{
+    if (!ds || !*ds)
+        return;
+    for (int i = 0; i < n; i++) {
+        sh_dossier_in *d = &(*ds)[i];
+        for (int k = 0; k < d->nfiles; k++) {
+            free(d->files[k].name);
+            free(d->files[k].path);
+            free(d->files[k].error);
+        }
+        free(d->files);
+        free(d->id);
+        free(d->dir);
+        free(d->batch);
+    }
+    free(*ds);
+    *ds = NULL;
+}

@@ -1,0 +1,224 @@
+/*
+ * cmds.c — the read-only commands: status and search.
+ *
+ *   sh_cmd_status    dossiers, their state, pages and PDF (text or --json)
+ *   sh_cmd_search    Vietnamese full-text search (text or --json)
+ *   sh_warehouse_default
+ *
+ * Both open the catalog read-only, so they run while a run writes (WAL).
+ */
+#include "pipeline.h"
+#include "../index/index.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *sh_warehouse_default(void)
+{
+    const char *w = getenv("SOHOA_WAREHOUSE");
+    return w && *w ? w : "warehouse";
+}
+
+static int open_ro(const char *wh, sqlite3 **db)
+{
+    char p[4096];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/catalog.db", wh);
+    if (stat(p, &st) < 0) {
+        fprintf(stderr, "sohoa: no warehouse at %s (no catalog.db); run "
+                        "'sohoa run --warehouse %s BATCH' first\n",
+                wh, wh);
+        return SH_EXIT_USAGE;
+    }
+    sh_err err = {0};
+    if (sh_db_open(wh, 1, db, &err)) {
+        fprintf(stderr, "sohoa: %s\n", err.msg);
+        return SH_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, i));
+    case SQLITE_NULL: return json_null();
+    default: return json_string((const char *)sqlite3_column_text(st, i));
+    }
+}
+
+int sh_cmd_status(int argc, char **argv)
+{
+    const char *wh = sh_warehouse_default();
+    int as_json = 0, c;
+    static const struct option opts[] = {
+        {"warehouse", required_argument, NULL, 'w'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "w:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wh = optarg; break;
+        case 'j': as_json = 1; break;
+        default:
+            fputs("usage: sohoa status [--warehouse DIR] [--json]\n", stderr);
+            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+        }
+    }
+    sqlite3 *db;
+    int rc = open_ro(wh, &db);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    const char *sql =
+        "SELECT d.id, d.pdf, coalesce(d.pages,0) AS pages, d.state,"
+        " d.agency, d.batch, d.error, d.pdf_sha256, d.pdf_bytes,"
+        " d.input_bytes, d.sheets, d.blanks, d.updated,"
+        " (SELECT count(*) FROM source s WHERE s.dossier=d.id) AS files,"
+        " (SELECT count(*) FROM page p WHERE p.dossier=d.id AND"
+        "  p.dpi_assumed) AS pages_dpi_assumed"
+        " FROM dossier d ORDER BY d.id";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "sohoa: %s\n", sqlite3_errmsg(db));
+        sh_db_close(&db);
+        return SH_EXIT_USAGE;
+    }
+    json_t *arr = json_array();
+    int n = 0, done = 0, failed = 0, pending = 0, pages = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++)
+            json_object_set_new(o, sqlite3_column_name(st, i), col_json(st, i));
+        const char *state = (const char *)sqlite3_column_text(st, 3);
+        n++;
+        pages += sqlite3_column_int(st, 2);
+        if (state && !strcmp(state, "done"))
+            done++;
+        else if (state && !strcmp(state, "failed"))
+            failed++;
+        else
+            pending++;
+        if (!as_json) {
+            printf("%-20s %-7s %4d page%s  %s%s%s\n",
+                   sqlite3_column_text(st, 0), state ? state : "?",
+                   sqlite3_column_int(st, 2),
+                   sqlite3_column_int(st, 2) == 1 ? " " : "s",
+                   sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "",
+                   sqlite3_column_text(st, 6) ? "  " : "",
+                   sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
+        }
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (as_json) {
+        json_t *top = json_pack("{sssosisisisisi}", "warehouse", wh,
+                                "dossiers", arr, "total", n, "done", done,
+                                "failed", failed, "pending", pending,
+                                "pages", pages);
+        json_dumpf(top, stdout, JSON_INDENT(1));
+        fputc('\n', stdout);
+        json_decref(top);
+    } else {
+        printf("%d dossier%s: %d done, %d failed, %d pending; %d pages\n", n,
+               n == 1 ? "" : "s", done, failed, pending, pages);
+        json_decref(arr);
+    }
+    sh_db_close(&db);
+    return failed ? SH_EXIT_PARTIAL : SH_EXIT_OK;
+}
+
+int sh_cmd_search(int argc, char **argv)
+{
+    const char *wh = sh_warehouse_default();
+    int as_json = 0, c;
+    sh_query q = {0};
+    q.limit = 20;
+    static const struct option opts[] = {
+        {"warehouse", required_argument, NULL, 'w'},
+        {"json", no_argument, NULL, 'j'},
+        {"limit", required_argument, NULL, 'n'},
+        {"offset", required_argument, NULL, 'o'},
+        {"agency", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "w:jn:o:a:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wh = optarg; break;
+        case 'j': as_json = 1; break;
+        case 'n': q.limit = atoi(optarg); break;
+        case 'o': q.offset = atoi(optarg); break;
+        case 'a': q.agency = optarg; break;
+        default:
+            fputs("usage: sohoa search [--warehouse DIR] [--json] [--limit N]"
+                  " [--offset N] [--agency CODE] QUERY...\n",
+                  stderr);
+            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc || q.limit < 1 || q.offset < 0) {
+        fputs("usage: sohoa search [--warehouse DIR] [--json] [--limit N] "
+              "QUERY...\n",
+              stderr);
+        return SH_EXIT_USAGE;
+    }
+    sh_buf text = {0};
+    for (int i = optind; i < argc; i++)
+        sh_buf_printf(&text, "%s%s", i > optind ? " " : "", argv[i]);
+    q.text = text.data;
+    sqlite3 *db;
+    int rc = open_ro(wh, &db);
+    if (rc) {
+        sh_buf_release(&text);
+        return rc;
+    }
+    sh_hits hits = {0};
+    sh_err err = {0};
+    if (sh_search(db, &q, &hits, &err)) {
+        fprintf(stderr, "sohoa search: %s\n", err.msg);
+        sh_buf_release(&text);
+        sh_db_close(&db);
+        return SH_EXIT_USAGE;
+    }
+    if (as_json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < hits.n; i++) {
+            sh_hit *h = &hits.h[i];
+            json_t *o = json_pack("{sssisssfsb}", "dossier", h->dossier,
+                                  "page", h->page, "snippet",
+                                  h->snippet ? h->snippet : "", "score",
+                                  h->score, "exact", h->exact);
+            json_object_set_new(o, "agency", h->agency ? json_string(h->agency)
+                                                       : json_null());
+            json_object_set_new(o, "pdf", h->pdf ? json_string(h->pdf)
+                                                 : json_null());
+            json_array_append_new(arr, o);
+        }
+        json_t *top = json_pack("{sssisisiso}", "query", q.text, "total",
+                                hits.total, "offset", q.offset, "limit",
+                                q.limit, "hits", arr);
+        json_dumpf(top, stdout, JSON_INDENT(1));
+        fputc('\n', stdout);
+        json_decref(top);
+    } else {
+        printf("%d page%s found for: %s\n", hits.total,
+               hits.total == 1 ? "" : "s", q.text);
+        for (int i = 0; i < hits.n; i++) {
+            sh_hit *h = &hits.h[i];
+            printf("%3d. %s page %d  (%s#page=%d)\n     %s\n",
+                   q.offset + i + 1, h->dossier, h->page, h->pdf ? h->pdf : "",
+                   h->page, h->snippet ? h->snippet : "");
+        }
+    }
+    sh_hits_release(&hits);
+    sh_buf_release(&text);
+    sh_db_close(&db);
+    return SH_EXIT_OK;
+}

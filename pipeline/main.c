@@ -1,0 +1,52 @@
+/*
+ * main.c — the sohoa command: parse the subcommand, dispatch from a table.
+ * All real work lives behind the module headers the tests use.
+ */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmd_worker(int argc, char **argv)
+{
+    return sh_worker_main();
+}
+
+static const struct cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} cmds[] = {
+    {"run", sh_cmd_run, "process batch folders into the warehouse"},
+    {"search", sh_cmd_search, "full-text search (with or without diacritics)"},
+    {"status", sh_cmd_status, "dossiers in the warehouse and their state"},
+    {"worker", cmd_worker, NULL},   /* internal: started by run */
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: sohoa COMMAND [options]\n\ncommands:\n", f);
+    for (size_t i = 0; i < SH_ARRAY_LEN(cmds); i++)
+        if (cmds[i].help)
+            fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+    fputs("\n'sohoa COMMAND --help' for a command's options.\n"
+          "Exit status: 0 done, 1 some dossier failed (the rest completed),\n"
+          "2 usage or configuration error, 3 another run holds the\n"
+          "warehouse, 4 time limit reached with work left.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? SH_EXIT_USAGE : SH_EXIT_OK;
+    }
+    for (size_t i = 0; i < SH_ARRAY_LEN(cmds); i++)
+        if (!strcmp(argv[1], cmds[i].name))
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "sohoa: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return SH_EXIT_USAGE;
+}

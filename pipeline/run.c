@@ -1,0 +1,1213 @@
+/*
+ * run.c — `sohoa run`: batch folders in, searchable PDFs and index out.
+ *
+ *   sh_cmd_run        options, lock, plan, worker pool, assembly, exit code
+ *
+ * Method.  The run lists each batch, hashes every source file and compares
+ * each dossier with the catalog: a dossier whose inputs are unchanged and
+ * whose PDF is in place is left alone (no OCR, nothing written).  Other
+ * dossiers are taken out of the index and re-planned page by page: a page
+ * whose source file (by SHA-256) and frame were already recognised keeps
+ * its OCR result, so a file added to a dossier costs only its own pages.
+ *
+ * Pages go to N worker processes (`sohoa worker`, one per core, each with
+ * OMP_THREAD_LIMIT=1 in its environment from exec time and one Tesseract
+ * engine for its life) over pipes, one JSON line per job and per result.
+ * Each result is committed to the catalog at once (the job journal), so a
+ * killed run resumes where it stopped.  When every page of a dossier is
+ * recognised, the dossier's PDF is written (temp file, fsync, rename) and
+ * its pages are placed and indexed in one transaction.
+ *
+ * A worker that dies costs its page only: the page is quarantined with the
+ * reason and a new worker is started.  A page that does not decode fails its
+ * dossier (reported by file, frame and reason); the rest of the batch goes
+ * on.
+ */
+#include "pipeline.h"
+#include "../index/index.h"
+#include "../ocr/pdf.h"
+#include "../scanners/prep.h"
+#include "../scanners/scan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* run state                                                           */
+
+typedef struct job {
+    int64_t page_id;
+    int d;              /* index into run.ds */
+    int render;         /* 1: image only (OCR result cached) */
+    char *path, *name;
+    int frame;
+} job;
+
+typedef struct worker {
+    pid_t pid;
+    int to, from;       /* pipe ends: jobs out, results in */
+    sh_buf in;          /* partial result line */
+    int busy;           /* index into run.jobs, -1 idle */
+    double started;
+} worker;
+
+typedef struct dstate {
+    int planned;        /* 1 if this dossier is processed in this run */
+    int pending;        /* jobs not yet answered */
+    int failed;         /* a page or file failed */
+    int done;           /* assembled (or failed) */
+    sh_buf errors;      /* "file frame N: reason; …" */
+} dstate;
+
+typedef struct run {
+    const char *wh;
+    sqlite3 *db;
+    const char *agency;
+    int jobs_n;
+    int page_timeout;   /* s */
+    double stop_at;     /* sh_now() deadline for starting work; 0 = none */
+    int quiet;
+    int64_t run_id;
+    sh_dossier_in *ds;
+    int nds;
+    dstate *st;
+    job *jobs;
+    int njobs, capjobs, next;
+    worker *w;
+    int nw;
+    /* counts for the report */
+    int d_done, d_failed, d_skipped, p_ocr, p_cached, p_failed;
+    int n_render;       /* queued jobs that only re-encode a cached page */
+    double t_start, ocr_time;
+    int deadline_hit;
+} run;
+
+static void usage(void)
+{
+    fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
+          "                 [--page-timeout S] [--max-minutes N] [--quiet]\n"
+          "                 [--log-json] BATCH_DIR...\n",
+          stderr);
+}
+
+/* ------------------------------------------------------------------ */
+/* catalog helpers                                                     */
+
+static int stmt(sqlite3 *db, const char *sql, sqlite3_stmt **st, sh_err *err)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
+    return SH_OK;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, sh_err *err)
+{
+    int r = sqlite3_step(st);
+    int rc = SH_OK;
+    if (r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = sh_errf(err, r == SQLITE_FULL ? SH_ENOSPC : SH_EINDEX,
+                     "catalog: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void now_iso(char buf[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void event(run *r, const char *level, const char *dossier,
+                  const char *file, int frame, const char *what,
+                  const char *reason)
+{
+    sqlite3_stmt *st;
+    char when[32];
+    now_iso(when);
+    if (stmt(r->db,
+             "INSERT INTO event(run,time,level,dossier,file,frame,what,reason)"
+             " VALUES(?,?,?,?,?,?,?,?)",
+             &st, NULL))
+        return;
+    sqlite3_bind_int64(st, 1, r->run_id);
+    bind_text(st, 2, when);
+    bind_text(st, 3, level);
+    bind_text(st, 4, dossier);
+    bind_text(st, 5, file);
+    if (frame >= 0)
+        sqlite3_bind_int(st, 6, frame);
+    bind_text(st, 7, what);
+    bind_text(st, 8, reason);
+    step_done(r->db, st, NULL);
+}
+
+static void dossier_error(run *r, int d, const char *file, int frame,
+                          const char *reason)
+{
+    dstate *s = &r->st[d];
+    s->failed = 1;
+    if (s->errors.len)
+        sh_buf_adds(&s->errors, "; ");
+    if (frame >= 0)
+        sh_buf_printf(&s->errors, "%s frame %d: %s", file, frame + 1, reason);
+    else
+        sh_buf_printf(&s->errors, "%s: %s", file, reason);
+    if (frame >= 0)
+        sh_log(SH_LOG_ERROR, "%s/%s page %d: %s", r->ds[d].id, file,
+               frame + 1, reason);
+    else
+        sh_log(SH_LOG_ERROR, "%s/%s: %s", r->ds[d].id, file, reason);
+    event(r, "error", r->ds[d].id, file, frame, "failed", reason);
+}
+
+/* Take a dossier out of the index (its rows stay, unplaced). */
+static int unplace(run *r, const char *id, sh_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(r->db,
+                  "SELECT id, text FROM page WHERE dossier=? AND pageno IS "
+                  "NOT NULL",
+                  &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        rc = sh_index_remove(r->db, sqlite3_column_int64(st, 0),
+                             (const char *)sqlite3_column_text(st, 1), err);
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    if ((rc = stmt(r->db, "UPDATE page SET pageno=NULL WHERE dossier=?", &st,
+                   err)))
+        return rc;
+    bind_text(st, 1, id);
+    return step_done(r->db, st, err);
+}
+
+static void img_path(const run *r, int64_t page_id, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/.work/%lld.img", r->wh, (long long)page_id);
+}
+
+static int push_job(run *r, const job *j)
+{
+    if (r->njobs == r->capjobs) {
+        int cap = r->capjobs ? 2 * r->capjobs : 64;
+        job *p = realloc(r->jobs, (size_t)cap * sizeof *p);
+        if (!p)
+            return SH_ENOMEM;
+        r->jobs = p;
+        r->capjobs = cap;
+    }
+    r->jobs[r->njobs++] = *j;
+    return SH_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* planning                                                            */
+
+static void inputs_sig(const sh_dossier_in *d, char hex[65])
+{
+    sh_buf b = {0};
+    for (int i = 0; i < d->nfiles; i++)
+        sh_buf_printf(&b, "%s\t%s\n", d->files[i].name, d->files[i].sha256);
+    sh_sha256_buf(b.data ? b.data : "", b.len, hex);
+    sh_buf_release(&b);
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Decide what dossier d needs; queue its jobs.  Returns SH_OK or a
+   catalog error (which stops the run: the warehouse is the problem). */
+static int plan_dossier(run *r, int d, sh_err *err)
+{
+    sh_dossier_in *in = &r->ds[d];
+    dstate *s = &r->st[d];
+    char sig[65];
+    inputs_sig(in, sig);
+
+    sqlite3_stmt *st;
+    int rc = stmt(r->db,
+                  "SELECT state, inputs_sig, pdf, agency FROM dossier WHERE "
+                  "id=?",
+                  &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, in->id);
+    int up_to_date = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        const char *osig = (const char *)sqlite3_column_text(st, 1);
+        const char *pdf = (const char *)sqlite3_column_text(st, 2);
+        const char *ag = (const char *)sqlite3_column_text(st, 3);
+        int same_agency = !r->agency || (ag && !strcmp(ag, r->agency));
+        up_to_date = state && !strcmp(state, "done") && osig &&
+                     !strcmp(osig, sig) && pdf && file_exists(pdf) &&
+                     same_agency;
+    }
+    sqlite3_finalize(st);
+    if (up_to_date) {
+        r->d_skipped++;
+        s->done = 1;
+        sh_log(SH_LOG_DEBUG, "%s: up to date", in->id);
+        return SH_OK;
+    }
+    s->planned = 1;
+
+    if ((rc = sh_db_exec(r->db, "BEGIN IMMEDIATE", err)))
+        return rc;
+    char when[32];
+    now_iso(when);
+    rc = stmt(r->db,
+              "INSERT INTO dossier(id,batch,agency,state,inputs_sig,updated)"
+              " VALUES(?1,?2,?3,'pending',?4,?5) ON CONFLICT(id) DO UPDATE SET"
+              " batch=?2, agency=coalesce(?3,agency), state='pending',"
+              " inputs_sig=?4, error=NULL, updated=?5",
+              &st, err);
+    if (!rc) {
+        bind_text(st, 1, in->id);
+        bind_text(st, 2, in->batch);
+        bind_text(st, 3, r->agency);
+        bind_text(st, 4, sig);
+        bind_text(st, 5, when);
+        rc = step_done(r->db, st, err);
+    }
+    if (!rc)
+        rc = unplace(r, in->id, err);
+    /* Forget sources and pages that are no longer in the folder. */
+    if (!rc && !(rc = stmt(r->db,
+                           "UPDATE source SET state='gone' WHERE dossier=?",
+                           &st, err))) {
+        bind_text(st, 1, in->id);
+        rc = step_done(r->db, st, err);
+    }
+    for (int i = 0; !rc && i < in->nfiles; i++) {
+        sh_infile *f = &in->files[i];
+        sh_scan *sc = NULL;
+        sh_err ferr = {0};
+        int frames = 0;
+        const char *fmt = "";
+        if (f->error)
+            sh_errf(&ferr, SH_EIO, "%s", f->error);
+        else if (!sh_scan_open(f->path, NULL, &sc, &ferr)) {
+            frames = sh_scan_frames(sc);
+            enum sh_format k = sh_scan_format(sc);
+            fmt = k == SH_FMT_TIFF ? "tiff" : k == SH_FMT_JPEG ? "jpeg"
+                                   : k == SH_FMT_PNG ? "png" : "";
+            sh_scan_close(&sc);
+        }
+        rc = stmt(r->db,
+                  "INSERT INTO source(dossier,seq,name,path,size,mtime,sha256,"
+                  "format,frames,state,error) VALUES(?,?,?,?,?,?,?,?,?,?,?)"
+                  " ON CONFLICT(dossier,name) DO UPDATE SET seq=excluded.seq,"
+                  " path=excluded.path, size=excluded.size,"
+                  " mtime=excluded.mtime, sha256=excluded.sha256,"
+                  " format=excluded.format, frames=excluded.frames,"
+                  " state=excluded.state, error=excluded.error",
+                  &st, err);
+        if (rc)
+            break;
+        bind_text(st, 1, in->id);
+        sqlite3_bind_int(st, 2, i);
+        bind_text(st, 3, f->name);
+        bind_text(st, 4, f->path);
+        sqlite3_bind_int64(st, 5, f->size);
+        sqlite3_bind_int64(st, 6, f->mtime);
+        bind_text(st, 7, f->sha256);
+        bind_text(st, 8, fmt);
+        sqlite3_bind_int(st, 9, frames);
+        bind_text(st, 10, ferr.rc ? "failed" : "ok");
+        bind_text(st, 11, ferr.rc ? ferr.msg : NULL);
+        if ((rc = step_done(r->db, st, err)))
+            break;
+        if (ferr.rc) {
+            dossier_error(r, d, f->name, -1, ferr.msg);
+            continue;
+        }
+        /* Pages of this file: keep OCR results made from the same bytes. */
+        rc = stmt(r->db,
+                  "DELETE FROM page WHERE dossier=? AND source_name=? AND"
+                  " (source_sha256<>? OR frame>=?)",
+                  &st, err);
+        if (rc)
+            break;
+        bind_text(st, 1, in->id);
+        bind_text(st, 2, f->name);
+        bind_text(st, 3, f->sha256);
+        sqlite3_bind_int(st, 4, frames);
+        if ((rc = step_done(r->db, st, err)))
+            break;
+        for (int fr = 0; !rc && fr < frames; fr++) {
+            rc = stmt(r->db,
+                      "INSERT INTO page(dossier,source_name,source_sha256,"
+                      "frame) VALUES(?,?,?,?) ON CONFLICT DO NOTHING",
+                      &st, err);
+            if (rc)
+                break;
+            bind_text(st, 1, in->id);
+            bind_text(st, 2, f->name);
+            bind_text(st, 3, f->sha256);
+            sqlite3_bind_int(st, 4, fr);
+            rc = step_done(r->db, st, err);
+        }
+    }
+    if (!rc && !(rc = stmt(r->db,
+                           "DELETE FROM page WHERE dossier=?1 AND source_name"
+                           " IN (SELECT name FROM source WHERE dossier=?1 AND"
+                           " state='gone')",
+                           &st, err))) {
+        bind_text(st, 1, in->id);
+        rc = step_done(r->db, st, err);
+        if (!rc && !(rc = stmt(r->db,
+                               "DELETE FROM source WHERE dossier=? AND "
+                               "state='gone'",
+                               &st, err))) {
+            bind_text(st, 1, in->id);
+            rc = step_done(r->db, st, err);
+        }
+    }
+    if (rc) {
+        sh_db_exec(r->db, "ROLLBACK", NULL);
+        return rc;
+    }
+    if ((rc = sh_db_exec(r->db, "COMMIT", err)))
+        return rc;
+    if (in->nfiles == 0)
+        dossier_error(r, d, in->dir, -1,
+                      "no scanner files (TIFF, JPEG or PNG) in this folder");
+
+    /* Queue what is missing: OCR for new pages, images for cached ones. */
+    rc = stmt(r->db,
+              "SELECT p.id, p.source_name, p.frame, p.state, p.quarter,"
+              " p.tag_rot, p.skew, p.skew_conf, p.osd_conf, p.ocr_w, p.ocr_h,"
+              " p.ocr_dpi, p.page_w_pt, p.page_h_pt, p.error, s.path"
+              " FROM page p JOIN source s ON s.dossier=p.dossier AND"
+              " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
+              " p.frame, p.part",
+              &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, in->id);
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        job j = {0};
+        j.page_id = sqlite3_column_int64(st, 0);
+        j.d = d;
+        const char *state = (const char *)sqlite3_column_text(st, 3);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        j.frame = sqlite3_column_int(st, 2);
+        if (state && (!strcmp(state, "quarantined") ||
+                      !strcmp(state, "timeout"))) {
+            /* Same bytes crashed or timed out before: do not retry. */
+            const char *e = (const char *)sqlite3_column_text(st, 14);
+            dossier_error(r, d, name, j.frame, e ? e : state);
+            continue;
+        }
+        if (state && !strcmp(state, "ocr")) {
+            char ip[4096];
+            img_path(r, j.page_id, ip, sizeof ip);
+            r->p_cached++;
+            if (file_exists(ip))
+                continue;
+            j.render = 1;
+        }
+        j.name = strdup(name);
+        j.path = strdup((const char *)sqlite3_column_text(st, 15));
+        r->n_render += j.render;
+        if (!j.name || !j.path || push_job(r, &j)) {
+            free(j.name);
+            free(j.path);
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+            break;
+        }
+        s->pending++;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* assembly                                                            */
+
+static int words_from_json(const char *s, sh_words *ws)
+{
+    memset(ws, 0, sizeof *ws);
+    json_error_t je;
+    json_t *a = json_loads(s ? s : "[]", 0, &je);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return SH_EINPUT;
+    }
+    size_t n = json_array_size(a);
+    ws->w = calloc(n + 1, sizeof *ws->w);
+    if (!ws->w) {
+        json_decref(a);
+        return SH_ENOMEM;
+    }
+    ws->cap = (int)n + 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(a, i);
+        sh_word *w = &ws->w[ws->n];
+        double conf = 0;
+        const char *t = NULL;
+        if (json_unpack(e, "[iiiifiiiis]", &w->x0, &w->y0, &w->x1, &w->y1,
+                        &conf, &w->line, &w->par, &w->baseline_y, &w->line_h,
+                        &t) != 0)
+            continue;
+        w->conf = (float)conf;
+        w->text = strdup(t);
+        if (!w->text)
+            break;
+        ws->n++;
+    }
+    json_decref(a);
+    return SH_OK;
+}
+
+static void finish_failed(run *r, int d)
+{
+    dstate *s = &r->st[d];
+    sqlite3_stmt *st;
+    char when[32];
+    now_iso(when);
+    if (!stmt(r->db,
+              "UPDATE dossier SET state='failed', error=?, updated=? WHERE "
+              "id=?",
+              &st, NULL)) {
+        bind_text(st, 1, s->errors.data ? s->errors.data : "failed");
+        bind_text(st, 2, when);
+        bind_text(st, 3, r->ds[d].id);
+        step_done(r->db, st, NULL);
+    }
+    s->done = 1;
+    r->d_failed++;
+    sh_log(SH_LOG_ERROR, "%s: FAILED (%s)", r->ds[d].id,
+           s->errors.data ? s->errors.data : "failed");
+}
+
+/* Write the dossier's PDF and place + index its pages in one transaction. */
+static int assemble(run *r, int d, sh_err *err)
+{
+    sh_dossier_in *in = &r->ds[d];
+    char pdf[8192];
+    snprintf(pdf, sizeof pdf, "%s/pdf/%s.pdf", r->wh, in->id);
+    sqlite3_stmt *st = NULL;
+    sh_pdf *w = NULL;
+    int rc, npages = 0;
+    int64_t *ids = NULL;
+    int cap = 0;
+
+    rc = stmt(r->db,
+              "SELECT p.id, p.quarter, p.tag_rot, p.skew, p.ocr_w, p.ocr_h,"
+              " p.ocr_dpi, p.page_w_pt, p.page_h_pt, p.words, p.state"
+              " FROM page p JOIN source s ON s.dossier=p.dossier AND"
+              " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
+              " p.frame, p.part",
+              &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, in->id);
+    if ((rc = sh_pdf_open(pdf, in->id, &w, err)))
+        goto out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        sh_geom g = {0};
+        g.quarter = sqlite3_column_int(st, 1);
+        g.tag_rot = sqlite3_column_int(st, 2);
+        g.skew_deg = sqlite3_column_double(st, 3);
+        g.ocr_w = sqlite3_column_int(st, 4);
+        g.ocr_h = sqlite3_column_int(st, 5);
+        g.ocr_dpi = sqlite3_column_double(st, 6);
+        g.page_w_pt = sqlite3_column_double(st, 7);
+        g.page_h_pt = sqlite3_column_double(st, 8);
+        char ip[4096];
+        img_path(r, id, ip, sizeof ip);
+        sh_pdf_image img = {0};
+        if ((rc = sh_pdf_image_load(ip, &img, err)))
+            goto out;
+        /* The stored image's physical size follows from the page size. */
+        g.src_w = img.w;
+        g.src_h = img.h;
+        double upw = g.quarter % 2 ? g.page_h_pt : g.page_w_pt;
+        double uph = g.quarter % 2 ? g.page_w_pt : g.page_h_pt;
+        g.src_xres = upw > 0 ? img.w * 72.0 / upw : 300;
+        g.src_yres = uph > 0 ? img.h * 72.0 / uph : 300;
+        sh_words ws;
+        words_from_json((const char *)sqlite3_column_text(st, 9), &ws);
+        sh_pdf_page pg = {0};
+        pg.w_pt = g.page_w_pt;
+        pg.h_pt = g.page_h_pt;
+        pg.img = &img;
+        sh_geom_image_matrix(&g, pg.img_matrix);
+        pg.words = &ws;
+        pg.pt_per_px = sh_geom_pt_per_px(&g);
+        rc = sh_pdf_add_page(w, &pg, err);
+        sh_words_release(&ws);
+        sh_pdf_image_release(&img);
+        if (rc)
+            goto out;
+        if (npages == cap) {
+            cap = cap ? 2 * cap : 64;
+            int64_t *p = realloc(ids, (size_t)cap * sizeof *p);
+            if (!p) {
+                rc = sh_errf(err, SH_ENOMEM, "out of memory");
+                goto out;
+            }
+            ids = p;
+        }
+        ids[npages++] = id;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = sh_pdf_commit(&w, err)))
+        goto out;
+
+    char sha[65];
+    struct stat sb;
+    if ((rc = sh_sha256_file(pdf, sha, err)))
+        goto out;
+    stat(pdf, &sb);
+    int64_t in_bytes = 0;
+    for (int i = 0; i < in->nfiles; i++)
+        in_bytes += in->files[i].size;
+
+    if ((rc = sh_db_exec(r->db, "BEGIN IMMEDIATE", err)))
+        goto out;
+    for (int i = 0; !rc && i < npages; i++) {
+        if ((rc = stmt(r->db,
+                       "UPDATE page SET pageno=? WHERE id=? RETURNING text",
+                       &st, err)))
+            break;
+        sqlite3_bind_int(st, 1, i + 1);
+        sqlite3_bind_int64(st, 2, ids[i]);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            rc = sh_index_add(r->db, ids[i],
+                              (const char *)sqlite3_column_text(st, 0), err);
+        else
+            rc = sh_errf(err, SH_EINDEX, "catalog: %s",
+                         sqlite3_errmsg(r->db));
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    char when[32];
+    now_iso(when);
+    if (!rc && !(rc = stmt(r->db,
+                           "UPDATE dossier SET state='done', pdf=?, "
+                           "pdf_sha256=?, pdf_bytes=?, input_bytes=?, pages=?,"
+                           " sheets=?, error=NULL, updated=? WHERE id=?",
+                           &st, err))) {
+        bind_text(st, 1, pdf);
+        bind_text(st, 2, sha);
+        sqlite3_bind_int64(st, 3, sb.st_size);
+        sqlite3_bind_int64(st, 4, in_bytes);
+        sqlite3_bind_int(st, 5, npages);
+        sqlite3_bind_int(st, 6, npages);
+        bind_text(st, 7, when);
+        bind_text(st, 8, in->id);
+        rc = step_done(r->db, st, err);
+        st = NULL;
+    }
+    if (rc) {
+        sh_db_exec(r->db, "ROLLBACK", NULL);
+        goto out;
+    }
+    if ((rc = sh_db_exec(r->db, "COMMIT", err)))
+        goto out;
+    for (int i = 0; i < npages; i++) {
+        char ip[4096];
+        img_path(r, ids[i], ip, sizeof ip);
+        unlink(ip);
+    }
+    r->d_done++;
+    r->st[d].done = 1;
+    sh_log(SH_LOG_INFO, "%s: %d page%s -> %s (%.1f MB from %.1f MB of scans)",
+           in->id, npages, npages == 1 ? "" : "s", pdf, sb.st_size / 1e6,
+           in_bytes / 1e6);
+out:
+    if (st)
+        sqlite3_finalize(st);
+    sh_pdf_abort(&w);
+    free(ids);
+    return rc;
+}
+
+static int maybe_finish(run *r, int d, sh_err *err)
+{
+    dstate *s = &r->st[d];
+    if (!s->planned || s->done || s->pending > 0)
+        return SH_OK;
+    if (s->failed) {
+        finish_failed(r, d);
+        return SH_OK;
+    }
+    sh_err aerr = {0};
+    int rc = assemble(r, d, &aerr);
+    if (rc == SH_ENOSPC || rc == SH_EINDEX) {
+        /* The warehouse is the problem, not the dossier: stop the run. */
+        return sh_errf(err, rc, "%s: %s", r->ds[d].id, aerr.msg);
+    }
+    if (rc) {
+        dossier_error(r, d, r->ds[d].id, -1, aerr.msg);
+        finish_failed(r, d);
+    }
+    return SH_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* workers                                                             */
+
+static int spawn(worker *w, sh_err *err)
+{
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0)
+        return sh_errf(err, SH_EIO, "pipe: %s", strerror(errno));
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        close(in[0]);
+        close(in[1]);
+        return sh_errf(err, SH_EIO, "pipe: %s", strerror(errno));
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        return sh_errf(err, SH_EIO, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        /* Tesseract's OpenMP must see this before the process starts. */
+        setenv("OMP_THREAD_LIMIT", "1", 1);
+        execl("/proc/self/exe", "sohoa", "worker", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    w->pid = pid;
+    w->to = in[1];
+    w->from = out[0];
+    w->busy = -1;
+    w->in.len = 0;
+    return SH_OK;
+}
+
+static void reap(worker *w, int sig)
+{
+    /* Closing its stdin tells an idle worker to exit. */
+    if (w->to >= 0)
+        close(w->to);
+    if (w->pid > 0) {
+        if (sig)
+            kill(w->pid, sig);
+        waitpid(w->pid, NULL, 0);
+    }
+    if (w->from >= 0)
+        close(w->from);
+    w->pid = -1;
+    w->to = w->from = -1;
+}
+
+static int send_job(run *r, worker *w, int ji)
+{
+    job *j = &r->jobs[ji];
+    char ip[4096];
+    img_path(r, j->page_id, ip, sizeof ip);
+    json_t *o = json_pack("{sIsssisssiss}", "id", (json_int_t)j->page_id,
+                          "path", j->path, "frame", j->frame, "img", ip,
+                          "timeout", r->page_timeout, "mode",
+                          j->render ? "render" : "ocr");
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        return SH_ENOMEM;
+    size_t n = strlen(s);
+    s[n] = '\n';
+    size_t off = 0;
+    int rc = SH_OK;
+    while (off < n + 1) {
+        ssize_t k = write(w->to, s + off, n + 1 - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            rc = SH_EIO;
+            break;
+        }
+        off += (size_t)k;
+    }
+    free(s);
+    w->busy = ji;
+    w->started = sh_now();
+    return rc;
+}
+
+/* Record one page's outcome.  Returns a catalog error only. */
+static int page_result(run *r, int ji, json_t *res, sh_err *err)
+{
+    job *j = &r->jobs[ji];
+    dstate *s = &r->st[j->d];
+    const char *did = r->ds[j->d].id;
+    s->pending--;
+    int ok = json_is_true(json_object_get(res, "ok"));
+    sqlite3_stmt *st;
+    int rc;
+    if (!ok) {
+        int prc = (int)json_integer_value(json_object_get(res, "rc"));
+        const char *msg = json_string_value(json_object_get(res, "error"));
+        const char *state = prc == SH_ETIMEOUT ? "timeout"
+                            : prc == -1     ? "quarantined"
+                                            : "failed";
+        r->p_failed++;
+        dossier_error(r, j->d, j->name, j->frame, msg ? msg : "failed");
+        if ((rc = stmt(r->db, "UPDATE page SET state=?, error=? WHERE id=?",
+                       &st, err)))
+            return rc;
+        bind_text(st, 1, state);
+        bind_text(st, 2, msg);
+        sqlite3_bind_int64(st, 3, j->page_id);
+        return step_done(r->db, st, err);
+    }
+    if (j->render)
+        return SH_OK;
+    sh_geom g;
+    sh_geom_from_json(json_object_get(res, "geom"), &g);
+    json_t *t = json_object_get(res, "t");
+    char *words = json_dumps(json_object_get(res, "words"), JSON_COMPACT);
+    char crop[96];
+    snprintf(crop, sizeof crop, "%d,%d,%d,%d", g.crop_x, g.crop_y, g.crop_w,
+             g.crop_h);
+    rc = stmt(r->db,
+              "UPDATE page SET state='ocr', error=NULL, quarter=?, tag_rot=?,"
+              " skew=?, skew_conf=?, osd_conf=?, dpi=?, dpi_assumed=?,"
+              " ocr_dpi=?, ocr_w=?, ocr_h=?, page_w_pt=?, page_h_pt=?,"
+              " crop=?, codec=?, text=?, words=?, conf=?, t_read=?, t_prep=?,"
+              " t_orient=?, t_deskew=?, t_ocr=?, t_encode=? WHERE id=?",
+              &st, err);
+    if (rc) {
+        free(words);
+        return rc;
+    }
+    int i = 1;
+    sqlite3_bind_int(st, i++, g.quarter);
+    sqlite3_bind_int(st, i++, g.tag_rot);
+    sqlite3_bind_double(st, i++, g.skew_deg);
+    sqlite3_bind_double(st, i++, g.skew_conf);
+    sqlite3_bind_double(st, i++, g.osd_conf);
+    sqlite3_bind_double(st, i++,
+                        json_number_value(json_object_get(res, "dpi")));
+    sqlite3_bind_int(st, i++,
+                     json_is_true(json_object_get(res, "dpi_assumed")));
+    sqlite3_bind_double(st, i++, g.ocr_dpi);
+    sqlite3_bind_int(st, i++, g.ocr_w);
+    sqlite3_bind_int(st, i++, g.ocr_h);
+    sqlite3_bind_double(st, i++, g.page_w_pt);
+    sqlite3_bind_double(st, i++, g.page_h_pt);
+    bind_text(st, i++, crop);
+    bind_text(st, i++, json_string_value(json_object_get(res, "codec")));
+    char *norm = NULL;
+    const char *text = json_string_value(json_object_get(res, "text"));
+    if (sh_text_norm(text ? text : "", &norm) == SH_OK)
+        text = norm;
+    bind_text(st, i++, text ? text : "");
+    bind_text(st, i++, words ? words : "[]");
+    sqlite3_bind_double(st, i++, json_number_value(json_object_get(res, "conf")));
+    static const char *tk[] = {"read", "prep", "orient", "deskew", "ocr",
+                               "encode"};
+    for (size_t k = 0; k < SH_ARRAY_LEN(tk); k++)
+        sqlite3_bind_double(st, i++,
+                            json_number_value(json_object_get(t, tk[k])));
+    sqlite3_bind_int64(st, i++, j->page_id);
+    rc = step_done(r->db, st, err);
+    free(words);
+    free(norm);
+    r->p_ocr++;
+    r->ocr_time += json_number_value(json_object_get(t, "ocr"));
+    if (json_is_true(json_object_get(res, "dpi_assumed")))
+        event(r, "warn", did, j->name, j->frame, "dpi-assumed",
+              "no resolution in the file; 300 dpi assumed");
+    if (json_is_true(json_object_get(res, "dpi_assumed")))
+        sh_log(SH_LOG_WARN, "%s/%s page %d: no resolution in the file; "
+               "300 dpi assumed", did, j->name, j->frame + 1);
+    return rc;
+}
+
+/* Handle whatever the worker sent; returns a catalog error only. */
+static int read_worker(run *r, worker *w, sh_err *err)
+{
+    char buf[65536];
+    ssize_t k = read(w->from, buf, sizeof buf);
+    if (k < 0 && errno == EINTR)
+        return SH_OK;
+    if (k <= 0) {
+        /* The worker died. */
+        int status = 0;
+        pid_t pid = w->pid;
+        if (pid > 0)
+            waitpid(pid, &status, 0);
+        w->pid = -1;
+        reap(w, 0);
+        int ji = w->busy;
+        w->busy = -1;
+        if (ji >= 0) {
+            char why[256];
+            if (WIFSIGNALED(status))
+                snprintf(why, sizeof why,
+                         "the decoder or OCR crashed on this page (signal "
+                         "%d); page quarantined",
+                         WTERMSIG(status));
+            else
+                snprintf(why, sizeof why,
+                         "the worker exited (status %d) on this page; page "
+                         "quarantined",
+                         WEXITSTATUS(status));
+            json_t *res = json_pack("{sbsiss}", "ok", 0, "rc", -1, "error",
+                                    why);
+            int rc = page_result(r, ji, res, err);
+            json_decref(res);
+            if (rc)
+                return rc;
+            if ((rc = maybe_finish(r, r->jobs[ji].d, err)))
+                return rc;
+        }
+        return SH_OK;   /* the main loop restarts it */
+    }
+    sh_buf_add(&w->in, buf, (size_t)k);
+    char *nl;
+    while (w->in.len && (nl = memchr(w->in.data, '\n', w->in.len))) {
+        *nl = 0;
+        json_error_t je;
+        json_t *res = json_loads(w->in.data, 0, &je);
+        size_t used = (size_t)(nl - w->in.data) + 1;
+        memmove(w->in.data, nl + 1, w->in.len - used);
+        w->in.len -= used;
+        w->in.data[w->in.len] = 0;
+        int ji = w->busy;
+        w->busy = -1;
+        if (ji < 0)
+            continue;
+        if (!res)
+            res = json_pack("{sbsiss}", "ok", 0, "rc", SH_EINPUT, "error",
+                            "worker sent an unreadable result");
+        int rc = page_result(r, ji, res, err);
+        json_decref(res);
+        if (!rc)
+            rc = maybe_finish(r, r->jobs[ji].d, err);
+        if (rc)
+            return rc;
+    }
+    return SH_OK;
+}
+
+static int pool_run(run *r, sh_err *err)
+{
+    int rc = SH_OK;
+    int live = 0;
+    r->w = calloc((size_t)r->nw, sizeof *r->w);
+    if (!r->w)
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    for (int i = 0; i < r->nw; i++)
+        r->w[i].pid = -1, r->w[i].to = r->w[i].from = -1, r->w[i].busy = -1;
+    struct pollfd *pf = calloc((size_t)r->nw, sizeof *pf);
+    if (!pf)
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    for (;;) {
+        int stop = r->stop_at > 0 && sh_now() >= r->stop_at;
+        if (stop && r->next < r->njobs && !r->deadline_hit) {
+            r->deadline_hit = 1;
+            sh_log(SH_LOG_WARN, "time limit reached: no new pages started; "
+                   "%d left for the next run", r->njobs - r->next);
+        }
+        /* Start workers and hand out jobs. */
+        live = 0;
+        for (int i = 0; i < r->nw; i++) {
+            worker *w = &r->w[i];
+            if (w->pid < 0 && r->next < r->njobs && !stop) {
+                if ((rc = spawn(w, err)))
+                    goto out;
+            }
+            if (w->pid > 0 && w->busy < 0 && r->next < r->njobs && !stop) {
+                int ji = r->next++;
+                if (send_job(r, w, ji)) {
+                    /* died before taking it: give it back */
+                    r->next--;
+                    w->busy = -1;
+                }
+            }
+            if (w->pid > 0 && w->busy >= 0)
+                live++;
+        }
+        if (!live)
+            break;
+        int np = 0;
+        for (int i = 0; i < r->nw; i++)
+            if (r->w[i].pid > 0 && r->w[i].busy >= 0) {
+                pf[np].fd = r->w[i].from;
+                pf[np].events = POLLIN;
+                pf[np].revents = 0;
+                np++;
+            }
+        int k = poll(pf, (nfds_t)np, 1000);
+        if (k < 0 && errno != EINTR) {
+            rc = sh_errf(err, SH_EIO, "poll: %s", strerror(errno));
+            goto out;
+        }
+        for (int i = 0; i < r->nw; i++) {
+            worker *w = &r->w[i];
+            if (w->pid <= 0 || w->busy < 0)
+                continue;
+            for (int q = 0; q < np; q++)
+                if (pf[q].fd == w->from && pf[q].revents) {
+                    if ((rc = read_worker(r, w, err)))
+                        goto out;
+                    break;
+                }
+            /* A page that outlives the OCR deadline by far is hung in a
+               decoder: kill the worker; the page is quarantined. */
+            if (w->pid > 0 && w->busy >= 0 &&
+                sh_now() - w->started > r->page_timeout + 60)
+                kill(w->pid, SIGKILL);
+        }
+    }
+out:
+    for (int i = 0; i < r->nw; i++)
+        if (r->w[i].pid > 0)
+            reap(&r->w[i], 0);
+    for (int i = 0; i < r->nw; i++)
+        sh_buf_release(&r->w[i].in);
+    free(pf);
+    free(r->w);
+    r->w = NULL;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* the command                                                         */
+
+static int take_lock(const char *wh, int *fd_out, sh_err *err)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/.lock", wh);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return sh_errf(err, SH_EIO, "%s: cannot open lock file: %s", p,
+                       strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
+        pid[k > 0 ? k : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(fd);
+        return sh_errf(err, SH_ELOCKED,
+                       "another sohoa run (pid %s) is working on %s; try "
+                       "again when it ends",
+                       pid[0] ? pid : "?", wh);
+    }
+    char s[32];
+    int n = snprintf(s, sizeof s, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, s, (size_t)n, 0) != n)
+        sh_log(SH_LOG_DEBUG, "could not write pid to %s", p);
+    *fd_out = fd;
+    return SH_OK;
+}
+
+int sh_cmd_run(int argc, char **argv)
+{
+    run R = {0};
+    run *r = &R;
+    r->wh = sh_warehouse_default();
+    r->nw = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    r->page_timeout = 300;
+    double max_minutes = 0;
+    static const struct option opts[] = {
+        {"warehouse", required_argument, NULL, 'w'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"agency", required_argument, NULL, 'a'},
+        {"page-timeout", required_argument, NULL, 't'},
+        {"max-minutes", required_argument, NULL, 'm'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"log-json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:qJh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': r->wh = optarg; break;
+        case 'j': r->nw = atoi(optarg); break;
+        case 'a': r->agency = optarg; break;
+        case 't': r->page_timeout = atoi(optarg); break;
+        case 'm': max_minutes = atof(optarg); break;
+        case 'q': sh_log_level = SH_LOG_WARN; break;
+        case 'J': sh_log_json = 1; break;
+        case 'h': usage(); return SH_EXIT_OK;
+        default: usage(); return SH_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "sohoa run: name at least one batch folder\n");
+        usage();
+        return SH_EXIT_USAGE;
+    }
+    if (r->nw < 1 || r->nw > 256 || r->page_timeout < 1) {
+        fprintf(stderr, "sohoa run: --jobs must be 1..256 and "
+                        "--page-timeout at least 1 second\n");
+        return SH_EXIT_USAGE;
+    }
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) < 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "sohoa run: %s: %s\n", argv[i],
+                    stat(argv[i], &st) < 0 ? strerror(errno)
+                                           : "not a folder");
+            return SH_EXIT_USAGE;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    r->t_start = sh_now();
+    if (max_minutes > 0)
+        r->stop_at = r->t_start + max_minutes * 60;
+
+    sh_err err = {0};
+    int lockfd = -1, exit_code = SH_EXIT_OK;
+    char work[4096];
+    snprintf(work, sizeof work, "%s/.work", r->wh);
+    int rc = sh_mkdirs(work, &err);
+    if (!rc) {
+        char pd[4096];
+        snprintf(pd, sizeof pd, "%s/pdf", r->wh);
+        rc = sh_mkdirs(pd, &err);
+    }
+    if (rc) {
+        sh_log(SH_LOG_ERROR, "warehouse %s: %s", r->wh, err.msg);
+        return SH_EXIT_USAGE;
+    }
+    if ((rc = take_lock(r->wh, &lockfd, &err))) {
+        sh_log(SH_LOG_ERROR, "%s", err.msg);
+        return rc == SH_ELOCKED ? SH_EXIT_LOCKED : SH_EXIT_USAGE;
+    }
+    if ((rc = sh_db_open(r->wh, 0, &r->db, &err))) {
+        sh_log(SH_LOG_ERROR, "%s", err.msg);
+        close(lockfd);
+        return SH_EXIT_USAGE;
+    }
+    {
+        sqlite3_stmt *st;
+        char when[32];
+        now_iso(when);
+        sh_buf a = {0};
+        for (int i = 0; i < argc; i++)
+            sh_buf_printf(&a, "%s%s", i ? " " : "", argv[i]);
+        if (!stmt(r->db,
+                  "INSERT INTO run(started,pid,args,state) VALUES(?,?,?,"
+                  "'running')",
+                  &st, NULL)) {
+            bind_text(st, 1, when);
+            sqlite3_bind_int(st, 2, (int)getpid());
+            bind_text(st, 3, a.data);
+            step_done(r->db, st, NULL);
+            r->run_id = sqlite3_last_insert_rowid(r->db);
+        }
+        sh_buf_release(&a);
+    }
+
+    for (int i = optind; i < argc && !rc; i++)
+        rc = sh_batch_list(argv[i], &r->ds, &r->nds, &err);
+    if (rc) {
+        sh_log(SH_LOG_ERROR, "%s", err.msg);
+        exit_code = SH_EXIT_USAGE;
+        goto out;
+    }
+    r->st = calloc((size_t)r->nds + 1, sizeof *r->st);
+    if (!r->st) {
+        exit_code = SH_EXIT_USAGE;
+        goto out;
+    }
+    for (int d = 0; d < r->nds && !rc; d++)
+        rc = plan_dossier(r, d, &err);
+    if (!rc)
+        sh_log(SH_LOG_INFO, "%d dossier%s: %d up to date, %d page%s to "
+               "recognise, %d to re-encode from cache, with %d worker%s",
+               r->nds, r->nds == 1 ? "" : "s", r->d_skipped,
+               r->njobs - r->n_render, r->njobs - r->n_render == 1 ? "" : "s",
+               r->n_render, r->nw, r->nw == 1 ? "" : "s");
+    /* Dossiers with nothing to do (all cached) are assembled now. */
+    for (int d = 0; d < r->nds && !rc; d++)
+        rc = maybe_finish(r, d, &err);
+    if (!rc && r->njobs)
+        rc = pool_run(r, &err);
+    if (rc) {
+        sh_log(SH_LOG_ERROR, "run stopped: %s", err.msg);
+        exit_code = rc == SH_ENOSPC ? SH_EXIT_PARTIAL : SH_EXIT_PARTIAL;
+    }
+    int left = 0;
+    for (int d = 0; d < r->nds; d++)
+        if (r->st[d].planned && !r->st[d].done)
+            left++;
+    double wall = sh_now() - r->t_start;
+    sh_log(SH_LOG_INFO,
+           "run finished in %.1f s: %d dossier%s done, %d failed, %d up to "
+           "date, %d left; %d page%s recognised (%.1f pages/min), %d from "
+           "cache, %d failed",
+           wall, r->d_done, r->d_done == 1 ? "" : "s", r->d_failed,
+           r->d_skipped, left, r->p_ocr, r->p_ocr == 1 ? "" : "s",
+           wall > 0 ? r->p_ocr * 60.0 / wall : 0, r->p_cached, r->p_failed);
+    if (!exit_code)
+        exit_code = r->d_failed ? SH_EXIT_PARTIAL
+                    : left      ? (r->deadline_hit ? SH_EXIT_DEADLINE
+                                                   : SH_EXIT_PARTIAL)
+                                : SH_EXIT_OK;
+out:
+    if (r->db && r->run_id) {
+        sqlite3_stmt *st;
+        char when[32];
+        now_iso(when);
+        if (!stmt(r->db,
+                  "UPDATE run SET finished=?, state=?, exit_code=? WHERE id=?",
+                  &st, NULL)) {
+            bind_text(st, 1, when);
+            bind_text(st, 2, exit_code ? "partial" : "done");
+            sqlite3_bind_int(st, 3, exit_code);
+            sqlite3_bind_int64(st, 4, r->run_id);
+            step_done(r->db, st, NULL);
+        }
+    }
+    for (int i = 0; i < r->njobs; i++) {
+        free(r->jobs[i].path);
+        free(r->jobs[i].name);
+    }
+    free(r->jobs);
+    if (r->st)
+        for (int d = 0; d < r->nds; d++)
+            sh_buf_release(&r->st[d].errors);
+    free(r->st);
+    sh_dossiers_free(&r->ds, r->nds);
+    sh_db_close(&r->db);
+    if (lockfd >= 0)
+        close(lockfd);
+    return exit_code;
+}

@@ -1,0 +1,242 @@
+/*
+ * worker.c — one worker process: reads jobs on stdin, answers on stdout.
+ *
+ *   sh_worker_main     the loop (sohoa worker, started by sohoa run)
+ *   sh_geom_json / sh_geom_from_json
+ *
+ * A worker keeps one OCR engine (Tesseract vie + osd) for its whole life.
+ * It is started with OMP_THREAD_LIMIT=1 in its environment (see run.c), so
+ * the two cores run two workers instead of fighting over OpenMP threads.
+ * For each job it decodes the frame, prepares it, recognises it, encodes
+ * the archived image for the PDF into job.img (atomic write) and answers
+ * with the geometry, words and timings.  In "render" mode (OCR already in
+ * the catalog) it only re-encodes the image.  A crash here costs the page
+ * only: the parent sees the pipe close, quarantines the page and starts a
+ * new worker.
+ */
+#include "pipeline.h"
+#include "../ocr/ocr.h"
+#include "../ocr/pdf.h"
+#include "../scanners/prep.h"
+#include "../scanners/scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GEOM_FIELDS(X)                                                     \
+    X(int, src_w) X(int, src_h) X(dbl, src_xres) X(dbl, src_yres)          \
+    X(int, quarter) X(int, tag_rot) X(dbl, skew_deg) X(dbl, skew_conf)     \
+    X(dbl, osd_conf) X(dbl, up_conf) X(dbl, left_conf) X(int, ocr_w) X(int, ocr_h) X(dbl, ocr_dpi)           \
+    X(dbl, page_w_pt) X(dbl, page_h_pt) X(int, crop_x) X(int, crop_y)      \
+    X(int, crop_w) X(int, crop_h)
+
+json_t *sh_geom_json(const void *gv)
+{
+    const sh_geom *g = gv;
+    json_t *j = json_object();
+#define int_J(v) json_integer(v)
+#define dbl_J(v) json_real(v)
+#define X(t, f) json_object_set_new(j, #f, t##_J(g->f));
+    GEOM_FIELDS(X)
+#undef X
+    return j;
+}
+
+int sh_geom_from_json(json_t *j, void *gv)
+{
+    sh_geom *g = gv;
+    memset(g, 0, sizeof *g);
+    if (!json_is_object(j))
+        return SH_EINPUT;
+#define X(t, f)                                                            \
+    {                                                                      \
+        json_t *v = json_object_get(j, #f);                                \
+        if (!json_is_number(v))                                            \
+            return SH_EINPUT;                                              \
+        g->f = (t##_T)json_number_value(v);                                \
+    }
+    typedef int int_T;
+    typedef double dbl_T;
+    GEOM_FIELDS(X)
+#undef X
+    return SH_OK;
+}
+
+static json_t *words_json(const sh_words *ws)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < ws->n; i++) {
+        const sh_word *w = &ws->w[i];
+        json_array_append_new(
+            a, json_pack("[iiiifiiiis]", w->x0, w->y0, w->x1, w->y1,
+                         (double)w->conf, w->line, w->par, w->baseline_y,
+                         w->line_h, w->text));
+    }
+    return a;
+}
+
+static json_t *fail(json_int_t id, int rc, const char *msg)
+{
+    return json_pack("{sIsbsiss}", "id", id, "ok", 0, "rc", rc, "error", msg);
+}
+
+/* Words Tesseract is fairly sure of. */
+static int sure_words(const sh_words *ws)
+{
+    int n = 0;
+    for (int i = 0; i < ws->n; i++)
+        n += ws->w[i].conf >= 60;
+    return n;
+}
+
+/* Tesseract's global threshold can lose a stained or faded page whole:
+   few words, little confidence. */
+static int weak_result(const sh_words *ws)
+{
+    return sure_words(ws) < 10 || ws->mean_conf < 60;
+}
+
+/* Read the page again with Sauvola thresholding; keep the better result. */
+static void retry_sauvola(sh_ocr *eng, sh_prepped *pp, int timeout_ms,
+                          sh_words *ws)
+{
+    if (timeout_ms <= 1000)
+        return;
+    sh_words again;
+    sh_err e2 = {0};
+    sh_ocr_set(eng, "thresholding_method", "2");
+    int rc = sh_ocr_page(eng, pp->ocr, (int)(pp->geom.ocr_dpi + 0.5),
+                         timeout_ms, &again, &e2);
+    sh_ocr_set(eng, "thresholding_method", "0");
+    if (rc)
+        return;
+    if (sure_words(&again) > sure_words(ws)) {
+        sh_words_release(ws);
+        *ws = again;
+    } else {
+        sh_words_release(&again);
+    }
+}
+
+/* Decode, prepare, OCR and encode one job.  Returns the reply object. */
+static json_t *do_job(sh_ocr *eng, json_t *job)
+{
+    json_int_t id = json_integer_value(json_object_get(job, "id"));
+    const char *path = json_string_value(json_object_get(job, "path"));
+    const char *img = json_string_value(json_object_get(job, "img"));
+    const char *mode = json_string_value(json_object_get(job, "mode"));
+    int frame = (int)json_integer_value(json_object_get(job, "frame"));
+    int timeout = (int)json_integer_value(json_object_get(job, "timeout"));
+    int render_only = mode && !strcmp(mode, "render");
+    if (!path || !img)
+        return fail(id, SH_EUSAGE, "job without path or img");
+
+    sh_err err = {0};
+    sh_scan *sc = NULL;
+    sh_frame fr = {0};
+    sh_prepped pp = {0};
+    sh_words ws = {0};
+    sh_pdf_image pi = {0};
+    json_t *reply = NULL;
+    double t0 = sh_now(), t_read, t_prep = 0, t_ocr = 0, t_enc;
+    int rc = sh_scan_open(path, NULL, &sc, &err);
+    if (!rc)
+        rc = sh_scan_read(sc, frame, &fr, &err);
+    t_read = sh_now() - t0;
+    if (rc)
+        goto out;
+
+    sh_geom geom = {0};
+    if (!render_only) {
+        double t = sh_now();
+        sh_prep_opts po = {0};
+        po.orient = sh_ocr_orient;
+        po.orient_ctx = eng;
+        rc = sh_prep_page(&fr, &po, &pp, &err);
+        t_prep = sh_now() - t;
+        if (rc)
+            goto out;
+        geom = pp.geom;
+        t = sh_now();
+        rc = sh_ocr_page(eng, pp.ocr, (int)(pp.geom.ocr_dpi + 0.5),
+                         timeout * 1000, &ws, &err);
+        if (!rc && weak_result(&ws))
+            retry_sauvola(eng, &pp, timeout * 1000 - (int)((sh_now() - t) * 1000),
+                          &ws);
+        t_ocr = sh_now() - t;
+        if (rc)
+            goto out;
+    }
+
+    double t = sh_now();
+    if (fr.jpeg)
+        rc = sh_pdf_image_from_jpeg(fr.jpeg, fr.njpeg, &pi, &err);
+    if (!fr.jpeg || rc)
+        rc = sh_pdf_image_from_pix(fr.pix, &pi, &err);
+    if (!rc)
+        rc = sh_pdf_image_save(&pi, img, &err);
+    t_enc = sh_now() - t;
+    if (rc)
+        goto out;
+
+    reply = json_pack("{sIsbsosssf}", "id", id, "ok", 1, "geom",
+                      sh_geom_json(&geom), "codec", fr.codec ? fr.codec : "",
+                      "image_bytes", (double)pi.n);
+    json_object_set_new(reply, "dpi_assumed", json_boolean(fr.dpi_assumed));
+    json_object_set_new(reply, "dpi", json_real(fr.xres));
+    json_object_set_new(reply, "filter",
+                        json_string(pi.filter == SH_PDF_DCT ? "jpeg"
+                                    : pi.filter == SH_PDF_CCITT_G4 ? "g4"
+                                                                   : "flate"));
+    if (!render_only) {
+        json_object_set_new(reply, "text", json_string(ws.text ? ws.text : ""));
+        json_object_set_new(reply, "words", words_json(&ws));
+        json_object_set_new(reply, "conf", json_real(ws.mean_conf));
+    }
+    json_object_set_new(
+        reply, "t",
+        json_pack("{sfsfsfsfsfsf}", "read", t_read, "prep", t_prep, "orient",
+                  pp.t_orient, "deskew", pp.t_deskew, "ocr", t_ocr, "encode",
+                  t_enc));
+out:
+    if (!reply)
+        reply = fail(id, rc ? rc : SH_EINPUT, err.msg[0] ? err.msg : sh_strerror(rc));
+    sh_pdf_image_release(&pi);
+    sh_words_release(&ws);
+    sh_prepped_release(&pp);
+    sh_frame_release(&fr);
+    sh_scan_close(&sc);
+    return reply;
+}
+
+int sh_worker_main(void)
+{
+    sh_err err = {0};
+    sh_ocr *eng = NULL;
+    if (sh_ocr_new(NULL, NULL, &eng, &err)) {
+        sh_log(SH_LOG_ERROR, "worker: %s", err.msg);
+        return 2;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        json_error_t je;
+        json_t *job = json_loads(line, 0, &je);
+        json_t *reply = job ? do_job(eng, job)
+                            : fail(-1, SH_EUSAGE, "unreadable job line");
+        char *s = json_dumps(reply, JSON_COMPACT);
+        if (s) {
+            fputs(s, stdout);
+            fputc('\n', stdout);
+            fflush(stdout);
+            free(s);
+        }
+        json_decref(reply);
+        json_decref(job);
+    }
+    free(line);
+    sh_ocr_free(&eng);
+    return 0;
+}
