@@ -43,6 +43,8 @@ int sh_errf(sh_err *err, int rc, const char *fmt, ...)
 enum { SH_LOG_ERROR, SH_LOG_WARN, SH_LOG_INFO, SH_LOG_DEBUG };
 extern int sh_log_level;   /* default SH_LOG_INFO */
 extern int sh_log_json;    /* 1: one JSON object per line */
+extern int sh_log_progress; /* 1: a progress line is on the terminal; log
+                               lines clear it first */
 void sh_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

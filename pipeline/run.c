@@ -78,6 +78,7 @@ typedef struct run {
     int page_timeout;   /* s */
     double stop_at;     /* sh_now() deadline for starting work; 0 = none */
     int quiet;
+    int progress;       /* draw a progress line on the terminal */
     int64_t run_id;
     sh_dossier_in *ds;
     int nds;
@@ -89,6 +90,8 @@ typedef struct run {
     /* counts for the report */
     int d_done, d_failed, d_skipped, p_ocr, p_cached, p_failed;
     int n_render;       /* queued jobs that only re-encode a cached page */
+    int jobs_done;
+    long worker_rss_kb; /* largest worker peak RSS seen */
     double t_start, ocr_time;
     int deadline_hit;
 } run;
@@ -96,9 +99,41 @@ typedef struct run {
 static void usage(void)
 {
     fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
-          "                 [--page-timeout S] [--max-minutes N] [--quiet]\n"
-          "                 [--log-json] BATCH_DIR...\n",
+          "                 [--page-timeout S] [--max-minutes N]\n"
+          "                 [--deadline HH:MM] [--quiet] [--log-json]\n"
+          "                 BATCH_DIR...\n"
+          "  --jobs N          worker processes (default: one per core)\n"
+          "  --agency CODE     agency that owns these dossiers\n"
+          "  --page-timeout S  give up on a page after S seconds (default 180)\n"
+          "  --max-minutes N   start no new page after N minutes\n"
+          "  --deadline HH:MM  start no new page after this local time\n"
+          "                    (tomorrow if already past); exit 4 if work is\n"
+          "                    left; the next run resumes\n"
+          "  --quiet           warnings and errors only\n"
+          "  --log-json        log lines as JSON objects, for collectors\n",
           stderr);
+}
+
+/* Seconds from now until local time HH:MM (tomorrow if already past);
+   -1 if s is not HH:MM. */
+static double seconds_until(const char *s)
+{
+    int h, m;
+    char extra;
+    if (sscanf(s, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 ||
+        m < 0 || m > 59)
+        return -1;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t <= now)
+        t += 24 * 3600;
+    return difftime(t, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -765,6 +800,26 @@ static int send_job(run *r, worker *w, int ji)
     return rc;
 }
 
+/* One line on the terminal: pages done/total, rate, time left. */
+static void progress(run *r)
+{
+    if (!r->progress || !r->njobs)
+        return;
+    double el = sh_now() - r->t_start;
+    double rate = el > 0 ? r->jobs_done * 60.0 / el : 0;
+    int left = r->njobs - r->jobs_done;
+    int eta = rate > 0 ? (int)(left * 60.0 / rate) : 0;
+    int width = 30, fill = r->jobs_done * width / r->njobs;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r\033[K[%s] %d/%d pages  %.1f pages/min  ETA %d:%02d:%02d",
+            bar, r->jobs_done, r->njobs, rate, eta / 3600, eta / 60 % 60,
+            eta % 60);
+    sh_log_progress = 1;
+}
+
 /* Record one page's outcome.  Returns a catalog error only. */
 static int page_result(run *r, int ji, json_t *res, sh_err *err)
 {
@@ -772,6 +827,7 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
     dstate *s = &r->st[j->d];
     const char *did = r->ds[j->d].id;
     s->pending--;
+    r->jobs_done++;
     int ok = json_is_true(json_object_get(res, "ok"));
     sqlite3_stmt *st;
     int rc;
@@ -846,6 +902,9 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
     free(norm);
     r->p_ocr++;
     r->ocr_time += json_number_value(json_object_get(t, "ocr"));
+    long rss = (long)json_integer_value(json_object_get(res, "maxrss_kb"));
+    if (rss > r->worker_rss_kb)
+        r->worker_rss_kb = rss;
     if (json_is_true(json_object_get(res, "dpi_assumed")))
         event(r, "warn", did, j->name, j->frame, "dpi-assumed",
               "no resolution in the file; 300 dpi assumed");
@@ -918,6 +977,7 @@ static int read_worker(run *r, worker *w, sh_err *err)
             rc = maybe_finish(r, r->jobs[ji].d, err);
         if (rc)
             return rc;
+        progress(r);
     }
     return SH_OK;
 }
@@ -1005,6 +1065,95 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* the morning report                                                  */
+
+static int count_sql(sqlite3 *db, const char *sql, const char *id)
+{
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    bind_text(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* What went in, what came out, what failed and what is left: stored in
+   run.report and printed by `sohoa report`. */
+static json_t *build_report(run *r, double wall, int exit_code, int left)
+{
+    int p_in = 0, p_out = 0, blank = 0, split = 0, rotated = 0, low = 0;
+    int dpi_assumed = 0, quarantined = 0, timed_out = 0;
+    json_t *left_ids = json_array();
+    for (int d = 0; d < r->nds; d++) {
+        const char *id = r->ds[d].id;
+        p_in += count_sql(r->db, "SELECT count(DISTINCT source_name||'/'||"
+                          "frame) FROM page WHERE dossier=?", id);
+        p_out += count_sql(r->db, "SELECT coalesce(pages,0) FROM dossier "
+                           "WHERE id=? AND state='done'", id);
+        blank += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+                           "dossier=? AND kind='blank'", id);
+        split += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+                           "dossier=? AND part=1", id);
+        rotated += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+                             "dossier=? AND quarter<>0", id);
+        low += count_sql(r->db, "SELECT count(*) FROM page WHERE dossier=?"
+                         " AND state='ocr' AND (conf<70 OR review IS NOT "
+                         "NULL)", id);
+        dpi_assumed += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+                                 "dossier=? AND dpi_assumed", id);
+        quarantined += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+                                 "dossier=? AND state='quarantined'", id);
+        timed_out += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+                               "dossier=? AND state='timeout'", id);
+        if (r->st[d].planned && !r->st[d].done)
+            json_array_append_new(left_ids, json_string(id));
+    }
+    json_t *fails = json_array();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT dossier, file, frame, reason FROM event "
+                           "WHERE run=? AND level='error' ORDER BY id",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, r->run_id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            json_t *f = json_object();
+            json_object_set_new(f, "dossier", json_string((const char *)sqlite3_column_text(st, 0)));
+            json_object_set_new(f, "file", json_string((const char *)sqlite3_column_text(st, 1)));
+            json_object_set_new(f, "page", sqlite3_column_type(st, 2) == SQLITE_NULL
+                                ? json_null() : json_integer(sqlite3_column_int(st, 2) + 1));
+            json_object_set_new(f, "reason", json_string((const char *)sqlite3_column_text(st, 3)));
+            json_array_append_new(fails, f);
+        }
+        sqlite3_finalize(st);
+    }
+    char when[32];
+    now_iso(when);
+    json_t *rep = json_pack(
+        "{sIsssfsisi}", "run", (json_int_t)r->run_id, "finished", when,
+        "wall_s", wall, "exit_code", exit_code, "workers", r->nw);
+    json_object_set_new(rep, "dossiers", json_pack("{sisisisisi}", "in", r->nds,
+        "done", r->d_done, "failed", r->d_failed, "up_to_date", r->d_skipped,
+        "left", left));
+    json_object_set_new(rep, "pages", json_pack(
+        "{sisisisisisisisisisisisi}", "in", p_in, "out", p_out, "ocr",
+        r->p_ocr, "cached", r->p_cached, "failed", r->p_failed, "quarantined",
+        quarantined, "timed_out", timed_out, "blank", blank, "split", split,
+        "rotated", rotated, "low_conf", low, "dpi_assumed", dpi_assumed));
+    json_object_set_new(rep, "pages_per_min",
+                        json_real(wall > 0 ? r->p_ocr * 60.0 / wall : 0));
+    json_object_set_new(rep, "ocr_s", json_real(r->ocr_time));
+    json_object_set_new(rep, "worker_peak_rss_mb",
+                        json_real(r->worker_rss_kb / 1024.0));
+    json_object_set_new(rep, "deadline_reached", json_boolean(r->deadline_hit));
+    json_object_set_new(rep, "failures", fails);
+    json_object_set_new(rep, "left", left_ids);
+    return rep;
+}
+
+/* ------------------------------------------------------------------ */
 /* the command                                                         */
 
 static int take_lock(const char *wh, int *fd_out, sh_err *err)
@@ -1040,7 +1189,7 @@ int sh_cmd_run(int argc, char **argv)
     run *r = &R;
     r->wh = sh_warehouse_default();
     r->nw = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    r->page_timeout = 300;
+    r->page_timeout = 180;
     double max_minutes = 0;
     static const struct option opts[] = {
         {"warehouse", required_argument, NULL, 'w'},
@@ -1048,6 +1197,7 @@ int sh_cmd_run(int argc, char **argv)
         {"agency", required_argument, NULL, 'a'},
         {"page-timeout", required_argument, NULL, 't'},
         {"max-minutes", required_argument, NULL, 'm'},
+        {"deadline", required_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
         {"log-json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
@@ -1055,14 +1205,16 @@ int sh_cmd_run(int argc, char **argv)
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:qJh", opts, NULL)) != -1) {
+    const char *deadline = NULL;
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:qJh", opts, NULL)) != -1) {
         switch (c) {
         case 'w': r->wh = optarg; break;
         case 'j': r->nw = atoi(optarg); break;
         case 'a': r->agency = optarg; break;
         case 't': r->page_timeout = atoi(optarg); break;
         case 'm': max_minutes = atof(optarg); break;
-        case 'q': sh_log_level = SH_LOG_WARN; break;
+        case 'D': deadline = optarg; break;
+        case 'q': sh_log_level = SH_LOG_WARN; r->quiet = 1; break;
         case 'J': sh_log_json = 1; break;
         case 'h': usage(); return SH_EXIT_OK;
         default: usage(); return SH_EXIT_USAGE;
@@ -1088,12 +1240,25 @@ int sh_cmd_run(int argc, char **argv)
         }
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);   /* a file size limit is a write error */
     r->t_start = sh_now();
     if (max_minutes > 0)
         r->stop_at = r->t_start + max_minutes * 60;
+    if (deadline) {
+        double in_s = seconds_until(deadline);
+        if (in_s < 0) {
+            fprintf(stderr, "sohoa run: --deadline wants HH:MM (24-hour "
+                            "local time), not '%s'\n", deadline);
+            return SH_EXIT_USAGE;
+        }
+        if (!r->stop_at || r->t_start + in_s < r->stop_at)
+            r->stop_at = r->t_start + in_s;
+    }
+    r->progress = !r->quiet && !sh_log_json && isatty(2);
 
     sh_err err = {0};
     int lockfd = -1, exit_code = SH_EXIT_OK;
+    json_t *report = NULL;
     char work[4096];
     snprintf(work, sizeof work, "%s/.work", r->wh);
     int rc = sh_mkdirs(work, &err);
@@ -1164,6 +1329,10 @@ int sh_cmd_run(int argc, char **argv)
         sh_log(SH_LOG_ERROR, "run stopped: %s", err.msg);
         exit_code = rc == SH_ENOSPC ? SH_EXIT_PARTIAL : SH_EXIT_PARTIAL;
     }
+    if (r->progress && sh_log_progress) {
+        fputs("\r\033[K", stderr);
+        sh_log_progress = 0;
+    }
     int left = 0;
     for (int d = 0; d < r->nds; d++)
         if (r->st[d].planned && !r->st[d].done)
@@ -1181,21 +1350,27 @@ int sh_cmd_run(int argc, char **argv)
                     : left      ? (r->deadline_hit ? SH_EXIT_DEADLINE
                                                    : SH_EXIT_PARTIAL)
                                 : SH_EXIT_OK;
+    report = build_report(r, wall, exit_code, left);
 out:
     if (r->db && r->run_id) {
         sqlite3_stmt *st;
         char when[32];
         now_iso(when);
+        char *rs = report ? json_dumps(report, JSON_COMPACT) : NULL;
         if (!stmt(r->db,
-                  "UPDATE run SET finished=?, state=?, exit_code=? WHERE id=?",
+                  "UPDATE run SET finished=?, state=?, exit_code=?, report=?"
+                  " WHERE id=?",
                   &st, NULL)) {
             bind_text(st, 1, when);
             bind_text(st, 2, exit_code ? "partial" : "done");
             sqlite3_bind_int(st, 3, exit_code);
-            sqlite3_bind_int64(st, 4, r->run_id);
+            bind_text(st, 4, rs);
+            sqlite3_bind_int64(st, 5, r->run_id);
             step_done(r->db, st, NULL);
         }
+        free(rs);
     }
+    json_decref(report);
     for (int i = 0; i < r->njobs; i++) {
         free(r->jobs[i].path);
         free(r->jobs[i].name);

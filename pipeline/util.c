@@ -18,6 +18,7 @@
 
 int sh_log_level = SH_LOG_INFO;
 int sh_log_json = 0;
+int sh_log_progress = 0;
 
 const char *sh_strerror(int rc)
 {
@@ -82,6 +83,8 @@ void sh_log(int level, const char *fmt, ...)
     localtime_r(&ts.tv_sec, &tm);
     char when[64];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (sh_log_progress)
+        fputs("\r\033[K", stderr);
     if (sh_log_json) {
         fprintf(stderr, "{\"time\":\"%s.%03ld\",\"level\":\"%s\",\"msg\":\"",
                 when, ts.tv_nsec / 1000000, lv[level]);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define GEOM_FIELDS(X)                                                     \
     X(int, src_w) X(int, src_h) X(dbl, src_xres) X(dbl, src_yres)          \
@@ -184,6 +185,9 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
                       sh_geom_json(&geom), "codec", fr.codec ? fr.codec : "",
                       "image_bytes", (double)pi.n);
     json_object_set_new(reply, "dpi_assumed", json_boolean(fr.dpi_assumed));
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        json_object_set_new(reply, "maxrss_kb", json_integer(ru.ru_maxrss));
     json_object_set_new(reply, "dpi", json_real(fr.xres));
     json_object_set_new(reply, "filter",
                         json_string(pi.filter == SH_PDF_DCT ? "jpeg"
