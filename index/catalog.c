@@ -32,7 +32,7 @@ static const char schema[] =
     "  quarter INTEGER, tag_rot INTEGER, skew REAL, skew_conf REAL,\n"
     "  osd_conf REAL, dpi REAL, dpi_assumed INTEGER, ocr_dpi REAL,\n"
     "  ocr_w INTEGER, ocr_h INTEGER, page_w_pt REAL, page_h_pt REAL,\n"
-    "  crop TEXT, codec TEXT, text TEXT, words TEXT, conf REAL,\n"
+    "  crop TEXT, codec TEXT, geom TEXT, text TEXT, words TEXT, conf REAL,\n"
     "  review TEXT, error TEXT,\n"
     "  t_read REAL, t_prep REAL, t_orient REAL, t_deskew REAL, t_ocr REAL,\n"
     "  t_encode REAL,\n"

@@ -557,8 +557,7 @@ static int assemble(run *r, int d, sh_err *err)
     int cap = 0;
 
     rc = stmt(r->db,
-              "SELECT p.id, p.quarter, p.tag_rot, p.skew, p.ocr_w, p.ocr_h,"
-              " p.ocr_dpi, p.page_w_pt, p.page_h_pt, p.words, p.state"
+              "SELECT p.id, p.geom, p.words, p.state"
               " FROM page p JOIN source s ON s.dossier=p.dossier AND"
               " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
               " p.frame, p.part",
@@ -570,29 +569,26 @@ static int assemble(run *r, int d, sh_err *err)
         goto out;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
-        sh_geom g = {0};
-        g.quarter = sqlite3_column_int(st, 1);
-        g.tag_rot = sqlite3_column_int(st, 2);
-        g.skew_deg = sqlite3_column_double(st, 3);
-        g.ocr_w = sqlite3_column_int(st, 4);
-        g.ocr_h = sqlite3_column_int(st, 5);
-        g.ocr_dpi = sqlite3_column_double(st, 6);
-        g.page_w_pt = sqlite3_column_double(st, 7);
-        g.page_h_pt = sqlite3_column_double(st, 8);
+        sh_geom g;
+        json_error_t je;
+        json_t *gj = json_loads((const char *)sqlite3_column_text(st, 1)
+                                    ? (const char *)sqlite3_column_text(st, 1)
+                                    : "",
+                                0, &je);
+        int bad = sh_geom_from_json(gj, &g);
+        json_decref(gj);
+        if (bad) {
+            rc = sh_errf(err, SH_EINDEX, "page %lld: no geometry in the "
+                         "catalog", (long long)id);
+            goto out;
+        }
         char ip[4096];
         img_path(r, id, ip, sizeof ip);
         sh_pdf_image img = {0};
         if ((rc = sh_pdf_image_load(ip, &img, err)))
             goto out;
-        /* The stored image's physical size follows from the page size. */
-        g.src_w = img.w;
-        g.src_h = img.h;
-        double upw = g.quarter % 2 ? g.page_h_pt : g.page_w_pt;
-        double uph = g.quarter % 2 ? g.page_w_pt : g.page_h_pt;
-        g.src_xres = upw > 0 ? img.w * 72.0 / upw : 300;
-        g.src_yres = uph > 0 ? img.h * 72.0 / uph : 300;
         sh_words ws;
-        words_from_json((const char *)sqlite3_column_text(st, 9), &ws);
+        words_from_json((const char *)sqlite3_column_text(st, 2), &ws);
         sh_pdf_page pg = {0};
         pg.w_pt = g.page_w_pt;
         pg.h_pt = g.page_h_pt;
@@ -860,7 +856,8 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
               "UPDATE page SET state='ocr', error=NULL, quarter=?, tag_rot=?,"
               " skew=?, skew_conf=?, osd_conf=?, dpi=?, dpi_assumed=?,"
               " ocr_dpi=?, ocr_w=?, ocr_h=?, page_w_pt=?, page_h_pt=?,"
-              " crop=?, codec=?, text=?, words=?, conf=?, t_read=?, t_prep=?,"
+              " crop=?, codec=?, geom=?, text=?, words=?, conf=?, t_read=?,"
+              " t_prep=?,"
               " t_orient=?, t_deskew=?, t_ocr=?, t_encode=? WHERE id=?",
               &st, err);
     if (rc) {
@@ -884,6 +881,9 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
     sqlite3_bind_double(st, i++, g.page_h_pt);
     bind_text(st, i++, crop);
     bind_text(st, i++, json_string_value(json_object_get(res, "codec")));
+    char *gs = json_dumps(json_object_get(res, "geom"), JSON_COMPACT);
+    bind_text(st, i++, gs);
+    free(gs);
     char *norm = NULL;
     const char *text = json_string_value(json_object_get(res, "text"));
     if (sh_text_norm(text ? text : "", &norm) == SH_OK)

@@ -28,7 +28,9 @@
 #define GEOM_FIELDS(X)                                                     \
     X(int, src_w) X(int, src_h) X(dbl, src_xres) X(dbl, src_yres)          \
     X(int, quarter) X(int, tag_rot) X(dbl, skew_deg) X(dbl, skew_conf)     \
-    X(dbl, osd_conf) X(dbl, up_conf) X(dbl, left_conf) X(int, ocr_w) X(int, ocr_h) X(dbl, ocr_dpi)           \
+    X(dbl, osd_conf) X(dbl, up_conf) X(dbl, left_conf)                     \
+    X(int, full_w) X(int, full_h) X(int, reg_x) X(int, reg_y) X(int, reg_w) \
+    X(int, reg_h) X(int, part) X(int, nparts) X(int, ocr_w) X(int, ocr_h) X(dbl, ocr_dpi)           \
     X(dbl, page_w_pt) X(dbl, page_h_pt) X(int, crop_x) X(int, crop_y)      \
     X(int, crop_w) X(int, crop_h)
 

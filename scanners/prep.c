@@ -202,6 +202,11 @@ int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
 
     g->ocr_w = pixGetWidth(desk);
     g->ocr_h = pixGetHeight(desk);
+    g->full_w = g->reg_w = g->ocr_w;
+    g->full_h = g->reg_h = g->ocr_h;
+    g->reg_x = g->reg_y = 0;
+    g->part = 0;
+    g->nparts = 1;
     /* The page is the upright sheet at its physical size. */
     double wp = g->src_w * 72.0 / g->src_xres, hp = g->src_h * 72.0 / g->src_yres;
     g->page_w_pt = g->quarter % 2 ? hp : wp;
@@ -235,8 +240,46 @@ out:
     return rc;
 }
 
+/* r = a then b (PDF row-vector convention: p' = p × a × b). */
+static void mat_mul(const double a[6], const double b[6], double r[6])
+{
+    double t[6];
+    t[0] = a[0] * b[0] + a[1] * b[2];
+    t[1] = a[0] * b[1] + a[1] * b[3];
+    t[2] = a[2] * b[0] + a[3] * b[2];
+    t[3] = a[2] * b[1] + a[3] * b[3];
+    t[4] = a[4] * b[0] + a[5] * b[2] + b[4];
+    t[5] = a[4] * b[1] + a[5] * b[3] + b[5];
+    memcpy(r, t, sizeof t);
+}
+
 void sh_geom_image_matrix(const sh_geom *g, double m[6])
 {
+    if (g->nparts > 1 || (g->full_w && (g->reg_w != g->full_w ||
+                                        g->reg_h != g->full_h))) {
+        /* Whole upright sheet in points, then the region to the origin,
+           then the region's own deskew about the page centre. */
+        sh_geom whole = *g;
+        whole.skew_deg = 0;
+        whole.nparts = 1;
+        whole.full_w = 0;
+        double wp = g->src_w * 72.0 / g->src_xres;
+        double hp = g->src_h * 72.0 / g->src_yres;
+        whole.page_w_pt = g->quarter % 2 ? hp : wp;
+        whole.page_h_pt = g->quarter % 2 ? wp : hp;
+        sh_geom_image_matrix(&whole, m);
+        double kx = whole.page_w_pt / g->full_w;
+        double ky = whole.page_h_pt / g->full_h;
+        double t[6] = {1, 0, 0, 1, -g->reg_x * kx,
+                       -(whole.page_h_pt - (g->reg_y + g->reg_h) * ky)};
+        mat_mul(m, t, m);
+        double phi = -g->skew_deg * M_PI / 180.0, c = cos(phi), s = sin(phi);
+        double cx = g->page_w_pt / 2, cy = g->page_h_pt / 2;
+        double rot[6] = {c, s, -s, c, cx - c * cx + s * cy,
+                         cy - s * cx - c * cy};
+        mat_mul(m, rot, m);
+        return;
+    }
     /* Natural image size in points, centred on the origin, turned by the
        clockwise quarter turns plus the deskew (clockwise by skew_deg), then
        moved to the page centre.  PDF angles are counter-clockwise. */

@@ -31,9 +31,15 @@ typedef struct sh_geom {
     double up_conf;         /* Leptonica pixOrientDetect: text upright (+) or
                                upside down (-)                             */
     double left_conf;       /* ... and turned sideways (|left| large)      */
-    int ocr_w, ocr_h;       /* OCR image size, px                          */
+    int full_w, full_h;     /* the whole upright sheet at ocr_dpi, px      */
+    int reg_x, reg_y, reg_w, reg_h; /* this page's region of that sheet,
+                               before its own deskew (the whole sheet, or
+                               one half of a two-up sheet)                 */
+    int part, nparts;       /* 0-based part of the sheet; 1 or 2 parts     */
+    int ocr_w, ocr_h;       /* OCR image size, px (= reg_w × reg_h)        */
     double ocr_dpi;         /* OCR image resolution (square pixels)        */
-    double page_w_pt, page_h_pt;  /* PDF page size (upright sheet size)    */
+    double page_w_pt, page_h_pt;  /* PDF page size (the region's physical
+                               size)                                       */
     int crop_x, crop_y, crop_w, crop_h; /* content box in OCR px (whole
                                image when nothing cropped)                 */
 } sh_geom;
@@ -76,7 +82,10 @@ void sh_prepped_release(sh_prepped *p);
 /*
  * PDF placement: the matrix [a b c d e f] (PDF "cm") that draws the
  * original stored image (the unit square of an image XObject) onto the
- * page described by g, turned and deskewed.
+ * page described by g: turned by g->quarter, the region reg_* moved to the
+ * page's origin, rotated about the page centre by -skew_deg.  What falls
+ * outside the page (the other half of a two-up sheet) is clipped by the
+ * page's MediaBox.
  */
 void sh_geom_image_matrix(const sh_geom *g, double m[6]);
 

@@ -195,6 +195,40 @@ static int test_matrix(void)
        of a page skewed +3° is turned clockwise by 3° */
     apply(m, 0.5, 1, &x, &y);
     CHECK(fabs(x - (50 + 100 * sin(3 * M_PI / 180))) < 1e-9);
+
+    /* The right half of a 200×100 pt two-up sheet becomes a 100×100 page:
+       the sheet's top-right corner is the page's top-right corner and the
+       sheet's bottom centre its origin. */
+    sh_geom h = {0};
+    h.src_w = 200;
+    h.src_h = 100;
+    h.src_xres = h.src_yres = 72;
+    h.ocr_dpi = 72;
+    h.full_w = 200;
+    h.full_h = 100;
+    h.reg_x = 100;
+    h.reg_w = 100;
+    h.reg_h = 100;
+    h.part = 1;
+    h.nparts = 2;
+    h.page_w_pt = h.page_h_pt = 100;
+    sh_geom_image_matrix(&h, m);
+    apply(m, 1, 1, &x, &y);
+    CHECKF(fabs(x - 100) < 1e-9 && fabs(y - 100) < 1e-9, "%g %g", x, y);
+    apply(m, 0.5, 0, &x, &y);
+    CHECKF(fabs(x) < 1e-9 && fabs(y) < 1e-9, "%g %g", x, y);
+    /* the same sheet fed upside down: the stored image's bottom-left
+       corner is the upright sheet's top-right */
+    h.quarter = 2;
+    sh_geom_image_matrix(&h, m);
+    apply(m, 0, 0, &x, &y);
+    CHECKF(fabs(x - 100) < 1e-9 && fabs(y - 100) < 1e-9, "%g %g", x, y);
+    /* a half deskewed on its own turns about its own centre */
+    h.quarter = 0;
+    h.skew_deg = 2;
+    sh_geom_image_matrix(&h, m);
+    apply(m, 0.75, 0.5, &x, &y);
+    CHECKF(fabs(x - 50) < 1e-9 && fabs(y - 50) < 1e-9, "%g %g", x, y);
     return 0;
 }
 

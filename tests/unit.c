@@ -4,6 +4,8 @@
  */
 #include "test.h"
 
+#include <leptonica/allheaders.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +53,7 @@ int main(int argc, char **argv)
         sh_test_samples = getenv("SOHOA_SAMPLES");
     if (getenv("SOHOA_SHARED"))
         sh_test_shared = getenv("SOHOA_SHARED");
+    setMsgSeverity(L_SEVERITY_NONE);
     int pass = 0, fail = 0, skip = 0;
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         if (!tables[t])
