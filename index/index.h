@@ -17,12 +17,28 @@
  *             content_rowid='id'), tokenizer "sohoa", detail=full.
  *
  * Folding (the "sohoa" tokenizer wraps unicode61 remove_diacritics 0):
- * each token is indexed as written (NFC, lower case, tone placement
- * normalised: hoà → hòa) and, when different, also folded (tone and vowel
- * marks removed, đ → d) at the same position (FTS5_TOKEN_COLOCATED).
- * A query word with diacritics matches only the exact form; without, it
- * matches every form.  Ranking puts exact-diacritic and phrase matches
- * first (bm25 within each tier).
+ * each token is indexed as written (NFC, lower case, Ð read as Đ, the tone
+ * of a final oa/oe/uy on its first vowel: hoà → hòa, thuỷ → thủy) and,
+ * when different, also folded (tone and vowel marks removed, đ → d) at the
+ * same position (FTS5_TOKEN_COLOCATED).  A query token with diacritics
+ * matches only the exact form; without, it matches every form.  Each
+ * position after the first also holds the folded pair "previous this"
+ * ("nguyen van" at văn), a token no word can equal (it has a space): a
+ * phrase of common syllables ("Nguyễn Văn An") is then read from the rare
+ * pairs instead of checking positions on every page with all syllables.
+ *
+ * Search (sh_search): the user's words are matched folded, all of them
+ * (AND); ranking puts first the pages holding the whole query as a phrase
+ * with the diacritics as typed, then as a folded phrase, then every word
+ * as typed, then the rest, by BM25 within each tier.  Only pages with a
+ * pageno, of dossiers in state 'done', are ever returned or counted.
+ * Speed: at most 2000 matches are ranked together (see sh_search); the
+ * page lookups that decide what may be shown dominate, so a read-only
+ * search connection gains from PRAGMA mmap_size / cache_size.
+ *
+ * Indexing is the caller's: call sh_index_add once a page's text is final
+ * (inside the transaction that stores it), and sh_index_remove with the
+ * very text that was indexed before changing or deleting page.text.
  */
 #ifndef SH_INDEX_H
 #define SH_INDEX_H
@@ -43,34 +59,51 @@ int sh_db_exec(sqlite3 *db, const char *sql, sh_err *err);
 
 /* ---- text normalisation (UTF-8 in, malloc'd UTF-8 out) ---- */
 
-/* NFC; Ð (U+00D0) read as Đ; tone marks moved to the modern placement
-   (hoà → hòa, thuỷ → thủy).  Keeps case. */
+/* NFC; Ð/ð (U+00D0/U+00F0, eth) read as Đ/đ; the tone of a word-final
+   oa, oe, uy put on its first vowel (hoà → hòa, khoẻ → khỏe, thuỷ → thủy;
+   quý, hoàng, thuyền unchanged).  Keeps case.  in: UTF-8 (NULL = "");
+   an invalid byte becomes U+FFFD.  *out: malloc'd, caller frees; NULL on
+   error.  Returns SH_OK or SH_ENOMEM. */
 int sh_text_norm(const char *in, char **out);
-/* sh_text_norm, lower-cased, then every mark removed and đ → d:
-   "Đất Đai" → "dat dai". */
+/* sh_text_norm, lower-cased, then the marks U+0300–U+036F removed and
+   đ → d: "Đất Đai" → "dat dai", "NGHỊ ĐỊNH" → "nghi dinh".  Same
+   conventions as sh_text_norm. */
 int sh_text_fold(const char *in, char **out);
 
-/* Register the "sohoa" FTS5 tokenizer on db (sh_db_open does this). */
+/* Register the "sohoa" FTS5 tokenizer and the search functions
+   (sohoa_rank, sohoa_in, sohoa_year) on db; sh_db_open does this.
+   Returns SH_OK or SH_EINDEX (no FTS5). */
 int sh_index_register(sqlite3 *db, sh_err *err);
-/* Index / unindex one page row (text as stored in page.text). */
+/* Index / unindex one page row: page_id = page.id, text as stored in
+   page.text (NULL = "").  Remove needs the exact text that was indexed.
+   Returns SH_OK, SH_ENOSPC (disk full) or SH_EINDEX. */
 int sh_index_add(sqlite3 *db, int64_t page_id, const char *text, sh_err *err);
 int sh_index_remove(sqlite3 *db, int64_t page_id, const char *text,
                     sh_err *err);
 
 /* ---- search ---- */
 
+/* The part of sh_query.text that is read: its first SH_QUERY_MAX_BYTES
+   bytes (cut at a character) and in them the first SH_QUERY_MAX_TOKENS
+   tokens; the rest is ignored. */
+#define SH_QUERY_MAX_BYTES 4096
+#define SH_QUERY_MAX_TOKENS 64
+
 typedef struct sh_query {
     const char *text;        /* user text, any bytes; never FTS5 syntax.
                                 Words in "double quotes" are a phrase.    */
-    int limit;               /* 0 = 20                                    */
-    int offset;
+    int limit;               /* 0 = 20; at most 1000                      */
+    int offset;              /* >= 0                                      */
     const char *const *agencies; /* [optional] NULL = all; else only
                                 dossiers whose agency is in this
                                 NULL-terminated list (plain SQL filter)  */
     const char *agency;      /* [optional] filter: one agency             */
-    const char *dossier_prefix; /* [optional] filter                      */
+    const char *dossier_prefix; /* [optional] filter: dossier ids that
+                                start with these characters (literal:
+                                % and _ are plain characters)            */
     int year;                /* [optional] 0 = any; filter on dossier year
-                                (the 4 digits after "HS-" / in the id)    */
+                                = the first run of exactly 4 digits in
+                                the dossier id ("HS-2019-0042" → 2019)   */
 } sh_query;
 
 typedef struct sh_hit {
@@ -79,8 +112,10 @@ typedef struct sh_hit {
     char *agency;            /* may be NULL */
     char *pdf;               /* PDF path */
     char *snippet;           /* UTF-8; hit words wrapped in [ ]           */
-    double score;            /* higher is better                          */
-    int exact;               /* 1 if matched with the diacritics as typed */
+    double score;            /* BM25 within the tier, higher is better    */
+    int exact;               /* 1 if every word is on the page with the
+                                diacritics as typed (always 1 when none
+                                were typed)                              */
     int64_t page_id;
 } sh_hit;
 
@@ -88,10 +123,23 @@ typedef struct sh_hits {
     sh_hit *h;
     int n;
     int total;               /* all matching pages (for pagination)       */
+    int approx;              /* 1: total is an estimate (over 1000
+                                matches: from the rowid density of the
+                                matches and the share of those checked
+                                that may be shown); 0: exact             */
 } sh_hits;
 
-/* Returns SH_OK (possibly 0 hits) or SH_EINDEX.  Never fails on the
-   content of q->text. */
+/* Search the catalog.  out: filled (zeroed first); release with
+   sh_hits_release, also after an error.  Returns SH_OK (possibly 0 hits:
+   an empty query, nothing searchable, an empty agencies list), SH_EUSAGE
+   (limit/offset out of range), SH_ENOMEM or SH_EINDEX.  Never fails on the
+   content of q->text: it is never FTS5 syntax (see index.h top).
+   Notes: the hits are ordered by tier, then BM25, then newest page.  When
+   more than 2000 pages match, ranking is by blocks: first the newest 2000
+   pages holding the query as typed as a phrase, ranked, then the matches
+   newest first in blocks of 2000, each ranked within itself.  The order
+   is a fixed function of the catalog, so pages of results never overlap,
+   and the cost of a search stays bounded however common the words. */
 int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err);
 void sh_hits_release(sh_hits *h);
 

@@ -133,6 +133,7 @@ struct sh_pdf {
     uint64_t *xref;         /* xref[num] = offset of object num         */
     int nobj, xcap;         /* highest number given out; capacity       */
     int *kids;              /* page object numbers                      */
+    int last_im;            /* object number of the last image written  */
     int npages, kcap;
     int rc;                 /* first write failure (sticky)             */
     sh_err err;
@@ -1287,9 +1288,10 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
     }
     if (!oom && reserve_objs(p, 3))
         oom = 1;
-    int im = 0, cn = 0, pn = 0;
+    int im = 0, cn = 0, pn = 0, reuse = 0;
     if (!oom) {
-        im = pg->img ? ++p->nobj : 0;
+        reuse = pg->img && pg->reuse_image && p->last_im > 0;
+        im = reuse ? p->last_im : pg->img ? ++p->nobj : 0;
         cn = ++p->nobj;
         pn = ++p->nobj;
         bpf(&page, &oom, "<< /Type /Page /Parent %d 0 R /MediaBox [0 0 ",
@@ -1303,7 +1305,7 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
             bpf(&page, &oom, " /Font << /F1 %d 0 R >>", OBJ_FONT);
         bpf(&page, &oom, " >> /Contents %d 0 R >>", cn);
         if (oom)
-            p->nobj -= im ? 3 : 2;
+            p->nobj -= im && !reuse ? 3 : 2;
     }
     if (oom) {
         rc = sh_errf(err, SH_ENOMEM, "%s: page %d: out of memory",
@@ -1312,7 +1314,7 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
     }
 
     /* Write the page; from here a failure ends the document. */
-    if (im)
+    if (im && !reuse)
         put_stream(p, im, dict.data, pg->img->data, pg->img->n);
     put_stream(p, cn, " /Filter /FlateDecode", z, zn);
     put_dict(p, pn, page.data);
@@ -1322,6 +1324,8 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
         goto out;
     }
     p->kids[p->npages++] = pn;
+    if (im)
+        p->last_im = im;
 out:
     sh_buf_release(&cs);
     sh_buf_release(&dict);

@@ -99,6 +99,10 @@ typedef struct sh_pdf_page {
     const sh_words *words;       /* [optional] text layer, boxes in the
                                     page's upright pixel frame              */
     double pt_per_px;            /* word boxes px → pt: x*k, h_pt - y*k     */
+    int reuse_image;             /* 1: img is the same image as the previous
+                                    page's (the other half of a two-up
+                                    sheet): refer to the image already
+                                    written instead of writing it again    */
 } sh_pdf_page;
 
 typedef struct sh_pdf sh_pdf;    /* opaque */

@@ -43,8 +43,9 @@ void sh_dossiers_free(sh_dossier_in **ds, int n);
 /* ---- worker protocol (one JSON object per line each way) ----
  * job:    {"id":N, "path":"…", "frame":F, "img":"…/N.img", "timeout":S,
  *          "mode":"ocr"|"render"}   (render: re-encode the image only)
- * result: {"id":N, "ok":true, "geom":{…}, "text":"…", "words":[[…]],
- *          "conf":C, "codec":"…", "dpi_assumed":B, "t":{…}}
+ * result: {"id":N, "ok":true, "parts":[{"geom":{…}, "text":"…",
+ *          "words":[[…]], "conf":C, "t":{…}}, …], "codec":"…",
+ *          "dpi_assumed":B, "t":{…}}   (two parts for a two-up sheet)
  *      or {"id":N, "ok":false, "rc":RC, "error":"…"}
  */
 int sh_worker_main(void);
@@ -59,5 +60,64 @@ int sh_cmd_search(int argc, char **argv);
 
 /* Warehouse folder from --warehouse, $SOHOA_WAREHOUSE or "./warehouse". */
 const char *sh_warehouse_default(void);
+
+/* ==== run report and fixity check (report.c, verify.c) ================ */
+
+/* The report a run stores in run.report (JSON; every key optional):
+ *   {"run":ID, "started":"ISO", "finished":"ISO", "wall_s":X,
+ *    "exit_code":N,
+ *    "dossiers":{"in","done","failed","up_to_date","left"},
+ *    "pages":{"in","out","ocr","cached","failed","quarantined","timed_out",
+ *             "blank","split","rotated","low_conf","dpi_assumed"},
+ *    "pages_per_min":X,
+ *    "failures":[{"dossier","file","page","reason"}], "left":["id",...]}
+ * Also printed when present: "workers", "worker_peak_rss_mb",
+ * "deadline_reached", "args" (the run's command line, from run.args).
+ * A report rebuilt from the catalog (no run.report: the run was killed or
+ * is still running) has "complete":false, "note" (why), "last_seen" and
+ * "wall_s_at_least" (from its last event), and pages.recognised_so_far
+ * instead of pages.ocr/cached (the catalog does not say which run
+ * recognised a page). */
+#include <stdio.h>
+struct sqlite3;
+
+/* Print report for people on f: how the run ended, what went in and came
+   out, failures and quarantines with reasons, rate, wall time, what is
+   left.  Missing keys are left out; report NULL or not an object prints
+   "(no report)". */
+void sh_report_print(json_t *report, FILE *f);
+
+/* Rebuild what the catalog can tell of run `id` (a run killed before it
+   stored its report, or still running).  db: open catalog (read-only is
+   enough).  Returns a new reference, or NULL if there is no such run or
+   the catalog fails. */
+json_t *sh_report_from_catalog(struct sqlite3 *db, long long id);
+
+/* Open WAREHOUSE/catalog.db read-only.  On failure prints the reason
+   (naming the warehouse) on stderr and returns SH_EXIT_USAGE; else
+   SH_EXIT_OK with *db set (close with sh_db_close). */
+int sh_catalog_open_ro(const char *wh, struct sqlite3 **db);
+
+/* Re-hash the source files and PDFs of the dossiers named in ids[0..nids)
+   (nids = 0: every dossier) against the hashes in the catalog.  Files are
+   opened read-only.  wh: the warehouse (a PDF not at its recorded path is
+   looked for in wh/pdf/).  *out: a new JSON object {"warehouse",
+   "dossiers":[ids], "sources_checked", "sources_unchecked",
+   "pdfs_checked", "dossiers_pending", "bytes", "intact":bool,
+   "problems":[{"dossier","kind":"source"|"pdf","file","problem":
+   "missing"|"unreadable"|"mismatch"|"not recorded","expected","found",
+   "detail"}]}.  Returns SH_OK (whatever was found), SH_EUSAGE for an
+   unknown dossier id, SH_EINDEX if the catalog fails (*out NULL). */
+int sh_verify(struct sqlite3 *db, const char *wh, char **ids, int nids,
+              json_t **out, sh_err *err);
+
+/* sohoa report [--warehouse DIR] [--json] [--run ID]: exit 0, or 2 if
+   there is no warehouse or no such run. */
+int sh_cmd_report(int argc, char **argv);
+/* sohoa verify [--warehouse DIR] [--json] [DOSSIER...]: exit 0 all
+   intact, 1 a file missing, unreadable or changed, 2 usage. */
+int sh_cmd_verify(int argc, char **argv);
+
+/* ==== end of report and fixity check ================================== */
 
 #endif

@@ -30,6 +30,7 @@
 #include "../scanners/scan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -78,6 +79,7 @@ typedef struct run {
     int page_timeout;   /* s */
     double stop_at;     /* sh_now() deadline for starting work; 0 = none */
     int quiet;
+    int keep_blanks;    /* put blank pages in the PDF too */
     int progress;       /* draw a progress line on the terminal */
     int64_t run_id;
     sh_dossier_in *ds;
@@ -100,7 +102,8 @@ static void usage(void)
 {
     fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
           "                 [--page-timeout S] [--max-minutes N]\n"
-          "                 [--deadline HH:MM] [--quiet] [--log-json]\n"
+          "                 [--deadline HH:MM] [--keep-blanks] [--quiet]\n"
+          "                 [--log-json]\n"
           "                 BATCH_DIR...\n"
           "  --jobs N          worker processes (default: one per core)\n"
           "  --agency CODE     agency that owns these dossiers\n"
@@ -109,6 +112,8 @@ static void usage(void)
           "  --deadline HH:MM  start no new page after this local time\n"
           "                    (tomorrow if already past); exit 4 if work is\n"
           "                    left; the next run resumes\n"
+          "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
+          "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
           "  --log-json        log lines as JSON objects, for collectors\n",
           stderr);
@@ -277,6 +282,13 @@ static int file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
+/* 1 if path a is b or lies inside folder b. */
+static int within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
+}
+
 /* Decide what dossier d needs; queue its jobs.  Returns SH_OK or a
    catalog error (which stops the run: the warehouse is the problem). */
 static int plan_dossier(run *r, int d, sh_err *err)
@@ -284,6 +296,16 @@ static int plan_dossier(run *r, int d, sh_err *err)
     sh_dossier_in *in = &r->ds[d];
     dstate *s = &r->st[d];
     char sig[65];
+    /* The warehouse itself inside a batch folder is not a dossier (its
+       PDFs must never be read back as scans). */
+    char rd[PATH_MAX], rw[PATH_MAX];
+    if (realpath(in->dir, rd) && realpath(r->wh, rw) &&
+        (within(rw, rd) || within(rd, rw))) {
+        sh_log(SH_LOG_WARN, "%s: this folder holds the warehouse; not a "
+               "dossier, passed over", in->dir);
+        s->done = 1;
+        return SH_OK;
+    }
     inputs_sig(in, sig);
 
     sqlite3_stmt *st;
@@ -352,8 +374,11 @@ static int plan_dossier(run *r, int d, sh_err *err)
         else if (!sh_scan_open(f->path, NULL, &sc, &ferr)) {
             frames = sh_scan_frames(sc);
             enum sh_format k = sh_scan_format(sc);
-            fmt = k == SH_FMT_TIFF ? "tiff" : k == SH_FMT_JPEG ? "jpeg"
-                                   : k == SH_FMT_PNG ? "png" : "";
+            fmt = k == SH_FMT_TIFF   ? "tiff"
+                  : k == SH_FMT_JPEG ? "jpeg"
+                  : k == SH_FMT_PNG  ? "png"
+                  : k == SH_FMT_PDF  ? "pdf"
+                                     : "";
             sh_scan_close(&sc);
         }
         rc = stmt(r->db,
@@ -442,8 +467,8 @@ static int plan_dossier(run *r, int d, sh_err *err)
               " p.tag_rot, p.skew, p.skew_conf, p.osd_conf, p.ocr_w, p.ocr_h,"
               " p.ocr_dpi, p.page_w_pt, p.page_h_pt, p.error, s.path"
               " FROM page p JOIN source s ON s.dossier=p.dossier AND"
-              " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
-              " p.frame, p.part",
+              " s.name=p.source_name WHERE p.dossier=? AND p.part=0"
+              " ORDER BY s.seq, p.frame",
               &st, err);
     if (rc)
         return rc;
@@ -557,7 +582,10 @@ static int assemble(run *r, int d, sh_err *err)
     int cap = 0;
 
     rc = stmt(r->db,
-              "SELECT p.id, p.geom, p.words, p.state"
+              "SELECT p.id, p.geom, p.words, p.kind,"
+              " (SELECT q.id FROM page q WHERE q.dossier=p.dossier AND"
+              "  q.source_name=p.source_name AND q.frame=p.frame AND"
+              "  q.part=0) AS img_id"
               " FROM page p JOIN source s ON s.dossier=p.dossier AND"
               " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
               " p.frame, p.part",
@@ -567,8 +595,22 @@ static int assemble(run *r, int d, sh_err *err)
     bind_text(st, 1, in->id);
     if ((rc = sh_pdf_open(pdf, in->id, &w, err)))
         goto out;
+    int64_t prev_img = -1;
+    int sheets = 0, blanks = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
+        int64_t img_id = sqlite3_column_int64(st, 4);
+        const char *kind = (const char *)sqlite3_column_text(st, 3);
+        int blank = kind && !strcmp(kind, "blank");
+        if (img_id != prev_img)
+            sheets++;
+        blanks += blank;
+        if (blank && !r->keep_blanks) {
+            /* A blank back: counted, recorded, not in the PDF. */
+            if (img_id != prev_img)
+                prev_img = -2;
+            continue;
+        }
         sh_geom g;
         json_error_t je;
         json_t *gj = json_loads((const char *)sqlite3_column_text(st, 1)
@@ -583,10 +625,12 @@ static int assemble(run *r, int d, sh_err *err)
             goto out;
         }
         char ip[4096];
-        img_path(r, id, ip, sizeof ip);
+        img_path(r, img_id, ip, sizeof ip);
         sh_pdf_image img = {0};
+        int reuse = img_id == prev_img;
         if ((rc = sh_pdf_image_load(ip, &img, err)))
             goto out;
+        prev_img = img_id;
         sh_words ws;
         words_from_json((const char *)sqlite3_column_text(st, 2), &ws);
         sh_pdf_page pg = {0};
@@ -596,6 +640,7 @@ static int assemble(run *r, int d, sh_err *err)
         sh_geom_image_matrix(&g, pg.img_matrix);
         pg.words = &ws;
         pg.pt_per_px = sh_geom_pt_per_px(&g);
+        pg.reuse_image = reuse;
         rc = sh_pdf_add_page(w, &pg, err);
         sh_words_release(&ws);
         sh_pdf_image_release(&img);
@@ -614,6 +659,14 @@ static int assemble(run *r, int d, sh_err *err)
     }
     sqlite3_finalize(st);
     st = NULL;
+    if (npages == 0) {
+        /* Every page blank: a wrong-side feed more likely than an empty
+           dossier; a person should look. */
+        rc = sh_errf(err, SH_EINPUT, "all %d page%s blank; nothing to put "
+                     "in a PDF (check the feed, or --keep-blanks)",
+                     blanks, blanks == 1 ? " is" : "s are");
+        goto out;
+    }
     if ((rc = sh_pdf_commit(&w, err)))
         goto out;
 
@@ -649,16 +702,18 @@ static int assemble(run *r, int d, sh_err *err)
     if (!rc && !(rc = stmt(r->db,
                            "UPDATE dossier SET state='done', pdf=?, "
                            "pdf_sha256=?, pdf_bytes=?, input_bytes=?, pages=?,"
-                           " sheets=?, error=NULL, updated=? WHERE id=?",
+                           " sheets=?, blanks=?, error=NULL, updated=? WHERE"
+                           " id=?",
                            &st, err))) {
         bind_text(st, 1, pdf);
         bind_text(st, 2, sha);
         sqlite3_bind_int64(st, 3, sb.st_size);
         sqlite3_bind_int64(st, 4, in_bytes);
         sqlite3_bind_int(st, 5, npages);
-        sqlite3_bind_int(st, 6, npages);
-        bind_text(st, 7, when);
-        bind_text(st, 8, in->id);
+        sqlite3_bind_int(st, 6, sheets);
+        sqlite3_bind_int(st, 7, blanks);
+        bind_text(st, 8, when);
+        bind_text(st, 9, in->id);
         rc = step_done(r->db, st, err);
         st = NULL;
     }
@@ -668,16 +723,23 @@ static int assemble(run *r, int d, sh_err *err)
     }
     if ((rc = sh_db_exec(r->db, "COMMIT", err)))
         goto out;
-    for (int i = 0; i < npages; i++) {
-        char ip[4096];
-        img_path(r, ids[i], ip, sizeof ip);
-        unlink(ip);
+    if (!stmt(r->db, "SELECT id FROM page WHERE dossier=? AND part=0", &st,
+              NULL)) {
+        bind_text(st, 1, in->id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            char ip[4096];
+            img_path(r, sqlite3_column_int64(st, 0), ip, sizeof ip);
+            unlink(ip);
+        }
+        sqlite3_finalize(st);
+        st = NULL;
     }
     r->d_done++;
     r->st[d].done = 1;
-    sh_log(SH_LOG_INFO, "%s: %d page%s -> %s (%.1f MB from %.1f MB of scans)",
-           in->id, npages, npages == 1 ? "" : "s", pdf, sb.st_size / 1e6,
-           in_bytes / 1e6);
+    sh_log(SH_LOG_INFO, "%s: %d page%s from %d sheet%s%s -> %s (%.1f MB from "
+           "%.1f MB of scans)", in->id, npages, npages == 1 ? "" : "s",
+           sheets, sheets == 1 ? "" : "s", blanks ? ", blanks left out" : "",
+           pdf, sb.st_size / 1e6, in_bytes / 1e6);
 out:
     if (st)
         sqlite3_finalize(st);
@@ -816,6 +878,96 @@ static void progress(run *r)
     sh_log_progress = 1;
 }
 
+/* Store part pi (0 = the frame's own row) of a recognised frame. */
+static int store_part(run *r, job *j, int pi, json_t *part, json_t *res,
+                      sh_err *err)
+{
+    sh_geom g;
+    sqlite3_stmt *st;
+    json_t *gj = json_object_get(part, "geom");
+    if (sh_geom_from_json(gj, &g))
+        return sh_errf(err, SH_EINDEX, "worker sent no geometry");
+    json_t *t = json_object_get(part, "t");
+    json_t *tt = json_object_get(res, "t");
+    char crop[96];
+    snprintf(crop, sizeof crop, "%d,%d,%d,%d", g.crop_x, g.crop_y, g.crop_w,
+             g.crop_h);
+    char review[160] = "";
+    if (g.review)
+        snprintf(review, sizeof review,
+                 "%s decision uncertain (confidence %.2f): check this sheet",
+                 g.nparts > 1 ? "two-up split" : "single-page (no split)",
+                 g.split_conf);
+    int rc = stmt(r->db,
+        "INSERT INTO page(dossier, source_name, source_sha256, frame, part,"
+        " state, kind, quarter, tag_rot, skew, skew_conf, osd_conf, dpi,"
+        " dpi_assumed, ocr_dpi, ocr_w, ocr_h, page_w_pt, page_h_pt, crop,"
+        " codec, geom, text, words, conf, review, error, t_read, t_prep,"
+        " t_orient, t_deskew, t_ocr, t_encode)"
+        " VALUES(?1,?2,(SELECT source_sha256 FROM page WHERE id=?3),?4,?5,"
+        " 'ocr',?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
+        " ?22,?23,?24,?25,NULL,?26,?27,?28,?29,?30,?31)"
+        " ON CONFLICT(dossier, source_name, frame, part) DO UPDATE SET"
+        " state='ocr', kind=?6, quarter=?7, tag_rot=?8, skew=?9,"
+        " skew_conf=?10, osd_conf=?11, dpi=?12, dpi_assumed=?13,"
+        " ocr_dpi=?14, ocr_w=?15, ocr_h=?16, page_w_pt=?17, page_h_pt=?18,"
+        " crop=?19, codec=?20, geom=?21, text=?22, words=?23, conf=?24,"
+        " review=?25, error=NULL, t_read=?26, t_prep=?27, t_orient=?28,"
+        " t_deskew=?29, t_ocr=?30, t_encode=?31",
+        &st, err);
+    if (rc)
+        return rc;
+    char *gs = json_dumps(gj, JSON_COMPACT);
+    char *words = json_dumps(json_object_get(part, "words"), JSON_COMPACT);
+    char *norm = NULL;
+    const char *text = json_string_value(json_object_get(part, "text"));
+    if (sh_text_norm(text ? text : "", &norm) == SH_OK)
+        text = norm;
+    bind_text(st, 1, r->ds[j->d].id);
+    bind_text(st, 2, j->name);
+    sqlite3_bind_int64(st, 3, j->page_id);
+    sqlite3_bind_int(st, 4, j->frame);
+    sqlite3_bind_int(st, 5, pi);
+    bind_text(st, 6, g.blank ? "blank" : "page");
+    sqlite3_bind_int(st, 7, g.quarter);
+    sqlite3_bind_int(st, 8, g.tag_rot);
+    sqlite3_bind_double(st, 9, g.skew_deg);
+    sqlite3_bind_double(st, 10, g.skew_conf);
+    sqlite3_bind_double(st, 11, g.osd_conf);
+    sqlite3_bind_double(st, 12, json_number_value(json_object_get(res, "dpi")));
+    sqlite3_bind_int(st, 13, json_is_true(json_object_get(res, "dpi_assumed")));
+    sqlite3_bind_double(st, 14, g.ocr_dpi);
+    sqlite3_bind_int(st, 15, g.ocr_w);
+    sqlite3_bind_int(st, 16, g.ocr_h);
+    sqlite3_bind_double(st, 17, g.page_w_pt);
+    sqlite3_bind_double(st, 18, g.page_h_pt);
+    bind_text(st, 19, crop);
+    bind_text(st, 20, json_string_value(json_object_get(res, "codec")));
+    bind_text(st, 21, gs);
+    bind_text(st, 22, text ? text : "");
+    bind_text(st, 23, words ? words : "[]");
+    sqlite3_bind_double(st, 24, json_number_value(json_object_get(part, "conf")));
+    bind_text(st, 25, review[0] ? review : NULL);
+    /* Frame-level stages (read, encode) are charged to part 0. */
+    sqlite3_bind_double(st, 26, pi ? 0 : json_number_value(json_object_get(tt, "read")));
+    sqlite3_bind_double(st, 27, json_number_value(json_object_get(t, "prep")));
+    sqlite3_bind_double(st, 28, json_number_value(json_object_get(t, "orient")));
+    sqlite3_bind_double(st, 29, json_number_value(json_object_get(t, "deskew")));
+    sqlite3_bind_double(st, 30, json_number_value(json_object_get(t, "ocr")));
+    sqlite3_bind_double(st, 31, pi ? 0 : json_number_value(json_object_get(tt, "encode")));
+    rc = step_done(r->db, st, err);
+    free(gs);
+    free(words);
+    free(norm);
+    if (!rc && g.review)
+        event(r, "warn", r->ds[j->d].id, j->name, j->frame, "review", review);
+    if (!rc && g.blank)
+        sh_log(SH_LOG_INFO, "%s/%s page %d%s: blank, left out of the PDF",
+               r->ds[j->d].id, j->name, j->frame + 1,
+               g.nparts > 1 ? (pi ? " (right half)" : " (left half)") : "");
+    return rc;
+}
+
 /* Record one page's outcome.  Returns a catalog error only. */
 static int page_result(run *r, int ji, json_t *res, sh_err *err)
 {
@@ -845,72 +997,58 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
     }
     if (j->render)
         return SH_OK;
-    sh_geom g;
-    sh_geom_from_json(json_object_get(res, "geom"), &g);
     json_t *t = json_object_get(res, "t");
-    char *words = json_dumps(json_object_get(res, "words"), JSON_COMPACT);
-    char crop[96];
-    snprintf(crop, sizeof crop, "%d,%d,%d,%d", g.crop_x, g.crop_y, g.crop_w,
-             g.crop_h);
-    rc = stmt(r->db,
-              "UPDATE page SET state='ocr', error=NULL, quarter=?, tag_rot=?,"
-              " skew=?, skew_conf=?, osd_conf=?, dpi=?, dpi_assumed=?,"
-              " ocr_dpi=?, ocr_w=?, ocr_h=?, page_w_pt=?, page_h_pt=?,"
-              " crop=?, codec=?, geom=?, text=?, words=?, conf=?, t_read=?,"
-              " t_prep=?,"
-              " t_orient=?, t_deskew=?, t_ocr=?, t_encode=? WHERE id=?",
-              &st, err);
+    json_t *parts = json_object_get(res, "parts");
+    int np = (int)json_array_size(parts);
+    if ((rc = sh_db_exec(r->db, "BEGIN IMMEDIATE", err)))
+        return rc;
+    for (int pi = 0; pi < np && !rc; pi++)
+        rc = store_part(r, j, pi, json_array_get(parts, pi), res, err);
+    /* A sheet that was split before and is not now (or the reverse). */
+    if (!rc && !(rc = stmt(r->db,
+                           "DELETE FROM page WHERE dossier=? AND "
+                           "source_name=? AND frame=? AND part>=?",
+                           &st, err))) {
+        bind_text(st, 1, did);
+        bind_text(st, 2, j->name);
+        sqlite3_bind_int(st, 3, j->frame);
+        sqlite3_bind_int(st, 4, np);
+        rc = step_done(r->db, st, err);
+    }
     if (rc) {
-        free(words);
+        sh_db_exec(r->db, "ROLLBACK", NULL);
         return rc;
     }
-    int i = 1;
-    sqlite3_bind_int(st, i++, g.quarter);
-    sqlite3_bind_int(st, i++, g.tag_rot);
-    sqlite3_bind_double(st, i++, g.skew_deg);
-    sqlite3_bind_double(st, i++, g.skew_conf);
-    sqlite3_bind_double(st, i++, g.osd_conf);
-    sqlite3_bind_double(st, i++,
-                        json_number_value(json_object_get(res, "dpi")));
-    sqlite3_bind_int(st, i++,
-                     json_is_true(json_object_get(res, "dpi_assumed")));
-    sqlite3_bind_double(st, i++, g.ocr_dpi);
-    sqlite3_bind_int(st, i++, g.ocr_w);
-    sqlite3_bind_int(st, i++, g.ocr_h);
-    sqlite3_bind_double(st, i++, g.page_w_pt);
-    sqlite3_bind_double(st, i++, g.page_h_pt);
-    bind_text(st, i++, crop);
-    bind_text(st, i++, json_string_value(json_object_get(res, "codec")));
-    char *gs = json_dumps(json_object_get(res, "geom"), JSON_COMPACT);
-    bind_text(st, i++, gs);
-    free(gs);
-    char *norm = NULL;
-    const char *text = json_string_value(json_object_get(res, "text"));
-    if (sh_text_norm(text ? text : "", &norm) == SH_OK)
-        text = norm;
-    bind_text(st, i++, text ? text : "");
-    bind_text(st, i++, words ? words : "[]");
-    sqlite3_bind_double(st, i++, json_number_value(json_object_get(res, "conf")));
-    static const char *tk[] = {"read", "prep", "orient", "deskew", "ocr",
-                               "encode"};
-    for (size_t k = 0; k < SH_ARRAY_LEN(tk); k++)
-        sqlite3_bind_double(st, i++,
-                            json_number_value(json_object_get(t, tk[k])));
-    sqlite3_bind_int64(st, i++, j->page_id);
-    rc = step_done(r->db, st, err);
-    free(words);
-    free(norm);
+    if ((rc = sh_db_exec(r->db, "COMMIT", err)))
+        return rc;
     r->p_ocr++;
     r->ocr_time += json_number_value(json_object_get(t, "ocr"));
     long rss = (long)json_integer_value(json_object_get(res, "maxrss_kb"));
     if (rss > r->worker_rss_kb)
         r->worker_rss_kb = rss;
-    if (json_is_true(json_object_get(res, "dpi_assumed")))
-        event(r, "warn", did, j->name, j->frame, "dpi-assumed",
-              "no resolution in the file; 300 dpi assumed");
-    if (json_is_true(json_object_get(res, "dpi_assumed")))
-        sh_log(SH_LOG_WARN, "%s/%s page %d: no resolution in the file; "
-               "300 dpi assumed", did, j->name, j->frame + 1);
+    /* What the source had that our PDF does not carry: say so. */
+    static const struct {
+        const char *key, *what, *level;
+    } notes[] = {
+        {"dpi_assumed", "no resolution in the file; 300 dpi assumed", "warn"},
+        {"had_text_layer", "already had a text layer (scanner OCR); it is "
+         "replaced by sohoa's", "info"},
+        {"visible_text", "shows typed text over the scan (a stamp or "
+         "watermark) that is not carried into sohoa's PDF", "warn"},
+        {"annotations", "has annotations (notes, signature fields) that are "
+         "not carried into sohoa's PDF", "warn"},
+        {"dropped_images", "has small images drawn over the scan that are "
+         "not carried into sohoa's PDF", "warn"},
+    };
+    for (size_t k = 0; k < SH_ARRAY_LEN(notes); k++) {
+        if (!json_is_true(json_object_get(res, notes[k].key)))
+            continue;
+        event(r, notes[k].level, did, j->name, j->frame, notes[k].key,
+              notes[k].what);
+        sh_log(notes[k].level[0] == 'w' ? SH_LOG_WARN : SH_LOG_INFO,
+               "%s/%s page %d: %s", did, j->name, j->frame + 1,
+               notes[k].what);
+    }
     return rc;
 }
 
@@ -1199,6 +1337,7 @@ int sh_cmd_run(int argc, char **argv)
         {"max-minutes", required_argument, NULL, 'm'},
         {"deadline", required_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
+        {"keep-blanks", no_argument, NULL, 'k'},
         {"log-json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1206,7 +1345,7 @@ int sh_cmd_run(int argc, char **argv)
     int c;
     optind = 1;
     const char *deadline = NULL;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:qJh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:qkJh", opts, NULL)) != -1) {
         switch (c) {
         case 'w': r->wh = optarg; break;
         case 'j': r->nw = atoi(optarg); break;
@@ -1214,6 +1353,7 @@ int sh_cmd_run(int argc, char **argv)
         case 't': r->page_timeout = atoi(optarg); break;
         case 'm': max_minutes = atof(optarg); break;
         case 'D': deadline = optarg; break;
+        case 'k': r->keep_blanks = 1; break;
         case 'q': sh_log_level = SH_LOG_WARN; r->quiet = 1; break;
         case 'J': sh_log_json = 1; break;
         case 'h': usage(); return SH_EXIT_OK;

@@ -30,7 +30,9 @@
     X(int, quarter) X(int, tag_rot) X(dbl, skew_deg) X(dbl, skew_conf)     \
     X(dbl, osd_conf) X(dbl, up_conf) X(dbl, left_conf)                     \
     X(int, full_w) X(int, full_h) X(int, reg_x) X(int, reg_y) X(int, reg_w) \
-    X(int, reg_h) X(int, part) X(int, nparts) X(int, ocr_w) X(int, ocr_h) X(dbl, ocr_dpi)           \
+    X(int, reg_h) X(int, part) X(int, nparts) X(int, border) X(int, marks) \
+    X(int, blank) X(dbl, blank_conf) X(dbl, split_conf) X(int, review)     \
+    X(int, ocr_w) X(int, ocr_h) X(dbl, ocr_dpi)           \
     X(dbl, page_w_pt) X(dbl, page_h_pt) X(int, crop_x) X(int, crop_y)      \
     X(int, crop_w) X(int, crop_h)
 
@@ -138,10 +140,10 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
     sh_err err = {0};
     sh_scan *sc = NULL;
     sh_frame fr = {0};
-    sh_prepped pp = {0};
-    sh_words ws = {0};
+    sh_prepped pp[2] = {{0}, {0}};
+    int np = 0;
     sh_pdf_image pi = {0};
-    json_t *reply = NULL;
+    json_t *reply = NULL, *parts = json_array();
     double t0 = sh_now(), t_read, t_prep = 0, t_ocr = 0, t_enc;
     int rc = sh_scan_open(path, NULL, &sc, &err);
     if (!rc)
@@ -150,24 +152,51 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
     if (rc)
         goto out;
 
-    sh_geom geom = {0};
     if (!render_only) {
         double t = sh_now();
         sh_prep_opts po = {0};
         po.orient = sh_ocr_orient;
         po.orient_ctx = eng;
-        rc = sh_prep_page(&fr, &po, &pp, &err);
+        rc = sh_prep_sheet(&fr, &po, pp, &np, &err);
         t_prep = sh_now() - t;
         if (rc)
             goto out;
-        geom = pp.geom;
-        t = sh_now();
-        rc = sh_ocr_page(eng, pp.ocr, (int)(pp.geom.ocr_dpi + 0.5),
-                         timeout * 1000, &ws, &err);
-        if (!rc && weak_result(&ws))
-            retry_sauvola(eng, &pp, timeout * 1000 - (int)((sh_now() - t) * 1000),
-                          &ws);
-        t_ocr = sh_now() - t;
+        for (int i = 0; i < np && !rc; i++) {
+            sh_words ws = {0};
+            json_t *part = json_pack("{so}", "geom", sh_geom_json(&pp[i].geom));
+            json_object_set_new(part, "t", json_pack(
+                "{sfsfsf}", "orient", pp[i].t_orient, "deskew",
+                pp[i].t_deskew, "prep", pp[i].t_orient + pp[i].t_deskew +
+                pp[i].t_other));
+            if (pp[i].geom.blank) {
+                /* A blank back: recorded, not read. */
+                json_object_set_new(part, "text", json_string(""));
+                json_object_set_new(part, "words", json_array());
+                json_object_set_new(part, "conf", json_real(0));
+                json_array_append_new(parts, part);
+                continue;
+            }
+            t = sh_now();
+            int left_ms = timeout * 1000 - (int)((sh_now() - t0) * 1000);
+            rc = sh_ocr_page(eng, pp[i].ocr, (int)(pp[i].geom.ocr_dpi + 0.5),
+                             left_ms > 1000 ? left_ms : 1000, &ws, &err);
+            if (!rc && weak_result(&ws))
+                retry_sauvola(eng, &pp[i],
+                              timeout * 1000 - (int)((sh_now() - t0) * 1000),
+                              &ws);
+            double to = sh_now() - t;
+            t_ocr += to;
+            json_object_set_new(json_object_get(part, "t"), "ocr",
+                                json_real(to));
+            if (!rc) {
+                json_object_set_new(part, "text",
+                                    json_string(ws.text ? ws.text : ""));
+                json_object_set_new(part, "words", words_json(&ws));
+                json_object_set_new(part, "conf", json_real(ws.mean_conf));
+            }
+            json_array_append_new(parts, part);
+            sh_words_release(&ws);
+        }
         if (rc)
             goto out;
     }
@@ -183,10 +212,16 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
     if (rc)
         goto out;
 
-    reply = json_pack("{sIsbsosssf}", "id", id, "ok", 1, "geom",
-                      sh_geom_json(&geom), "codec", fr.codec ? fr.codec : "",
-                      "image_bytes", (double)pi.n);
+    reply = json_pack("{sIsbsOsssf}", "id", id, "ok", 1, "parts", parts,
+                      "codec", fr.codec ? fr.codec : "", "image_bytes",
+                      (double)pi.n);
     json_object_set_new(reply, "dpi_assumed", json_boolean(fr.dpi_assumed));
+    json_object_set_new(reply, "had_text_layer",
+                        json_boolean(fr.had_text_layer));
+    json_object_set_new(reply, "visible_text", json_boolean(fr.visible_text));
+    json_object_set_new(reply, "annotations", json_boolean(fr.annotations));
+    json_object_set_new(reply, "dropped_images",
+                        json_boolean(fr.dropped_images));
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         json_object_set_new(reply, "maxrss_kb", json_integer(ru.ru_maxrss));
@@ -195,22 +230,17 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
                         json_string(pi.filter == SH_PDF_DCT ? "jpeg"
                                     : pi.filter == SH_PDF_CCITT_G4 ? "g4"
                                                                    : "flate"));
-    if (!render_only) {
-        json_object_set_new(reply, "text", json_string(ws.text ? ws.text : ""));
-        json_object_set_new(reply, "words", words_json(&ws));
-        json_object_set_new(reply, "conf", json_real(ws.mean_conf));
-    }
     json_object_set_new(
         reply, "t",
-        json_pack("{sfsfsfsfsfsf}", "read", t_read, "prep", t_prep, "orient",
-                  pp.t_orient, "deskew", pp.t_deskew, "ocr", t_ocr, "encode",
-                  t_enc));
+        json_pack("{sfsfsfsf}", "read", t_read, "prep", t_prep, "ocr", t_ocr,
+                  "encode", t_enc));
 out:
     if (!reply)
         reply = fail(id, rc ? rc : SH_EINPUT, err.msg[0] ? err.msg : sh_strerror(rc));
+    json_decref(parts);
     sh_pdf_image_release(&pi);
-    sh_words_release(&ws);
-    sh_prepped_release(&pp);
+    sh_prepped_release(&pp[0]);
+    sh_prepped_release(&pp[1]);
     sh_frame_release(&fr);
     sh_scan_close(&sc);
     return reply;

@@ -23,6 +23,7 @@
  * recorded in sh_geom and the PDF draws the original through a matrix.
  */
 #include "prep.h"
+#include "layout.h"
 
 #include <math.h>
 #include <string.h>
@@ -38,10 +39,15 @@
 #define SKEW_MIN_DEG 0.05
 /* OSD answers below this confidence keep the page as it is. */
 #define OSD_MIN_CONF 1.5
-/* Leptonica's up/down test settles "upright" without OSD when its upright
-   confidence is at least this and dominates the sideways one this much. */
+/* Leptonica's up/down and sideways tests settle the orientation without
+   OSD when one verdict is at least this confident and dominates the other
+   this much (upright pages; turned pages need a clearer verdict).  On the
+   shared corpus and samples: upright up 15..40, sideways |left| 15..35,
+   upside down up -9..-26. */
 #define UP_MIN_CONF 10.0
 #define UP_OVER_LEFT 2.5
+#define TURN_MIN_CONF 12.0
+#define TURN_OVER 3.0
 
 void sh_prepped_release(sh_prepped *p)
 {
@@ -86,15 +92,118 @@ static double upright_dpi(double xres, double yres)
     return sqrt(xres * yres);
 }
 
-int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
-                 sh_err *err)
+/* Deskew, analyse and clean one region of the upright sheet: a whole page,
+   or one half of a two-up sheet, each deskewed on its own. */
+static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
+                     const sh_prep_opts *o, sh_prepped *out, sh_err *err)
 {
-    memset(out, 0, sizeof *out);
     sh_geom *g = &out->geom;
-    PIX *gray = NULL, *turned = NULL, *scaled = NULL, *bin = NULL;
-    PIX *rot = NULL, *desk = NULL;
+    *g = *tmpl;
+    PIX *rg = NULL, *rb = NULL, *desk = NULL;
+    sh_content ct = {0};
     int rc = SH_OK;
-    double t0 = sh_now(), t;
+    double t = sh_now();
+    l_int32 x, y, w, h;
+    boxGetGeometry((BOX *)reg, &x, &y, &w, &h);
+    g->reg_x = x;
+    g->reg_y = y;
+    g->reg_w = w;
+    g->reg_h = h;
+    if (g->nparts > 1) {
+        rg = pixClipRectangle(rot, (BOX *)reg, NULL);
+        rb = pixClipRectangle(bin, (BOX *)reg, NULL);
+    } else {
+        rg = pixClone(rot);
+        rb = pixClone(bin);
+    }
+    if (!rg || !rb) {
+        rc = sh_errf(err, SH_ENOMEM, "cannot cut the sheet");
+        goto out;
+    }
+    /* Skew, found on the binary image, corrected on the gray one. */
+    float angle = 0, conf = 0;
+    if (!(o && o->no_deskew) && pixFindSkew(rb, &angle, &conf) == 0 &&
+        conf >= SKEW_MIN_CONF && fabs(angle) >= SKEW_MIN_DEG) {
+        g->skew_deg = angle;
+        desk = pixRotate(rg, (float)(angle * M_PI / 180.0),
+                         L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
+        if (!desk) {
+            rc = sh_errf(err, SH_ENOMEM, "cannot deskew page");
+            goto out;
+        }
+    } else {
+        desk = pixClone(rg);
+    }
+    g->skew_conf = conf;
+    out->t_deskew = sh_now() - t;
+
+    t = sh_now();
+    g->ocr_w = pixGetWidth(desk);
+    g->ocr_h = pixGetHeight(desk);
+    double k = 72.0 / g->ocr_dpi;
+    if (g->nparts > 1) {
+        g->page_w_pt = w * k;
+        g->page_h_pt = h * k;
+    }
+    g->crop_x = g->crop_y = 0;
+    g->crop_w = g->ocr_w;
+    g->crop_h = g->ocr_h;
+    /* Content: scanner borders, staples and punch holes stay in the
+       archived image but are kept out of what Tesseract reads; a blank
+       back is recorded and not read at all. */
+    if (!(o && o->no_clean) &&
+        sh_layout_content(desk, (int)(g->ocr_dpi + 0.5), &ct, NULL) == SH_OK) {
+        l_int32 cx, cy, cw, chh;
+        boxGetGeometry(&ct.box, &cx, &cy, &cw, &chh);
+        if (cw > 0 && chh > 0) {
+            g->crop_x = cx;
+            g->crop_y = cy;
+            g->crop_w = cw;
+            g->crop_h = chh;
+        }
+        g->border = ct.border;
+        g->marks = ct.marks ? boxaGetCount(ct.marks) : 0;
+        g->blank = ct.blank;
+        g->blank_conf = ct.blank_conf;
+        if (g->border || g->marks) {
+            PIX *clean = sh_layout_clean(desk, &ct);
+            if (clean) {
+                pixDestroy(&desk);
+                desk = clean;
+            }
+        }
+    }
+    if (o && o->ocr_binary) {
+        out->ocr = binarize(desk);
+    } else {
+        out->ocr = desk;
+        desk = NULL;
+    }
+    if (!out->ocr) {
+        rc = sh_errf(err, SH_EINPUT, "cannot binarise page");
+        goto out;
+    }
+    pixSetResolution(out->ocr, (int)(g->ocr_dpi + 0.5),
+                     (int)(g->ocr_dpi + 0.5));
+    out->t_other += sh_now() - t;
+out:
+    sh_content_release(&ct);
+    pixDestroy(&rg);
+    pixDestroy(&rb);
+    pixDestroy(&desk);
+    return rc;
+}
+
+int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
+                  sh_prepped out[2], int *nout, sh_err *err)
+{
+    memset(out, 0, 2 * sizeof *out);
+    *nout = 0;
+    sh_geom G = {0}, *g = &G;
+    PIX *gray = NULL, *turned = NULL, *scaled = NULL, *bin = NULL;
+    PIX *rot = NULL;
+    int rc = SH_OK;
+    double t0 = sh_now(), t, t_other, t_orient, t_split = 0;
 
     g->src_w = pixGetWidth(f->pix);
     g->src_h = pixGetHeight(f->pix);
@@ -136,14 +245,14 @@ int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
         rc = sh_errf(err, SH_EINPUT, "cannot binarise page");
         goto out;
     }
-    out->t_other = sh_now() - t0;
+    t_other = sh_now() - t0;
 
-    /* Orientation: the quarter turn that makes the text upright.  Most
-       pages are upright, and Leptonica's ascender/descender test (on a
-       ~150 dpi reduction, ~20 ms) says so with high confidence; Tesseract's
-       osd model (~200 ms) decides every other page. */
+    /* Orientation: the quarter turn that makes the text upright.
+       Leptonica's ascender/descender tests (on a ~150 dpi reduction,
+       ~20 ms) settle clear cases; Tesseract's osd model (200-900 ms)
+       decides the rest. */
     t = sh_now();
-    int q = 0, upright = 0;
+    int q = 0, decided = 0;
     if (o && !o->no_orient) {
         PIX *red = ocr_dpi >= 250 ? pixReduceRankBinary2(bin, 1, NULL)
                                   : pixClone(bin);
@@ -151,11 +260,20 @@ int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
         if (red && pixOrientDetect(red, &up, &left, 0, 0) == 0) {
             g->up_conf = up;
             g->left_conf = left;
-            upright = up >= UP_MIN_CONF && fabs(left) * UP_OVER_LEFT < up;
+            double au = fabs(up), al = fabs(left);
+            if (up >= UP_MIN_CONF && al * UP_OVER_LEFT < up) {
+                decided = 1;                    /* upright */
+            } else if (up <= -TURN_MIN_CONF && al * TURN_OVER < au) {
+                decided = 1;                    /* upside down */
+                q = 2;
+            } else if (al >= TURN_MIN_CONF && au * TURN_OVER < al) {
+                decided = 1;                    /* sideways */
+                q = left > 0 ? 1 : 3;
+            }
         }
         pixDestroy(&red);
     }
-    if (o && !o->no_orient && o->orient && !upright) {
+    if (o && !o->no_orient && o->orient && !decided) {
         int deg = 0;
         float conf = 0;
         if (o->orient(o->orient_ctx, bin, (int)(ocr_dpi + 0.5), &deg,
@@ -179,65 +297,77 @@ int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
         rot = pixClone(scaled);
     }
     g->quarter = (g->tag_rot / 90 + q) % 4;
-    out->t_orient = sh_now() - t;
-
-    /* Skew, found on the binary image, corrected on the gray one. */
-    t = sh_now();
-    float angle = 0, conf = 0;
-    if (!(o && o->no_deskew) && pixFindSkew(bin, &angle, &conf) == 0 &&
-        conf >= SKEW_MIN_CONF && fabs(angle) >= SKEW_MIN_DEG) {
-        g->skew_deg = angle;
-        g->skew_conf = conf;
-        desk = pixRotate(rot, (float)(angle * M_PI / 180.0),
-                         L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
-        if (!desk) {
-            rc = sh_errf(err, SH_ENOMEM, "cannot deskew page");
-            goto out;
-        }
-    } else {
-        g->skew_conf = conf;
-        desk = pixClone(rot);
-    }
-    out->t_deskew = sh_now() - t;
-
-    g->ocr_w = pixGetWidth(desk);
-    g->ocr_h = pixGetHeight(desk);
-    g->full_w = g->reg_w = g->ocr_w;
-    g->full_h = g->reg_h = g->ocr_h;
-    g->reg_x = g->reg_y = 0;
-    g->part = 0;
-    g->nparts = 1;
+    t_orient = sh_now() - t;
+    g->full_w = pixGetWidth(rot);
+    g->full_h = pixGetHeight(rot);
     /* The page is the upright sheet at its physical size. */
     double wp = g->src_w * 72.0 / g->src_xres, hp = g->src_h * 72.0 / g->src_yres;
     g->page_w_pt = g->quarter % 2 ? hp : wp;
     g->page_h_pt = g->quarter % 2 ? wp : hp;
-    g->crop_x = g->crop_y = 0;
-    g->crop_w = g->ocr_w;
-    g->crop_h = g->ocr_h;
-    if (o && o->ocr_binary) {
-        if (desk != rot) {   /* deskewed: binarise the rotated gray */
-            pixDestroy(&bin);
-            bin = binarize(desk);
+
+    /* Two-up sheet?  Left page, then right page. */
+    BOX *regs[2] = {NULL, NULL};
+    int n = 1;
+    t = sh_now();
+    g->nparts = 1;
+    g->split_conf = 1;
+    if (!(o && o->no_split)) {
+        sh_split sp = {0};
+        if (sh_layout_split(rot, (int)(ocr_dpi + 0.5), &sp, NULL) == SH_OK) {
+            g->split_conf = sp.conf;
+            g->review = sp.review;
+            if (sp.split && sp.cut_x > 0 && sp.cut_x < g->full_w) {
+                n = 2;
+                g->nparts = 2;
+                regs[0] = boxCreate(0, 0, sp.cut_x, g->full_h);
+                regs[1] = boxCreate(sp.cut_x, 0, g->full_w - sp.cut_x,
+                                    g->full_h);
+            }
         }
-        out->ocr = bin;
-        bin = NULL;
+    }
+    if (n == 1)
+        regs[0] = boxCreate(0, 0, g->full_w, g->full_h);
+    t_split = sh_now() - t;
+    for (int i = 0; i < n && !rc; i++) {
+        g->part = i;
+        if (!regs[i])
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+        else
+            rc = prep_part(rot, bin, regs[i], g, o, &out[i], err);
+        out[i].t_orient = t_orient / n;
+        out[i].t_other += (t_other + t_split) / n;
+    }
+    boxDestroy(&regs[0]);
+    boxDestroy(&regs[1]);
+    if (rc) {
+        sh_prepped_release(&out[0]);
+        sh_prepped_release(&out[1]);
     } else {
-        out->ocr = desk;
-        desk = NULL;
+        *nout = n;
     }
-    if (!out->ocr) {
-        rc = sh_errf(err, SH_EINPUT, "cannot binarise page");
-        goto out;
-    }
-    pixSetResolution(out->ocr, (int)(ocr_dpi + 0.5), (int)(ocr_dpi + 0.5));
 out:
     pixDestroy(&gray);
     pixDestroy(&turned);
     pixDestroy(&scaled);
     pixDestroy(&bin);
     pixDestroy(&rot);
-    pixDestroy(&desk);
     return rc;
+}
+
+int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
+                 sh_err *err)
+{
+    sh_prep_opts one = o ? *o : (sh_prep_opts){0};
+    one.no_split = 1;
+    sh_prepped two[2];
+    int n = 0;
+    int rc = sh_prep_sheet(f, &one, two, &n, err);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    *out = two[0];
+    return SH_OK;
 }
 
 /* r = a then b (PDF row-vector convention: p' = p × a × b). */

@@ -1,5 +1,6 @@
 /*
- * scan.c — read scanner files (TIFF, JPEG, PNG) frame by frame into PIXes.
+ * scan.c — read scanner files (TIFF, JPEG, PNG; PDF through pdfin.c)
+ * frame by frame into PIXes.
  *
  *   sh_scan_limits_default  the default limits
  *   sh_scan_open            open read-only, sniff magic bytes, count frames
@@ -9,6 +10,10 @@
  *   sh_frame_release        free a frame's pixels and JPEG bytes
  *   sh_scan_close           close the file
  *   sh_scan_is_candidate    file-name filter for dossier listings
+ *   sh__jpeg_decode_mem     (scan_int.h) the JPEG decoder, also for the
+ *                           JPEG streams of PDF pages
+ *   sh__frame_err, sh__check_size, sh__set_res, sh__clear_pad_bits,
+ *   sh__tiff_msg_*          (scan_int.h) shared with pdfin.c
  *
  * Method.  The format is decided by the first bytes of the file, never by
  * its name.  Every format is decoded with its reference library called
@@ -42,12 +47,17 @@
  * one bit per 8x8 block).  The EXIF block (APP1) is parsed by hand with
  * bounds checks for orientation and resolution; broken EXIF is ignored.
  *
+ * PDF ("%PDF-" in the first 1024 bytes) is handed to pdfin.c, which takes
+ * each page's embedded image out without rendering and decodes it with
+ * the decoders here (JPEG) or libtiff (CCITT); a PDF's frames are its
+ * pages, and messages say "page".
+ *
  * Resolutions outside 30..5000 ppi are not trusted, nor is a resolution
  * under 100 ppi that would make the page longer than 50 inches (the 72 or
  * 96 "dpi" that cameras and screen tools write): such frames get 300 ppi
  * and dpi_assumed = 1.
  */
-#include "scan.h"
+#include "scan_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,21 +89,6 @@
    at most 512 pixels per byte; refuse beyond 4x that */
 #define JPEG_MAX_PX_PER_BYTE 2048.0
 
-struct sh_scan {
-    char *path;
-    enum sh_format fmt;
-    sh_scan_limits lim;
-    int nframes;
-    int fd;
-    int64_t size;
-    /* JPEG, PNG: the whole file */
-    uint8_t *data;
-    size_t ndata;
-    /* TIFF */
-    TIFF *tif;
-    uint64_t tpos;      /* file position for the libtiff callbacks */
-    char tmsg[512];     /* first libtiff error since tiff_msg_reset */
-};
 
 /* ------------------------------------------------------------------ */
 /* shared helpers                                                      */
@@ -214,40 +209,70 @@ static const char *tiff_msg(sh_scan *s, const char *fallback)
     return s->tmsg[0] ? s->tmsg : fallback;
 }
 
-/* "PATH: frame N of M: " + message; frames are counted from 1. */
-__attribute__((format(printf, 5, 6)))
-static int frame_err(const sh_scan *s, int n, sh_err *err, int rc,
-                     const char *fmt, ...)
+/* The same, for pdfin.c (scan_int.h). */
+void sh__tiff_msg_reset(sh_scan *s)
+{
+    tiff_msg_reset(s);
+}
+
+const char *sh__tiff_msg(sh_scan *s, const char *fallback)
+{
+    return tiff_msg(s, fallback);
+}
+
+void sh__tiff_msg_done(void)
+{
+    tls_scan = NULL;
+}
+
+int sh__tiff_handle_error(TIFF *tif, void *ud, const char *module,
+                          const char *fmt, va_list ap)
+{
+    return tiff_handle_error(tif, ud, module, fmt, ap);
+}
+
+int sh__tiff_handle_warning(TIFF *tif, void *ud, const char *module,
+                            const char *fmt, va_list ap)
+{
+    return tiff_handle_warning(tif, ud, module, fmt, ap);
+}
+
+/* "PATH: frame N of M: " + message; frames are counted from 1.  A PDF's
+   frames are its pages, and are called so. */
+int sh__frame_err(const sh_scan *s, int n, sh_err *err, int rc,
+                  const char *fmt, ...)
 {
     char text[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    return sh_errf(err, rc, "%s: frame %d of %d: %s", s->path, n + 1,
+    return sh_errf(err, rc, "%s: %s %d of %d: %s", s->path,
+                   s->fmt == SH_FMT_PDF ? "page" : "frame", n + 1,
                    s->nframes, text);
 }
 
 /* Refuse a frame whose header claims more pixels than the limits. */
-static int check_size(const sh_scan *s, int n, uint64_t w, uint64_t h,
-                      sh_err *err)
+int sh__check_size(const sh_scan *s, int n, uint64_t w, uint64_t h,
+                   sh_err *err)
 {
     if (w == 0 || h == 0)
-        return frame_err(s, n, err, SH_EINPUT,
-                         "image has zero size (%llu x %llu)",
-                         (unsigned long long)w, (unsigned long long)h);
+        return sh__frame_err(s, n, err, SH_EINPUT,
+                             "image has zero size (%llu x %llu)",
+                             (unsigned long long)w, (unsigned long long)h);
     if (w > (uint64_t)s->lim.max_side || h > (uint64_t)s->lim.max_side)
-        return frame_err(s, n, err, SH_ELIMIT,
-                         "%llu x %llu pixels: a side exceeds the limit of %d",
-                         (unsigned long long)w, (unsigned long long)h,
-                         s->lim.max_side);
+        return sh__frame_err(s, n, err, SH_ELIMIT,
+                             "%llu x %llu pixels: a side exceeds the limit "
+                             "of %d",
+                             (unsigned long long)w, (unsigned long long)h,
+                             s->lim.max_side);
     if (w * h > (uint64_t)s->lim.max_pixels)
-        return frame_err(s, n, err, SH_ELIMIT,
-                         "%llu x %llu pixels (%.1f Mpx) exceeds the limit of "
-                         "%.1f Mpx",
-                         (unsigned long long)w, (unsigned long long)h,
-                         (double)w * (double)h / 1e6,
-                         (double)s->lim.max_pixels / 1e6);
+        return sh__frame_err(s, n, err, SH_ELIMIT,
+                             "%llu x %llu pixels (%.1f Mpx) exceeds the "
+                             "limit of %.1f Mpx",
+                             (unsigned long long)w, (unsigned long long)h,
+                             (double)w * (double)h / 1e6,
+                             (double)s->lim.max_pixels / 1e6);
     return SH_OK;
 }
 
@@ -262,8 +287,7 @@ static int res_ok(double res, uint32_t side)
 }
 
 /* Set f->xres/yres/dpi_assumed from resolutions in ppi (<= 0: none). */
-static void set_res(sh_frame *f, double xr, double yr, uint32_t w,
-                    uint32_t h)
+void sh__set_res(sh_frame *f, double xr, double yr, uint32_t w, uint32_t h)
 {
     int okx = xr > 0 && res_ok(xr, w), oky = yr > 0 && res_ok(yr, h);
     if (okx && !oky)
@@ -306,7 +330,7 @@ static inline unsigned over_white(unsigned v, unsigned a)
 }
 
 /* Clear the bits past the width in each row of a 1 bpp pix. */
-static void clear_pad_bits(PIX *pix)
+void sh__clear_pad_bits(PIX *pix)
 {
     int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
     if ((w & 31) == 0)
@@ -586,8 +610,8 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
     if (t->photo == PHOTOMETRIC_PALETTE) {
         uint16_t *cr, *cg, *cb;
         if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &cr, &cg, &cb)) {
-            rc = frame_err(s, n, err, SH_EINPUT,
-                           "palette image without a colormap");
+            rc = sh__frame_err(s, n, err, SH_EINPUT,
+                               "palette image without a colormap");
             goto out;
         }
         size_t nc = (size_t)1 << t->bps;
@@ -617,16 +641,16 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
 
     rc = rows_init(&rs, tif, t);
     if (rc == SH_EINPUT) {
-        rc = frame_err(s, n, err, SH_EINPUT, "bad %s size: %s",
-                       t->tiled ? "tile" : "scanline",
-                       tiff_msg(s, "inconsistent header"));
+        rc = sh__frame_err(s, n, err, SH_EINPUT, "bad %s size: %s",
+                           t->tiled ? "tile" : "scanline",
+                           tiff_msg(s, "inconsistent header"));
         goto out;
     }
     if (!rc)
         pix = pixCreate((l_int32)t->w, (l_int32)t->h, depth);
     if (rc || !pix) {
-        rc = frame_err(s, n, err, SH_ENOMEM,
-                       "out of memory for %u x %u pixels", t->w, t->h);
+        rc = sh__frame_err(s, n, err, SH_ENOMEM,
+                           "out of memory for %u x %u pixels", t->w, t->h);
         goto out;
     }
     l_uint32 *data = pixGetData(pix);
@@ -634,8 +658,9 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
     for (uint32_t y = 0; y < t->h; y++) {
         const uint8_t *row = rows_get(&rs, y);
         if (!row || s->tmsg[0]) {
-            rc = frame_err(s, n, err, SH_EINPUT, "row %u does not decode: %s",
-                           y, tiff_msg(s, "libtiff read error"));
+            rc = sh__frame_err(s, n, err, SH_EINPUT,
+                               "row %u does not decode: %s", y,
+                               tiff_msg(s, "libtiff read error"));
             goto out;
         }
         l_uint32 *line = data + (size_t)y * wpl;
@@ -675,7 +700,7 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
         }
     }
     if (depth == 1)
-        clear_pad_bits(pix);
+        sh__clear_pad_bits(pix);
 out:
     rows_free(&rs);
     if (rc)
@@ -696,13 +721,13 @@ static int tiff_read_rgba(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
     char emsg[1024] = "";
 
     if (!TIFFRGBAImageOK(tif, emsg)) {
-        rc = frame_err(s, n, err, SH_EINPUT, "unsupported TIFF layout: %s",
-                       emsg[0] ? emsg : tiff_msg(s, "unknown"));
+        rc = sh__frame_err(s, n, err, SH_EINPUT, "unsupported TIFF layout: %s",
+                           emsg[0] ? emsg : tiff_msg(s, "unknown"));
         goto out;
     }
     if (!TIFFRGBAImageBegin(&img, tif, 1, emsg)) {
-        rc = frame_err(s, n, err, SH_EINPUT, "cannot decode: %s",
-                       emsg[0] ? emsg : tiff_msg(s, "unknown"));
+        rc = sh__frame_err(s, n, err, SH_EINPUT, "cannot decode: %s",
+                           emsg[0] ? emsg : tiff_msg(s, "unknown"));
         goto out;
     }
     begun = 1;
@@ -710,19 +735,19 @@ static int tiff_read_rgba(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
        applied */
     img.req_orientation = img.orientation;
     if (img.width != t->w || img.height != t->h) {
-        rc = frame_err(s, n, err, SH_EINPUT, "inconsistent image size");
+        rc = sh__frame_err(s, n, err, SH_EINPUT, "inconsistent image size");
         goto out;
     }
     pix = pixCreate((l_int32)t->w, (l_int32)t->h, 32);
     if (!pix || pixGetWpl(pix) != (l_int32)t->w) {
-        rc = frame_err(s, n, err, SH_ENOMEM,
-                       "out of memory for %u x %u pixels", t->w, t->h);
+        rc = sh__frame_err(s, n, err, SH_ENOMEM,
+                           "out of memory for %u x %u pixels", t->w, t->h);
         goto out;
     }
     uint32_t *data = (uint32_t *)pixGetData(pix);
     if (!TIFFRGBAImageGet(&img, data, t->w, t->h) || s->tmsg[0]) {
-        rc = frame_err(s, n, err, SH_EINPUT, "does not decode: %s",
-                       tiff_msg(s, "libtiff read error"));
+        rc = sh__frame_err(s, n, err, SH_EINPUT, "does not decode: %s",
+                           tiff_msg(s, "libtiff read error"));
         goto out;
     }
     size_t np = (size_t)t->w * t->h;
@@ -740,14 +765,14 @@ static int tiff_read_rgba(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
         t->photo == PHOTOMETRIC_MINISWHITE) {
         pix8 = pixConvertRGBToLuminance(pix);
         if (!pix8) {
-            rc = frame_err(s, n, err, SH_ENOMEM, "out of memory");
+            rc = sh__frame_err(s, n, err, SH_ENOMEM, "out of memory");
             goto out;
         }
         pixDestroy(&pix);
         if (t->bps == 1) {
             pix = pixThresholdToBinary(pix8, 128);
             if (!pix) {
-                rc = frame_err(s, n, err, SH_ENOMEM, "out of memory");
+                rc = sh__frame_err(s, n, err, SH_ENOMEM, "out of memory");
                 goto out;
             }
         } else {
@@ -774,14 +799,16 @@ static int tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
 
     tiff_msg_reset(s);
     if (!TIFFSetDirectory(tif, (tdir_t)n)) {
-        rc = frame_err(s, n, err, SH_EINPUT, "unreadable TIFF directory: %s",
-                       tiff_msg(s, "libtiff cannot read it"));
+        rc = sh__frame_err(s, n, err, SH_EINPUT,
+                           "unreadable TIFF directory: %s",
+                           tiff_msg(s, "libtiff cannot read it"));
         goto out;
     }
     s->tmsg[0] = 0;   /* a directory that loaded is usable */
     if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &t.w) ||
         !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &t.h)) {
-        rc = frame_err(s, n, err, SH_EINPUT, "TIFF directory without size");
+        rc = sh__frame_err(s, n, err, SH_EINPUT,
+                           "TIFF directory without size");
         goto out;
     }
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &t.bps);
@@ -800,13 +827,14 @@ static int tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
         t.tw = t.th = 0;
 
     /* the limits, from the directory alone */
-    rc = check_size(s, n, t.w, t.h, err);
+    rc = sh__check_size(s, n, t.w, t.h, err);
     if (rc)
         goto out;
     if (t.tiled && (uint64_t)t.tw * t.th > (uint64_t)s->lim.max_pixels) {
-        rc = frame_err(s, n, err, SH_ELIMIT,
-                       "tiles of %u x %u pixels exceed the limit of %.1f Mpx",
-                       t.tw, t.th, (double)s->lim.max_pixels / 1e6);
+        rc = sh__frame_err(s, n, err, SH_ELIMIT,
+                           "tiles of %u x %u pixels exceed the limit of "
+                           "%.1f Mpx",
+                           t.tw, t.th, (double)s->lim.max_pixels / 1e6);
         goto out;
     }
 
@@ -821,7 +849,7 @@ static int tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     double k = unit == RESUNIT_CENTIMETER ? 2.54
                : unit == RESUNIT_INCH     ? 1.0
                                           : 0.0;   /* RESUNIT_NONE */
-    set_res(f, xr * k, yr * k, t.w, t.h);
+    sh__set_res(f, xr * k, yr * k, t.w, t.h);
     TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orient);
     set_orientation(f, orient);
 
@@ -975,6 +1003,9 @@ typedef struct jpeg_job {
     int n;
     sh_frame *f;
     sh_err *err;
+    const uint8_t *data;       /* the JPEG bytes */
+    size_t ndata;
+    const sh__jpeg_pdf *pdf;   /* NULL: a JPEG file; else a PDF stream */
     struct jpeg_decompress_struct cinfo;
     jpeg_err jerr;
     struct jpeg_progress_mgr progress;
@@ -994,32 +1025,50 @@ static int jpeg_decode(jpeg_job *j)
     j->jerr.msg[0] = 0;
     if (setjmp(j->jerr.jb)) {
         if (!j->rc)
-            j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                              "JPEG does not decode: %s",
-                              j->jerr.msg[0] ? j->jerr.msg : "libjpeg error");
+            j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                                  "JPEG does not decode: %s",
+                                  j->jerr.msg[0] ? j->jerr.msg
+                                                 : "libjpeg error");
         goto out;
     }
     jpeg_create_decompress(ci);
     j->created = 1;
     j->progress.progress_monitor = jpeg_on_progress;
     ci->progress = &j->progress;
-    jpeg_mem_src(ci, s->data, (unsigned long)s->ndata);
+    jpeg_mem_src(ci, j->data, (unsigned long)j->ndata);
     jpeg_save_markers(ci, JPEG_APP0 + 1, 0xFFFF);
     if (jpeg_read_header(ci, TRUE) != JPEG_HEADER_OK) {
-        j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                          "JPEG holds no image");
+        j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                              "JPEG holds no image");
         goto out;
     }
-    j->rc = check_size(s, j->n, ci->image_width, ci->image_height, j->err);
+    j->rc = sh__check_size(s, j->n, ci->image_width, ci->image_height, j->err);
     if (j->rc)
         goto out;
     double px = (double)ci->image_width * ci->image_height;
-    if (!ci->arith_code && px > JPEG_MAX_PX_PER_BYTE * (double)s->ndata) {
-        j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                          "JPEG claims %u x %u pixels in only %zu bytes: "
-                          "truncated or corrupt",
-                          ci->image_width, ci->image_height, s->ndata);
+    if (!ci->arith_code && px > JPEG_MAX_PX_PER_BYTE * (double)j->ndata) {
+        j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                              "JPEG claims %u x %u pixels in only %zu bytes: "
+                              "truncated or corrupt",
+                              ci->image_width, ci->image_height, j->ndata);
         goto out;
+    }
+
+    /* In a PDF, 3 components are YCbCr unless an Adobe marker or the
+       stream's /ColorTransform says otherwise (libjpeg would also look at
+       JFIF markers and component ids); the pass-through bytes are later
+       read without /ColorTransform, so they must mean the same alone. */
+    int pdf_pass_ok = 1;
+    if (j->pdf && (ci->num_components == 3 || ci->num_components == 4)) {
+        int adobe_ct = ci->saw_Adobe_marker ? ci->Adobe_transform != 0
+                                            : ci->num_components == 3;
+        int ct = j->pdf->color_transform >= 0 ? j->pdf->color_transform != 0
+                                              : adobe_ct;
+        pdf_pass_ok = ct == adobe_ct;
+        if (ci->num_components == 3)
+            ci->jpeg_color_space = ct ? JCS_YCbCr : JCS_RGB;
+        else
+            ci->jpeg_color_space = ct ? JCS_YCCK : JCS_CMYK;
     }
 
     int depth, cmyk = 0, pass = 0;
@@ -1048,12 +1097,14 @@ static int jpeg_decode(jpeg_job *j)
         cmyk = 1;
         break;
     default:
-        j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                          "unsupported JPEG colour space (%d components)",
-                          ci->num_components);
+        j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                              "unsupported JPEG colour space (%d components)",
+                              ci->num_components);
         goto out;
     }
     if (ci->arith_code || ci->data_precision != 8)
+        pass = 0;
+    if (j->pdf && (!j->pdf->want_pass || !pdf_pass_ok))
         pass = 0;
     /* progressive buffers: bounded by the frame limit (8 bytes a pixel
        covers 4 components of 16-bit coefficients) */
@@ -1063,43 +1114,46 @@ static int jpeg_decode(jpeg_job *j)
                                                             : (long)cap;
     }
 
-    /* resolution: JFIF density, else EXIF; orientation: EXIF */
-    exif_info ex = {0};
-    for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next) {
-        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
-            memcmp(m->data, "Exif\0\0", 6) == 0) {
-            exif_parse(m->data + 6, m->data_length - 6, &ex);
-            break;
-        }
-    }
-    double xr = 0, yr = 0;
-    if (ci->saw_JFIF_marker &&
-        (ci->density_unit == 1 || ci->density_unit == 2)) {
-        double k = ci->density_unit == 2 ? 2.54 : 1.0;
-        xr = ci->X_density * k;
-        yr = ci->Y_density * k;
-    }
-    if (!res_ok(xr, ci->image_width) && !res_ok(yr, ci->image_height)) {
-        xr = ex.xres;
-        yr = ex.yres;
-    }
-    set_res(j->f, xr, yr, ci->image_width, ci->image_height);
-    set_orientation(j->f, ex.orientation);
     j->f->codec = "jpeg";
+    /* in a PDF, resolution and turn come from the page, not the JPEG */
+    if (!j->pdf) {
+        /* resolution: JFIF density, else EXIF; orientation: EXIF */
+        exif_info ex = {0};
+        for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next) {
+            if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+                memcmp(m->data, "Exif\0\0", 6) == 0) {
+                exif_parse(m->data + 6, m->data_length - 6, &ex);
+                break;
+            }
+        }
+        double xr = 0, yr = 0;
+        if (ci->saw_JFIF_marker &&
+            (ci->density_unit == 1 || ci->density_unit == 2)) {
+            double k = ci->density_unit == 2 ? 2.54 : 1.0;
+            xr = ci->X_density * k;
+            yr = ci->Y_density * k;
+        }
+        if (!res_ok(xr, ci->image_width) && !res_ok(yr, ci->image_height)) {
+            xr = ex.xres;
+            yr = ex.yres;
+        }
+        sh__set_res(j->f, xr, yr, ci->image_width, ci->image_height);
+        set_orientation(j->f, ex.orientation);
+    }
 
     jpeg_start_decompress(ci);
     uint32_t w = ci->output_width, h = ci->output_height;
     int comps = ci->output_components;
     if (w != ci->image_width || h != ci->image_height ||
         comps != (depth == 8 ? 1 : cmyk ? 4 : 3)) {
-        j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                          "inconsistent JPEG output");
+        j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                              "inconsistent JPEG output");
         goto out;
     }
     j->pix = pixCreate((l_int32)w, (l_int32)h, depth);
     if (!j->pix) {
-        j->rc = frame_err(s, j->n, j->err, SH_ENOMEM,
-                          "out of memory for %u x %u pixels", w, h);
+        j->rc = sh__frame_err(s, j->n, j->err, SH_ENOMEM,
+                              "out of memory for %u x %u pixels", w, h);
         goto out;
     }
     /* freed with the decompressor, also on longjmp */
@@ -1107,12 +1161,14 @@ static int jpeg_decode(jpeg_job *j)
                                               w * (JDIMENSION)comps, 1);
     l_uint32 *data = pixGetData(j->pix);
     int wpl = pixGetWpl(j->pix);
-    int adobe = ci->saw_Adobe_marker;
+    /* CMYK sense: JPEG files from Adobe (Photoshop) hold 255 = no ink; in a
+       PDF the image's /Decode says it */
+    int adobe = j->pdf ? j->pdf->cmyk_lightness : ci->saw_Adobe_marker;
     while (ci->output_scanline < h) {
         JDIMENSION y = ci->output_scanline;
         if (jpeg_read_scanlines(ci, row, 1) != 1) {
-            j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                              "JPEG data ends at row %u", y);
+            j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                                  "JPEG data ends at row %u", y);
             goto out;
         }
         l_uint32 *line = data + (size_t)y * wpl;
@@ -1124,7 +1180,6 @@ static int jpeg_decode(jpeg_job *j)
             for (uint32_t x = 0; x < w; x++, p += 3)
                 line[x] = rgb_word(p[0], p[1], p[2]);
         } else {
-            /* Adobe (Photoshop) writes inverted CMYK: 255 = no ink */
             for (uint32_t x = 0; x < w; x++, p += 4) {
                 unsigned c = p[0], m = p[1], yy = p[2], k = p[3];
                 if (!adobe)
@@ -1137,13 +1192,13 @@ static int jpeg_decode(jpeg_job *j)
     jpeg_finish_decompress(ci);
 
     if (pass && (ci->num_components == 1 || ci->num_components == 3)) {
-        j->f->jpeg = malloc(s->ndata);
+        j->f->jpeg = malloc(j->ndata);
         if (!j->f->jpeg) {
-            j->rc = frame_err(s, j->n, j->err, SH_ENOMEM, "out of memory");
+            j->rc = sh__frame_err(s, j->n, j->err, SH_ENOMEM, "out of memory");
             goto out;
         }
-        memcpy(j->f->jpeg, s->data, s->ndata);
-        j->f->njpeg = s->ndata;
+        memcpy(j->f->jpeg, j->data, j->ndata);
+        j->f->njpeg = j->ndata;
         j->f->jpeg_components = ci->num_components;
     }
 out:
@@ -1153,21 +1208,34 @@ out:
     return j->rc;
 }
 
-static int jpeg_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
+int sh__jpeg_decode_mem(sh_scan *s, int n, const uint8_t *data, size_t ndata,
+                        const sh__jpeg_pdf *pdf, sh_frame *f, sh_err *err)
 {
     jpeg_job *j = calloc(1, sizeof *j);
     if (!j)
-        return frame_err(s, n, err, SH_ENOMEM, "out of memory");
+        return sh__frame_err(s, n, err, SH_ENOMEM, "out of memory");
     j->s = s;
     j->n = n;
     j->f = f;
     j->err = err;
+    j->data = data;
+    j->ndata = ndata;
+    j->pdf = pdf;
     int rc = jpeg_decode(j);
-    if (rc)
+    if (rc) {
         pixDestroy(&j->pix);
+        free(f->jpeg);
+        f->jpeg = NULL;
+        f->njpeg = 0;
+    }
     f->pix = j->pix;
     free(j);
     return rc;
+}
+
+static int jpeg_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
+{
+    return sh__jpeg_decode_mem(s, n, s->data, s->ndata, NULL, f, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1253,7 +1321,7 @@ static int png_decode(png_job *j)
     j->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, j, png_on_error,
                                     png_on_warning);
     if (!j->png || !(j->info = png_create_info_struct(j->png))) {
-        j->rc = frame_err(s, j->n, j->err, SH_ENOMEM, "out of memory");
+        j->rc = sh__frame_err(s, j->n, j->err, SH_ENOMEM, "out of memory");
         goto out;
     }
     if (setjmp(png_jmpbuf(j->png))) {
@@ -1264,9 +1332,9 @@ static int png_decode(png_job *j)
             goto out;
         }
         if (!j->rc)
-            j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                              "PNG does not decode: %s",
-                              j->msg[0] ? j->msg : "libpng error");
+            j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                                  "PNG does not decode: %s",
+                                  j->msg[0] ? j->msg : "libpng error");
         goto out;
     }
     png_set_read_fn(j->png, j, png_read_mem);
@@ -1279,7 +1347,7 @@ static int png_decode(png_job *j)
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(j->png, j->info, &w, &h, &bit_depth, &color_type,
                  &interlace, NULL, NULL);
-    j->rc = check_size(s, j->n, w, h, j->err);
+    j->rc = sh__check_size(s, j->n, w, h, j->err);
     if (j->rc)
         goto out;
 
@@ -1291,7 +1359,7 @@ static int png_decode(png_job *j)
         xr = rx * 0.0254;
         yr = ry * 0.0254;
     }
-    set_res(j->f, xr, yr, w, h);
+    sh__set_res(j->f, xr, yr, w, h);
     set_orientation(j->f, 1);
     j->f->codec = "png";
 
@@ -1316,8 +1384,8 @@ static int png_decode(png_job *j)
     size_t rowbytes = png_get_rowbytes(j->png, j->info);
     size_t need = bin ? ((size_t)w + 7) / 8 : (size_t)w * channels;
     if (channels < 1 || channels > 4 || rowbytes < need) {
-        j->rc = frame_err(s, j->n, j->err, SH_EINPUT,
-                          "unexpected PNG row layout");
+        j->rc = sh__frame_err(s, j->n, j->err, SH_EINPUT,
+                              "unexpected PNG row layout");
         goto out;
     }
     j->pix = pixCreate((l_int32)w, (l_int32)h, bin ? 1 : gray_out ? 8 : 32);
@@ -1327,9 +1395,9 @@ static int png_decode(png_job *j)
         j->rows = malloc(nrows * sizeof *j->rows);
     }
     if (!j->pix || !j->buf || !j->rows) {
-        j->rc = frame_err(s, j->n, j->err, SH_ENOMEM,
-                          "out of memory for %u x %u pixels", (unsigned)w,
-                          (unsigned)h);
+        j->rc = sh__frame_err(s, j->n, j->err, SH_ENOMEM,
+                              "out of memory for %u x %u pixels", (unsigned)w,
+                              (unsigned)h);
         goto out;
     }
     if (passes > 1) {
@@ -1345,7 +1413,7 @@ static int png_decode(png_job *j)
         }
     }
     if (bin)
-        clear_pad_bits(j->pix);
+        sh__clear_pad_bits(j->pix);
     j->rows_done = 1;
     png_read_end(j->png, NULL);
 out:
@@ -1358,7 +1426,7 @@ static int png_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
 {
     png_job *j = calloc(1, sizeof *j);
     if (!j)
-        return frame_err(s, n, err, SH_ENOMEM, "out of memory");
+        return sh__frame_err(s, n, err, SH_ENOMEM, "out of memory");
     j->s = s;
     j->n = n;
     j->f = f;
@@ -1390,6 +1458,9 @@ static enum sh_format sniff(const uint8_t *m, size_t n)
         return SH_FMT_JPEG;
     if (n >= 8 && memcmp(m, png_sig, 8) == 0)
         return SH_FMT_PNG;
+    /* "%PDF-" within the first 1024 bytes, as PDF readers accept */
+    if (n >= 5 && memmem(m, n, "%PDF-", 5))
+        return SH_FMT_PDF;
     return SH_FMT_UNKNOWN;
 }
 
@@ -1469,7 +1540,7 @@ int sh_scan_open(const char *path, const sh_scan_limits *lim, sh_scan **out,
                      (long long)s->lim.max_file_bytes);
         goto out;
     }
-    uint8_t magic[8];
+    uint8_t magic[1024];
     ssize_t nm;
     do
         nm = pread(s->fd, magic, sizeof magic, 0);
@@ -1489,9 +1560,13 @@ int sh_scan_open(const char *path, const sh_scan_limits *lim, sh_scan **out,
         rc = read_all(s, err);
         s->nframes = 1;
         break;
+    case SH_FMT_PDF:
+        rc = sh__pdf_open(s, err);
+        break;
     default:
-        rc = sh_errf(err, SH_EINPUT, "%s: not a TIFF, JPEG or PNG file%s",
-                     path, nm == 0 ? " (empty)" : "");
+        rc = sh_errf(err, SH_EINPUT,
+                     "%s: not a TIFF, JPEG or PNG file (nor a PDF)%s", path,
+                     nm == 0 ? " (empty)" : "");
         break;
     }
 out:
@@ -1526,6 +1601,7 @@ int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     case SH_FMT_TIFF: rc = tiff_read(s, n, f, err); break;
     case SH_FMT_JPEG: rc = jpeg_read(s, n, f, err); break;
     case SH_FMT_PNG: rc = png_read(s, n, f, err); break;
+    case SH_FMT_PDF: rc = sh__pdf_read(s, n, f, err); break;
     default: rc = sh_errf(err, SH_EUSAGE, "%s: not open", s->path); break;
     }
     if (!rc) {
@@ -1534,8 +1610,8 @@ int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
         int d = p ? pixGetDepth(p) : 0;
         if (!p || pixGetWidth(p) < 1 || pixGetHeight(p) < 1 ||
             (d != 1 && d != 8 && d != 32) || pixGetColormap(p))
-            rc = frame_err(s, n, err, SH_EINPUT,
-                           "decoder returned no usable image");
+            rc = sh__frame_err(s, n, err, SH_EINPUT,
+                               "decoder returned no usable image");
         else
             pixSetResolution(p, f->xres, f->yres);
     }
@@ -1560,6 +1636,7 @@ void sh_scan_close(sh_scan **ps)
     sh_scan *s = *ps;
     if (s->tif)
         TIFFClose(s->tif);
+    sh__pdf_close(s);
     if (s->fd >= 0)
         close(s->fd);
     free(s->data);
@@ -1570,7 +1647,8 @@ void sh_scan_close(sh_scan **ps)
 
 int sh_scan_is_candidate(const char *name)
 {
-    static const char *const exts[] = {"tif", "tiff", "jpg", "jpeg", "png"};
+    static const char *const exts[] = {"tif", "tiff", "jpg", "jpeg", "png",
+                                       "pdf"};
     if (!name || name[0] == '.')
         return 0;   /* hidden files, macOS "._x.tif" resource forks */
     const char *dot = strrchr(name, '.');

@@ -1,6 +1,7 @@
 /*
- * scan.h — read what scanners produce: one source file (TIFF, JPEG, PNG),
- * counted in frames (pages), each frame decoded into a Leptonica PIX.
+ * scan.h — read what scanners produce: one source file (TIFF, JPEG, PNG,
+ * or an image-only PDF), counted in frames (pages), each frame decoded
+ * into a Leptonica PIX.
  *
  * Limits are checked from the header before any pixel is decoded (see
  * sh_scan_limits): a decompression bomb is refused in well under a second
@@ -30,7 +31,9 @@ typedef struct sh_scan_limits {
 /* Fill lim with the defaults above. */
 void sh_scan_limits_default(sh_scan_limits *lim);
 
-enum sh_format { SH_FMT_UNKNOWN = 0, SH_FMT_TIFF, SH_FMT_JPEG, SH_FMT_PNG };
+enum sh_format {
+    SH_FMT_UNKNOWN = 0, SH_FMT_TIFF, SH_FMT_JPEG, SH_FMT_PNG, SH_FMT_PDF
+};
 
 typedef struct sh_frame {
     PIX *pix;          /* decoded pixels as stored (tag orientation NOT
@@ -44,27 +47,44 @@ typedef struct sh_frame {
                           that cameras and screen tools write)          */
     int tag_rot;       /* clockwise degrees (0/90/180/270) to turn the
                           stored pixels upright per TIFF Orientation tag or
-                          JPEG EXIF orientation; 0 when absent          */
+                          JPEG EXIF orientation; 0 when absent.  PDF: as
+                          the page shows the image (the matrix drawing it,
+                          then the page's /Rotate)                        */
     int tag_mirror;    /* 1 if the tag also asks for a mirror (ignored,
                           reported): after tag_rot a left-right mirror
-                          image remains (tags 2, 4, 5, 7)               */
+                          image remains (tags 2, 4, 5, 7; PDF: a matrix
+                          that mirrors the image)                       */
     const char *codec; /* static string: "g4","g3","lzw","deflate",
-                          "packbits","jpeg","none","png", ...           */
+                          "packbits","jpeg","none","png", ...  PDF: the
+                          image stream's filter: "jpeg","g4","g3",
+                          "deflate","lzw","runlength","none"            */
     /* JPEG pass-through: for a standalone JPEG file with 1 (gray) or 3
        (YCbCr/RGB) components, the whole file's bytes, so the PDF can embed
        them unchanged.  NULL otherwise (CMYK, arithmetic coding, and RGB
        without an Adobe marker, which a PDF reader would take for YCbCr).
-       Owned by the frame.                                               */
+       PDF: the page's JPEG stream bytes, under the same rules, when the
+       page is that one image with no /Decode or /ColorTransform that the
+       bytes alone would not carry.  Owned by the frame.                 */
     uint8_t *jpeg;
     size_t njpeg;
     int jpeg_components;
+    /* PDF pages only (0 for other formats): what the page showed besides
+       its image, none of which is carried into sohoa's PDF.             */
+    int had_text_layer;   /* the page shows text: usually the scanner's
+                             own invisible OCR layer, replaced by ours   */
+    int visible_text;     /* some of that text is visible (a certifying
+                             stamp or watermark typed by software)       */
+    int annotations;      /* annotations with an appearance (notes, stamps,
+                             signature fields) on the page               */
+    int dropped_images;   /* small images drawn over the scan (each under
+                             2% of its area, together under 5%)          */
 } sh_frame;
 
 typedef struct sh_scan sh_scan;   /* opaque */
 
 /*
  * Open path read-only and sniff its format by magic bytes (TIFF and
- * BigTIFF, JPEG, PNG; the name does not matter).
+ * BigTIFF, JPEG, PNG, PDF; the name does not matter).
  *   lim   [optional] limits; NULL = defaults
  * Returns SH_OK, SH_EIO (cannot open/read), SH_EINPUT (not a supported
  * format, or header unreadable), SH_ELIMIT (file size or frame count over
@@ -73,11 +93,15 @@ typedef struct sh_scan sh_scan;   /* opaque */
  * Notes: JPEG and PNG files are read into memory here; TIFF is read as
  * frames are asked for.  A TIFF whose chain of directories is damaged or
  * loops keeps the frames before the damage (logged as a warning).
+ * PDF (qpdf): the cross-reference table and page tree are read here (a
+ * damaged file is repaired by qpdf as viewers do); a PDF encrypted with an
+ * empty user password opens, one that needs a password is SH_EINPUT.
  */
 int sh_scan_open(const char *path, const sh_scan_limits *lim, sh_scan **out,
                  sh_err *err);
 
-/* Number of frames (>= 1).  TIFF: IFDs, counted with a loop guard. */
+/* Number of frames (>= 1).  TIFF: IFDs, counted with a loop guard.
+   PDF: pages. */
 int sh_scan_frames(const sh_scan *s);
 
 enum sh_format sh_scan_format(const sh_scan *s);
@@ -94,8 +118,17 @@ enum sh_format sh_scan_format(const sh_scan *s);
  * Notes: data damage the decoders only warn about (JPEG "Premature end of
  * JPEG file", corrupt-data warnings; a fax strip ending early) is
  * SH_EINPUT, never a partly blank page.  A failed frame does not affect
- * the others.  Not thread-safe on one sh_scan; separate sh_scans may be
- * used from separate threads.
+ * the others.
+ * PDF pages: the image the page draws is taken out without rendering:
+ * JPEG (DCTDecode), CCITT G3/G4, and Flate/LZW/RunLength/ASCII-coded
+ * pixels in gray, RGB, CMYK or indexed colour; strips of one width stacked
+ * on the page are joined into one frame.  SH_EINPUT (message says why)
+ * for a page without an image, JBIG2 or JPEG 2000 images, several
+ * unrelated images, or an inline image; SH_ELIMIT for an image over the
+ * limits, checked from its dictionary before any data is decoded, or
+ * page content over 64 MiB.  Messages read "PATH: page N of M: reason".
+ * Not thread-safe on one sh_scan; separate sh_scans may be used from
+ * separate threads.
  */
 int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
 
@@ -103,8 +136,9 @@ void sh_frame_release(sh_frame *f);
 void sh_scan_close(sh_scan **s);
 
 /* Lower-case extension test used when listing a dossier folder:
-   1 if name looks like a scanner file we read (.tif .tiff .jpg .jpeg .png,
-   any case), else 0.  Hidden names (".x.tif", macOS "._x.tif") give 0. */
+   1 if name looks like a scanner file we read (.tif .tiff .jpg .jpeg .png
+   .pdf, any case), else 0.  Hidden names (".x.tif", macOS "._x.tif")
+   give 0. */
 int sh_scan_is_candidate(const char *name);
 
 #endif

@@ -1,5 +1,719 @@
+/* test_index.c — text normalisation, the "sohoa" tokenizer, search. */
 #include "test.h"
+#include "../index/index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- normalisation ---- */
+
+static int test_norm(void)
+{
+    static const struct {
+        const char *in, *want, *why;
+    } rows[] = {
+        {"hoà", "hòa", "oa: tone to the first vowel"},
+        {"hoá", "hóa", "acute"},
+        {"hoả", "hỏa", "hook above"},
+        {"hoã", "hõa", "tilde"},
+        {"hoạ", "họa", "dot below"},
+        {"khoẻ", "khỏe", "oe"},
+        {"thuỷ", "thủy", "uy"},
+        {"tuỳ", "tùy", "uy, grave"},
+        {"xoè", "xòe", "oe, grave"},
+        {"HOÀ", "HÒA", "upper case"},
+        {"Thuỷ Lợi", "Thủy Lợi", "title case, two words"},
+        {"hoà, giải", "hòa, giải", "punctuation ends the word"},
+        {"hoàng", "hoàng", "final consonant: unchanged"},
+        {"khoảng", "khoảng", "final consonant: unchanged"},
+        {"toán", "toán", "final consonant: unchanged"},
+        {"hoạch", "hoạch", "final consonant: unchanged"},
+        {"thuyền", "thuyền", "uyê: unchanged"},
+        {"quý", "quý", "qu + y: the y is the vowel"},
+        {"Quỳ", "Quỳ", "qu + y, capital Q"},
+        {"QUỶ", "QUỶ", "qu + y, all capitals"},
+        {"quỳnh", "quỳnh", "qu + y + nh"},
+        {"ngoài", "ngoài", "oai: unchanged"},
+        {"hòa", "hòa", "already in the chosen style"},
+        {"thuế", "thuế", "uê: tone stays on ê"},
+        {"Ðất", "Đất", "U+00D0 eth read as Đ"},
+        {"ðất", "đất", "U+00F0 eth read as đ"},
+        {"D\xcc\x89\xc3\xa2\xcc\x81t", "D\xcc\x89\xe1\xba\xa5t",
+         "NFD composed (D + hook keeps its mark)"},
+        {"qua\xcc\x81", "quá", "NFD input composed"},
+        {"", "", "empty"},
+        {"abc 123", "abc 123", "ASCII unchanged"},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(rows); i++) {
+        char *out = NULL;
+        CHECK(sh_text_norm(rows[i].in, &out) == SH_OK && out);
+        CHECKF(strcmp(out, rows[i].want) == 0, "%s: \"%s\" → \"%s\", want \"%s\"",
+               rows[i].why, rows[i].in, out, rows[i].want);
+        free(out);
+    }
+    char *out = NULL;
+    CHECK(sh_text_norm("a\xff" "b\xe1\xba", &out) == SH_OK);
+    CHECKF(strcmp(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd") == 0,
+           "invalid UTF-8 → U+FFFD: got \"%s\"", out);
+    free(out);
+    CHECK(sh_text_norm(NULL, &out) == SH_OK && strcmp(out, "") == 0);
+    free(out);
+    return 0;
+}
+
+static int test_fold(void)
+{
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {"Đất Đai", "dat dai"},
+        {"Quyết định", "quyet dinh"},
+        {"NGHỊ ĐỊNH", "nghi dinh"},
+        {"Ðất đai", "dat dai"},
+        {"hoà giải", "hoa giai"},
+        {"THUỶ LỢI", "thuy loi"},
+        {"ư ơ ă â ê ô", "u o a a e o"},
+        {"Thuở xưa", "thuo xua"},
+        {"30/2020/NĐ-CP", "30/2020/nd-cp"},
+        {"Ấp Bắc", "ap bac"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(rows); i++) {
+        char *out = NULL;
+        CHECK(sh_text_fold(rows[i].in, &out) == SH_OK && out);
+        CHECKF(strcmp(out, rows[i].want) == 0, "\"%s\" → \"%s\", want \"%s\"",
+               rows[i].in, out, rows[i].want);
+        free(out);
+    }
+    return 0;
+}
+
+/* ---- fixture: a small warehouse ---- */
+
+static int add_dossier(sqlite3 *db, const char *id, const char *agency,
+                       const char *state, int pages)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db,
+                                "INSERT INTO dossier(id, agency, state, pdf, "
+                                "pages) VALUES(?1, ?2, ?3, 'pdf/' || ?1 || "
+                                "'.pdf', ?4)",
+                                -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, agency, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, pages);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    if (!ok)
+        fprintf(stderr, "  dossier %s: %s\n", id, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return ok ? 0 : 1;
+}
+
+/* pageno 0 = NULL (not placed in the PDF). */
+static int add_page(sqlite3 *db, int64_t id, const char *dossier, int pageno,
+                    const char *text)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db,
+                                "INSERT INTO page(id, dossier, pageno, "
+                                "source_name, source_sha256, frame, state, "
+                                "text) VALUES(?1, ?2, ?3, 'scan.tif', 'x', "
+                                "?1, 'ocr', ?4)",
+                                -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, dossier, -1, SQLITE_STATIC);
+        if (pageno)
+            sqlite3_bind_int(st, 3, pageno);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    if (!ok)
+        fprintf(stderr, "  page %lld: %s\n", (long long)id, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sh_err err = {0};
+    if (ok && sh_index_add(db, id, text, &err) != SH_OK) {
+        fprintf(stderr, "  index page %lld: %s\n", (long long)id, err.msg);
+        ok = 0;
+    }
+    return ok ? 0 : 1;
+}
+
+static const struct {
+    const char *id, *agency, *state;
+} dossiers[] = {
+    {"HS-2019-0001", "A", "done"},
+    {"HS-2020-0002", "A", "done"},
+    {"HS-2020-0003", "B", "done"},
+    {"HS-2021-0004", "B", "done"},
+    {"HS-2021-0005", "A", "pending"},
+    {"HS_50%-0001", "A", "done"},
+    {"HSX50a-0001", "A", "done"},
+};
+
+static const struct {
+    int64_t id;
+    int dossier, pageno;
+    const char *text;
+} pages[] = {
+    {1, 0, 1, "Quyết định về quyền sử dụng đất đai của hộ gia đình"},
+    {2, 0, 2, "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 5 tháng 3 năm 2020"},
+    {3, 1, 1, "Biên bản hoà giải tranh chấp giữa hai hộ"},
+    {4, 1, 2, "Công trình thuỷ lợi của xã Tân Phú"},
+    {5, 2, 1, "ghi chu: dat dai cua ong Nam, ban sao"},
+    {6, 2, 2, "Giấy chứng nhận đất ở tại thôn Đông"},
+    {7, 2, 3, "Hòa giải thành tại ủy ban nhân dân"},
+    {8, 2, 4, "Hệ thống thủy lợi nội đồng"},
+    {9, 3, 1, "Tranh chấp đất đai giữa các hộ ở xã Bình An"},
+    {10, 0, 0, "Trang trắng đất đai chưa xếp vào PDF"},
+    {11, 4, 1, "Hồ sơ đang xử lý về đất đai"},
+    {12, 5, 1, "Lịch sử đất đai của làng"},
+    {13, 6, 1, "Một hồ sơ đất đai khác"},
+    {14, 1, 3, "Dải đai xanh và một mảnh đất nhỏ"},
+    {15, 0, 3, "Ðất đai do UBND cấp, bản Ðổi mới"},
+    {16, 1, 4, "quyền của người sử dụng đất được bảo vệ"},
+};
+
+static sqlite3 *fixture(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    if (sh_db_open(sh_test_tmpdir(), 0, &db, &err) != SH_OK) {
+        fprintf(stderr, "  open: %s\n", err.msg);
+        return NULL;
+    }
+    int bad = sh_db_exec(db, "BEGIN", &err);
+    for (size_t i = 0; !bad && i < SH_ARRAY_LEN(dossiers); i++)
+        bad = add_dossier(db, dossiers[i].id, dossiers[i].agency,
+                          dossiers[i].state, 4);
+    for (size_t i = 0; !bad && i < SH_ARRAY_LEN(pages); i++)
+        bad = add_page(db, pages[i].id, dossiers[pages[i].dossier].id,
+                       pages[i].pageno, pages[i].text);
+    if (!bad)
+        bad = sh_db_exec(db, "COMMIT", &err);
+    if (bad) {
+        sh_db_close(&db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Search q, with the other fields zero. */
+static int find(sqlite3 *db, const char *text, sh_hits *h)
+{
+    sh_query q = {.text = text};
+    sh_err err = {0};
+    int rc = sh_search(db, &q, h, &err);
+    if (rc)
+        fprintf(stderr, "  search \"%s\": %s\n", text, err.msg);
+    return rc;
+}
+
+static int pos_of(const sh_hits *h, int64_t id)
+{
+    for (int i = 0; i < h->n; i++)
+        if (h->h[i].page_id == id)
+            return i;
+    return -1;
+}
+
+/* The ids of the hits, ascending, as a string "1 5 9". */
+static void ids_of(const sh_hits *h, char *buf, size_t n)
+{
+    int64_t ids[64];
+    int k = h->n < 64 ? h->n : 64;
+    for (int i = 0; i < k; i++)
+        ids[i] = h->h[i].page_id;
+    for (int i = 1; i < k; i++)
+        for (int j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+            int64_t t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    buf[0] = 0;
+    size_t len = 0;
+    for (int i = 0; i < k && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? " " : "",
+                                (long long)ids[i]);
+}
+
+/* Run query text and compare the set of page ids found (all of them:
+   the fixture is smaller than a page of hits) and the total. */
+#define EXPECT_IDS(db, text, want)                                         \
+    do {                                                                   \
+        sh_hits h_;                                                        \
+        char got_[512];                                                    \
+        CHECK(find(db, text, &h_) == SH_OK);                               \
+        ids_of(&h_, got_, sizeof got_);                                    \
+        int n_ = h_.n, tot_ = h_.total, approx_ = h_.approx;               \
+        sh_hits_release(&h_);                                              \
+        CHECKF(strcmp(got_, want) == 0,                                    \
+               "query \"%s\": pages {%s}, want {%s}", text, got_, want);   \
+        CHECKF(tot_ == n_ && !approx_, "query \"%s\": total %d for %d hits", \
+               text, tot_, n_);                                            \
+    } while (0)
+
+/* ---- tokenizer ---- */
+
+static int test_tokenizer(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    sh_err err = {0};
+    CHECK(sh_db_exec(db,
+                     "CREATE VIRTUAL TABLE temp.v USING "
+                     "fts5vocab(main, page_fts, 'instance');",
+                     &err) == SH_OK);
+    /* Page 15 "Ðất đai ...": offset 0 holds đất (eth read as Đ) and its
+       folded dat; đ is a letter to unicode61, not a separator. */
+    static const struct {
+        int64_t doc;
+        int off;
+        const char *term;
+    } want[] = {
+        {15, 0, "đất"}, {15, 0, "dat"}, {15, 1, "đai"}, {15, 1, "dai"},
+        {15, 6, "đổi"}, {15, 6, "doi"}, {2, 7, "nđ"},   {2, 7, "nd"},
+        {2, 8, "cp"},   {3, 2, "hòa"},  {3, 2, "hoa"},  {4, 2, "thủy"},
+        {5, 2, "dat"},
+        /* folded pairs "previous this", at "this" */
+        {15, 1, "dat dai"}, {1, 1, "quyet dinh"}, {5, 3, "dat dai"},
+        {2, 8, "nd cp"},
+    };
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT count(*) FROM v WHERE doc = ?1 AND "
+                             "offset = ?2 AND term = ?3",
+                             -1, &st, NULL) == SQLITE_OK);
+    for (size_t i = 0; i < SH_ARRAY_LEN(want); i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, want[i].doc);
+        sqlite3_bind_int(st, 2, want[i].off);
+        sqlite3_bind_text(st, 3, want[i].term, -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(st) == SQLITE_ROW);
+        CHECKF(sqlite3_column_int(st, 0) == 1, "page %lld offset %d: no %s",
+               (long long)want[i].doc, want[i].off, want[i].term);
+    }
+    sqlite3_finalize(st);
+    /* Nothing in the old tone style, no eth, no upper case, no pair at
+       the first position, no pair with diacritics. */
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT count(*) FROM v WHERE term IN ('hoà', "
+                             "'thuỷ', 'ðất', 'Đất', 'ĐẤT', 'đất đai') OR "
+                             "(offset = 0 AND term LIKE '% %')",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+    /* Query side: an accented token matches only its exact form, a plain
+       one every form. */
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT group_concat(rowid, ' ') FROM (SELECT "
+                             "rowid FROM page_fts WHERE page_fts MATCH ?1 "
+                             "ORDER BY rowid)",
+                             -1, &st, NULL) == SQLITE_OK);
+    static const struct {
+        const char *match, *ids;
+    } q[] = {
+        {"\"đất\"", "1 6 9 10 11 12 13 14 15 16"},
+        {"\"dat\"", "1 5 6 9 10 11 12 13 14 15 16"},
+        {"\"ĐẤT ĐAI\"", "1 9 10 11 12 13 15"},
+        {"\"hoà\"", "3 7"},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(q); i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, q[i].match, -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(st) == SQLITE_ROW);
+        const char *got = (const char *)sqlite3_column_text(st, 0);
+        CHECKF(got && strcmp(got, q[i].ids) == 0, "MATCH %s: {%s}, want {%s}",
+               q[i].match, got ? got : "", q[i].ids);
+    }
+    sqlite3_finalize(st);
+    /* NFD text is indexed like NFC; "sohoa" takes no options. */
+    CHECK(sh_db_exec(db,
+                     "CREATE VIRTUAL TABLE temp.t USING fts5(x, "
+                     "tokenize='sohoa');"
+                     "INSERT INTO temp.t VALUES('D\xcc\x9b\xcc\x81' || "
+                     "'t \xc4\x90\x61\xcc\x82\xcc\x81t');",
+                     &err) == SH_OK);
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT count(*) FROM temp.t WHERE t MATCH "
+                             "'\"đất\" AND \"dat\"'",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    sqlite3_finalize(st);
+    CHECK(sh_db_exec(db,
+                     "CREATE VIRTUAL TABLE temp.t2 USING fts5(x, "
+                     "tokenize='sohoa remove_diacritics 2')",
+                     &err) == SH_EINDEX);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* ---- search ---- */
+
+static int test_search_fold(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    /* Every spelling finds the đất đai pages (not 10: no pageno; not 11:
+       dossier pending; 14 has both words apart; 5 writes "dat dai"). */
+    const char *spellings[] = {"đất đai", "dat dai", "DAT DAI", "Đất Đai",
+                               "ĐẤT ĐAI", "\xc3\x90\xe1\xba\xa5t đai",
+                               "  đất\tđai  "};
+    for (size_t i = 0; i < SH_ARRAY_LEN(spellings); i++)
+        EXPECT_IDS(db, spellings[i], "1 5 9 12 13 14 15");
+    EXPECT_IDS(db, "hòa giải", "3 7");
+    EXPECT_IDS(db, "hoà giải", "3 7");
+    EXPECT_IDS(db, "HOÀ GIẢI", "3 7");
+    EXPECT_IDS(db, "thủy lợi", "4 8");
+    EXPECT_IDS(db, "thuỷ lợi", "4 8");
+    EXPECT_IDS(db, "30/2020/NĐ-CP", "2");
+    EXPECT_IDS(db, "nd-cp", "2");
+    EXPECT_IDS(db, "Ðổi", "15");
+    sh_db_close(&db);
+    return 0;
+}
+
+static int test_search_phrase(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    /* Quoted: a phrase, a filter.  Unquoted: every word, anywhere. */
+    EXPECT_IDS(db, "\"quyen su dung dat\"", "1");
+    EXPECT_IDS(db, "\"quyền sử dụng đất\"", "1");
+    EXPECT_IDS(db, "quyen su dung dat", "1 16");
+    EXPECT_IDS(db, "\"quyen su dung dat\" gia dinh", "1");
+    EXPECT_IDS(db, "\"dat dai\" \"gia dinh\"", "1");
+    EXPECT_IDS(db, "\"dai dat\"", "");
+    sh_db_close(&db);
+    return 0;
+}
+
+static int test_search_rank(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    sh_hits h;
+    /* With diacritics: the exact phrase pages first (tier 1), then the
+       plain "dat dai" page (folded phrase), then 14 (words apart). */
+    CHECK(find(db, "đất đai", &h) == SH_OK);
+    CHECK(h.n == 7 && h.total == 7 && !h.approx);
+    int p5 = pos_of(&h, 5), p14 = pos_of(&h, 14);
+    CHECK(p5 == 5 && p14 == 6);
+    for (int i = 0; i < 5; i++)
+        CHECKF(h.h[i].exact == 1, "hit %d (page %lld) not exact", i,
+               (long long)h.h[i].page_id);
+    CHECK(h.h[5].exact == 0 && h.h[6].exact == 1);
+    for (int i = 0; i < h.n; i++)
+        CHECK(h.h[i].score > 0);
+    sh_hits_release(&h);
+    /* Without diacritics every form is as typed; the phrase pages (5
+       included) rank before 14. */
+    CHECK(find(db, "dat dai", &h) == SH_OK);
+    CHECK(h.n == 7 && pos_of(&h, 14) == 6 && pos_of(&h, 5) >= 0);
+    for (int i = 0; i < h.n; i++)
+        CHECK(h.h[i].exact == 1);
+    sh_hits_release(&h);
+    /* Fields of a hit. */
+    CHECK(find(db, "nghị định 30/2020", &h) == SH_OK);
+    CHECK(h.n == 1);
+    CHECK(strcmp(h.h[0].dossier, "HS-2019-0001") == 0);
+    CHECK(h.h[0].page == 2 && h.h[0].page_id == 2);
+    CHECK(h.h[0].agency && strcmp(h.h[0].agency, "A") == 0);
+    CHECK(strcmp(h.h[0].pdf, "pdf/HS-2019-0001.pdf") == 0);
+    sh_hits_release(&h);
+    sh_db_close(&db);
+    return 0;
+}
+
+static int test_search_snippet(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    sh_hits h;
+    CHECK(find(db, "dat dai", &h) == SH_OK);
+    int p1 = pos_of(&h, 1);
+    CHECK(p1 >= 0);
+    CHECKF(strstr(h.h[p1].snippet, "[đất]") &&
+               strstr(h.h[p1].snippet, "[đai]") &&
+               strstr(h.h[p1].snippet, "Quyết định"),
+           "snippet \"%s\"", h.h[p1].snippet);
+    int p5 = pos_of(&h, 5);
+    CHECKF(p5 >= 0 && strstr(h.h[p5].snippet, "[dat] [dai]"), "snippet \"%s\"",
+           p5 >= 0 ? h.h[p5].snippet : "");
+    sh_hits_release(&h);
+    CHECK(find(db, "Hoà giải", &h) == SH_OK);
+    CHECK(h.n == 2);
+    for (int i = 0; i < h.n; i++)
+        CHECKF(strstr(h.h[i].snippet, "[hoà]") ||
+                   strstr(h.h[i].snippet, "[Hòa]"),
+               "snippet \"%s\" keeps the page's own spelling",
+               h.h[i].snippet);
+    sh_hits_release(&h);
+    sh_db_close(&db);
+    return 0;
+}
+
+static int test_search_hostile(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    static const char *queries[] = {
+        "agency : B", "\"x", "NEAR(", "a*", "-dat", "dat OR dai", "(((",
+        "\"\"\"", "^", "", "   ", "...!?;:", "\"\"", "\"đất", "đất\"",
+        "text: đất", "dat AND", "NOT dat", "dat NEAR/2 dai", "{text}: dat",
+        "\"dat\" + \"dai\"", "*", "\xff\xfe", "d\xe1\xba", "đất \x80 đai",
+        "\xcc\x81", "x\"y\"z\"", "\xc3\x28", "rowid = 1", "page_fts",
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(queries); i++) {
+        sh_hits h;
+        CHECKF(find(db, queries[i], &h) == SH_OK, "query %zu", i);
+        CHECK(h.n <= h.total);
+        sh_hits_release(&h);
+    }
+    /* Operators are words: "OR" must be on the page too. */
+    EXPECT_IDS(db, "dat OR dai", "");
+    EXPECT_IDS(db, "-đất +đai*", "1 5 9 12 13 14 15");
+    EXPECT_IDS(db, "\"đất", "1 5 6 9 12 13 14 15 16");
+    EXPECT_IDS(db, "đất \x80 đai", "1 5 9 12 13 14 15");
+    /* 10 KB of random bytes, and 10 KB of words. */
+    char *big = malloc(10241);
+    CHECK(big);
+    unsigned x = 12345;
+    for (int i = 0; i < 10240; i++) {
+        x = x * 1103515245u + 12345u;
+        big[i] = (char)(((x >> 16) % 255) + 1);
+    }
+    big[10240] = 0;
+    sh_hits h;
+    int rc = find(db, big, &h);
+    sh_hits_release(&h);
+    for (int i = 0; i < 10240; i++)
+        big[i] = "dat "[i % 4];
+    int rc2 = find(db, big, &h);
+    int n2 = h.n;
+    sh_hits_release(&h);
+    free(big);
+    CHECK(rc == SH_OK && rc2 == SH_OK);
+    CHECK(n2 == 9);
+    /* Arguments out of range are usage errors, not crashes. */
+    sh_query q = {.text = "dat", .limit = -1};
+    sh_err err = {0};
+    CHECK(sh_search(db, &q, &h, &err) == SH_EUSAGE && h.n == 0);
+    q.limit = 0;
+    q.offset = -5;
+    CHECK(sh_search(db, &q, &h, &err) == SH_EUSAGE);
+    q.offset = 0;
+    q.text = NULL;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK && h.n == 0 && h.total == 0);
+    sh_db_close(&db);
+    return 0;
+}
+
+static int search_ids(sqlite3 *db, sh_query *q, char *buf, size_t n,
+                      int *total)
+{
+    sh_hits h;
+    sh_err err = {0};
+    int rc = sh_search(db, q, &h, &err);
+    if (rc) {
+        fprintf(stderr, "  search: %s\n", err.msg);
+        return rc;
+    }
+    ids_of(&h, buf, n);
+    *total = h.total;
+    sh_hits_release(&h);
+    return 0;
+}
+
+static int test_search_filters(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    char got[256];
+    int total;
+    const char *only_a[] = {"A", NULL}, *only_b[] = {"B", NULL};
+    const char *none[] = {NULL}, *both[] = {"A", "B", NULL};
+    sh_query q = {.text = "đất đai", .agencies = only_a};
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECKF(strcmp(got, "1 12 13 14 15") == 0 && total == 5, "A: {%s} %d",
+           got, total);
+    q.agencies = only_b;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECKF(strcmp(got, "5 9") == 0 && total == 2, "B: {%s} %d", got, total);
+    q.agencies = none;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECK(strcmp(got, "") == 0 && total == 0);
+    q.agencies = both;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECK(strcmp(got, "1 5 9 12 13 14 15") == 0 && total == 7);
+    /* agency and agencies together: both apply. */
+    q.agency = "B";
+    q.agencies = only_a;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECK(strcmp(got, "") == 0 && total == 0);
+    q.agencies = NULL;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECK(strcmp(got, "5 9") == 0);
+    /* Prefix: % and _ are plain characters. */
+    q.agency = NULL;
+    q.dossier_prefix = "HS_50%";
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECKF(strcmp(got, "12") == 0 && total == 1, "HS_50%%: {%s}", got);
+    q.dossier_prefix = "HS-2020";
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECKF(strcmp(got, "5 14") == 0, "HS-2020: {%s}", got);
+    q.dossier_prefix = "%";
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECK(strcmp(got, "") == 0);
+    /* Year: the first four digits of the id. */
+    q.dossier_prefix = NULL;
+    q.year = 2021;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECKF(strcmp(got, "9") == 0, "2021: {%s}", got);
+    q.year = 2019;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECKF(strcmp(got, "1 15") == 0, "2019: {%s}", got);
+    /* A read-only connection searches too. */
+    sh_db_close(&db);
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 1, &db, &err) == SH_OK);
+    q.year = 0;
+    q.agencies = only_b;
+    CHECK(search_ids(db, &q, got, sizeof got, &total) == 0);
+    CHECK(strcmp(got, "5 9") == 0);
+    sh_db_close(&db);
+    return 0;
+}
+
+static int test_search_pages(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    /* "đất" (folded: dat) is on 9 visible pages; read them 2 at a time. */
+    int seen[32] = {0}, count = 0;
+    for (int off = 0; off < 12; off += 2) {
+        sh_query q = {.text = "đất", .limit = 2, .offset = off};
+        sh_hits h;
+        sh_err err = {0};
+        CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+        CHECK(h.total == 9 && !h.approx);
+        CHECK(h.n == (off + 2 <= 9 ? 2 : off < 9 ? 9 - off : 0));
+        for (int i = 0; i < h.n; i++) {
+            int64_t id = h.h[i].page_id;
+            CHECK(id > 0 && id < 32 && !seen[id]);
+            seen[id] = 1;
+            count++;
+        }
+        sh_hits_release(&h);
+    }
+    CHECK(count == 9);
+    CHECK(!seen[10] && !seen[11]);
+    /* Unindex page 15: it is gone; re-index: back. */
+    sh_err err = {0};
+    CHECK(sh_index_remove(db, 15, pages[14].text, &err) == SH_OK);
+    EXPECT_IDS(db, "Ðổi", "");
+    CHECK(sh_index_add(db, 15, pages[14].text, &err) == SH_OK);
+    EXPECT_IDS(db, "đổi", "15");
+    sh_db_close(&db);
+    return 0;
+}
+
+/* More matches than are ranked at once: the tier-1 pages still come
+   first, pages of results never overlap, filters hold, total is close. */
+static int test_search_many(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    enum { N = 9000, PER = 50 };
+    CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+    char did[32], text[160];
+    int visible = 0, visible_y = 0;
+    for (int i = 1; i <= N; i++) {
+        int d = (i - 1) / PER;
+        /* Dossiers 0..4 belong to Y (250 pages, < 15%: the bitmap path). */
+        const char *agency = d < 5 ? "Y" : "X";
+        snprintf(did, sizeof did, "HS-2022-%05d", d);
+        if ((i - 1) % PER == 0)
+            CHECK(add_dossier(db, did, agency, "done", PER) == 0);
+        /* Pages 5, 6, 7 (the oldest) write "lưu trữ"; the rest "luu tru";
+           every 97th page is not placed in the PDF. */
+        int placed = i % 97 != 0;
+        snprintf(text, sizeof text, "Hồ sơ %s số %d của %s",
+                 i >= 5 && i <= 7 ? "lưu trữ" : "luu tru", i, agency);
+        CHECK(add_page(db, i, did, placed ? (i - 1) % PER + 1 : 0, text) ==
+              0);
+        visible += placed;
+        visible_y += placed && d < 5;
+    }
+    CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+
+    sh_hits h;
+    CHECK(find(db, "lưu trữ", &h) == SH_OK);
+    CHECK(h.n == 20 && h.approx == 1);
+    CHECKF(h.total > visible * 9 / 10 && h.total < visible * 11 / 10,
+           "estimated total %d, really %d", h.total, visible);
+    CHECK(h.h[0].page_id >= 5 && h.h[0].page_id <= 7 && h.h[0].exact);
+    CHECK(h.h[1].page_id >= 5 && h.h[1].page_id <= 7 && h.h[1].exact);
+    CHECK(h.h[2].page_id >= 5 && h.h[2].page_id <= 7 && h.h[2].exact);
+    CHECK(!h.h[3].exact);
+    sh_hits_release(&h);
+
+    /* Page through everything: each visible page exactly once. */
+    char *seen = calloc(N + 1, 1);
+    CHECK(seen);
+    int count = 0;
+    for (int off = 0; off < N; off += 1000) {
+        sh_query q = {.text = "luu tru", .limit = 1000, .offset = off};
+        CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+        for (int i = 0; i < h.n; i++) {
+            int64_t id = h.h[i].page_id;
+            CHECKF(id >= 1 && id <= N && !seen[id] && id % 97 != 0,
+                   "offset %d: page %lld", off, (long long)id);
+            seen[id] = 1;
+            count++;
+        }
+        sh_hits_release(&h);
+    }
+    free(seen);
+    CHECKF(count == visible, "paged through %d pages, want %d", count,
+           visible);
+
+    /* A selective filter: only Y, counted exactly. */
+    const char *only_y[] = {"Y", NULL}, *only_x[] = {"X", NULL};
+    sh_query q = {.text = "luu tru", .agencies = only_y, .limit = 1000};
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible_y && h.n == visible_y && !h.approx,
+           "Y: %d hits, total %d, want %d", h.n, h.total, visible_y);
+    for (int i = 0; i < h.n; i++)
+        CHECK(h.h[i].agency && strcmp(h.h[i].agency, "Y") == 0);
+    sh_hits_release(&h);
+    /* A broad filter over many matches: never a page of Y. */
+    q.agencies = only_x;
+    q.offset = 3500;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECK(h.n == 1000 && h.approx);
+    for (int i = 0; i < h.n; i++)
+        CHECK(h.h[i].agency && strcmp(h.h[i].agency, "X") == 0);
+    sh_hits_release(&h);
+    sh_db_close(&db);
+    return 0;
+}
 
 const sh_test sh_tests_index[] = {
+    {"index/norm", test_norm},
+    {"index/fold", test_fold},
+    {"index/tokenizer", test_tokenizer},
+    {"index/search-fold", test_search_fold},
+    {"index/search-phrase", test_search_phrase},
+    {"index/search-rank", test_search_rank},
+    {"index/search-snippet", test_search_snippet},
+    {"index/search-hostile", test_search_hostile},
+    {"index/search-filters", test_search_filters},
+    {"index/search-pages", test_search_pages},
+    {"index/search-many", test_search_many},
     {NULL, NULL},
 };

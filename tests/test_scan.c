@@ -1075,7 +1075,7 @@ static int test_candidate(void)
 {
     static const struct { const char *name; int yes; } rows[] = {
         {"0001.tif", 1}, {"scan.TIFF", 1}, {"a.Jpg", 1}, {"b.jpeg", 1},
-        {"c.PNG", 1}, {"d.pdf", 0}, {"tif", 0}, {".tif", 0},
+        {"c.PNG", 1}, {"d.pdf", 1}, {"tif", 0}, {".tif", 0},
         {"._0001.tif", 0}, {"notes.txt", 0}, {"x.tif.bak", 0}, {"", 0},
         {"dir.tif/x", 0}, {"page.jp2", 0},
     };

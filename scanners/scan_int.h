@@ -1,0 +1,105 @@
+/*
+ * scan_int.h — what scan.c and pdfin.c share inside the scanners module.
+ * Not for other modules: they use scan.h.
+ *
+ *   struct sh_scan           the open source file (all formats)
+ *   sh__frame_err            "PATH: frame|page N of M: reason" into err
+ *   sh__check_size           frame size against the limits, before decoding
+ *   sh__set_res              resolution (ppi) with the plausibility rules
+ *   sh__clear_pad_bits       zero the bits past the width of a 1 bpp pix
+ *   sh__tiff_msg_*           capture libtiff messages for one scan
+ *   sh__jpeg_decode_mem      scan.c's JPEG decoder over bytes in memory
+ *   sh__pdf_open/read/close  the PDF source (pdfin.c)
+ */
+#ifndef SH_SCAN_INT_H
+#define SH_SCAN_INT_H
+
+#include "scan.h"
+
+#include <stdarg.h>
+#include <tiffio.h>
+
+struct sh_pdfin;   /* pdfin.c */
+
+struct sh_scan {
+    char *path;
+    enum sh_format fmt;
+    sh_scan_limits lim;
+    int nframes;
+    int fd;
+    int64_t size;
+    /* JPEG, PNG: the whole file */
+    uint8_t *data;
+    size_t ndata;
+    /* TIFF */
+    TIFF *tif;
+    uint64_t tpos;      /* file position for the libtiff callbacks */
+    char tmsg[512];     /* first libtiff error since sh__tiff_msg_reset */
+    /* PDF */
+    struct sh_pdfin *pdf;
+};
+
+/* Fill err with rc and "PATH: frame N of M: " + message (PDF: "page N of
+   M: "); frames counted from 1.  Returns rc. */
+int sh__frame_err(const sh_scan *s, int n, sh_err *err, int rc,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* SH_OK, or SH_EINPUT (zero size) / SH_ELIMIT (a side or the pixel count
+   over the limits of s), with the message filled. */
+int sh__check_size(const sh_scan *s, int n, uint64_t w, uint64_t h,
+                   sh_err *err);
+
+/* Set f->xres/yres/dpi_assumed from resolutions in ppi (<= 0: none) for a
+   w x h frame: outside 30..5000, or under 100 with a page over 50 inches,
+   is not trusted (300 and dpi_assumed = 1). */
+void sh__set_res(sh_frame *f, double xr, double yr, uint32_t w, uint32_t h);
+
+void sh__clear_pad_bits(PIX *pix);
+
+/* libtiff messages while decoding for s: reset before the libtiff calls
+   (also routes the process-wide handlers to s on this thread), read the
+   first error or damage warning with sh__tiff_msg (fallback when none; "" 
+   tested by s->tmsg[0]), and end with sh__tiff_msg_done.  The two handlers
+   are for TIFFOpenOptionsSet{Error,Warning}HandlerExtR with s as data. */
+void sh__tiff_msg_reset(sh_scan *s);
+const char *sh__tiff_msg(sh_scan *s, const char *fallback);
+void sh__tiff_msg_done(void);
+int sh__tiff_handle_error(TIFF *tif, void *ud, const char *module,
+                          const char *fmt, va_list ap);
+int sh__tiff_handle_warning(TIFF *tif, void *ud, const char *module,
+                            const char *fmt, va_list ap);
+
+/* How a JPEG inside a PDF is to be read (PDF rules, not JPEG-file ones). */
+typedef struct sh__jpeg_pdf {
+    int color_transform;   /* /ColorTransform: -1 absent, 0 or 1          */
+    int cmyk_lightness;    /* 4 components hold 255 = no ink (the image's
+                              /Decode is [1 0 1 0 1 0 1 0])                */
+    int want_pass;         /* offer the bytes for pass-through if the PDF
+                              writer can embed them as they are            */
+} sh__jpeg_pdf;
+
+/*
+ * Decode JPEG bytes data[0..n) into f (f->pix, f->codec = "jpeg", and, when
+ * the rules of scan.h allow, f->jpeg/njpeg = a copy of the bytes).
+ *   pdf  NULL: a JPEG file: JFIF/EXIF resolution and EXIF orientation are
+ *        read into f.  Else: a PDF image stream: resolution and orientation
+ *        are left to the caller (PDF ignores JFIF/EXIF), 3 components
+ *        without an Adobe marker are YCbCr as PDF says, /ColorTransform and
+ *        the CMYK sense follow *pdf, and pass-through is offered only when
+ *        pdf->want_pass and a reader of the re-embedded bytes (without
+ *        /ColorTransform or /Decode) sees the same colours.
+ * Returns SH_OK, SH_EINPUT, SH_ELIMIT (header size over the limits of s),
+ * SH_ENOMEM; messages name the file and frame n.  On error f->pix and
+ * f->jpeg are NULL.
+ */
+int sh__jpeg_decode_mem(sh_scan *s, int n, const uint8_t *data, size_t ndata,
+                        const sh__jpeg_pdf *pdf, sh_frame *f, sh_err *err);
+
+/* pdfin.c.  open: s->path checked as a PDF (qpdf), s->pdf and s->nframes
+   set; errors as sh_scan_open.  read: as sh_scan_read for page n (f is
+   zeroed by the caller).  close: frees s->pdf; accepts none. */
+int sh__pdf_open(sh_scan *s, sh_err *err);
+int sh__pdf_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
+void sh__pdf_close(sh_scan *s);
+
+#endif
