@@ -150,6 +150,28 @@ int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
     return rc;
 }
 
+int sh_shard_of(const char *batch, const char *id, int n)
+{
+    /* The batch folder's own name, not its path: the same batch mounted at
+       different places on different machines shards the same way. */
+    size_t len = strlen(batch);
+    while (len > 1 && batch[len - 1] == '/')
+        len--;
+    const char *base = batch + len;
+    while (base > batch && base[-1] != '/')
+        base--;
+    sh_buf key = {0};
+    sh_buf_add(&key, base, (size_t)(batch + len - base));
+    sh_buf_printf(&key, "/%s", id);
+    char hex[65];
+    sh_sha256_buf(key.data ? key.data : "", key.len, hex);
+    sh_buf_release(&key);
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++)
+        v = v * 16 + (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+    return (int)(v % (uint64_t)n);
+}
+
 void sh_dossiers_free(sh_dossier_in **ds, int n)
 {
     if (!ds || !*ds)

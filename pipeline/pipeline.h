@@ -39,6 +39,9 @@ typedef struct sh_dossier_in {
 int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
                   sh_err *err);
 void sh_dossiers_free(sh_dossier_in **ds, int n);
+/* Shard (0..n-1) of a dossier: a stable hash of the batch folder's name
+   (not its path) and the dossier id. */
+int sh_shard_of(const char *batch, const char *id, int n);
 
 /* ---- worker protocol (one JSON object per line each way) ----
  * job:    {"id":N, "path":"…", "frame":F, "img":"…/N.img", "timeout":S,

@@ -80,6 +80,7 @@ typedef struct run {
     double stop_at;     /* sh_now() deadline for starting work; 0 = none */
     int quiet;
     int keep_blanks;    /* put blank pages in the PDF too */
+    int shard_k, shard_n; /* process only shard k of n (n = 0: all) */
     int progress;       /* draw a progress line on the terminal */
     int64_t run_id;
     sh_dossier_in *ds;
@@ -92,6 +93,7 @@ typedef struct run {
     /* counts for the report */
     int d_done, d_failed, d_skipped, p_ocr, p_cached, p_failed;
     int n_render;       /* queued jobs that only re-encode a cached page */
+    int d_other_shard;  /* dossiers left to other shards */
     int jobs_done;
     long worker_rss_kb; /* largest worker peak RSS seen */
     double t_start, ocr_time;
@@ -102,7 +104,8 @@ static void usage(void)
 {
     fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
           "                 [--page-timeout S] [--max-minutes N]\n"
-          "                 [--deadline HH:MM] [--keep-blanks] [--quiet]\n"
+          "                 [--deadline HH:MM] [--keep-blanks] [--shard K/N]\n"
+          "                 [--quiet]"
           "                 [--log-json]\n"
           "                 BATCH_DIR...\n"
           "  --jobs N          worker processes (default: one per core)\n"
@@ -112,6 +115,9 @@ static void usage(void)
           "  --deadline HH:MM  start no new page after this local time\n"
           "                    (tomorrow if already past); exit 4 if work is\n"
           "                    left; the next run resumes\n"
+          "  --shard K/N       only the dossiers whose stable hash (batch\n"
+          "                    folder name + dossier id) falls in shard K of\n"
+          "                    N, 0 <= K < N (for clusters; see README)\n"
           "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
           "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
@@ -296,6 +302,12 @@ static int plan_dossier(run *r, int d, sh_err *err)
     sh_dossier_in *in = &r->ds[d];
     dstate *s = &r->st[d];
     char sig[65];
+    if (r->shard_n > 1 && sh_shard_of(in->batch, in->id, r->shard_n) !=
+                              r->shard_k) {
+        s->done = 1;         /* another shard's dossier */
+        r->d_other_shard++;
+        return SH_OK;
+    }
     /* The warehouse itself inside a batch folder is not a dossier (its
        PDFs must never be read back as scans). */
     char rd[PATH_MAX], rw[PATH_MAX];
@@ -1338,6 +1350,7 @@ int sh_cmd_run(int argc, char **argv)
         {"deadline", required_argument, NULL, 'D'},
         {"quiet", no_argument, NULL, 'q'},
         {"keep-blanks", no_argument, NULL, 'k'},
+        {"shard", required_argument, NULL, 'S'},
         {"log-json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1345,7 +1358,7 @@ int sh_cmd_run(int argc, char **argv)
     int c;
     optind = 1;
     const char *deadline = NULL;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:qkJh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:qkJh", opts, NULL)) != -1) {
         switch (c) {
         case 'w': r->wh = optarg; break;
         case 'j': r->nw = atoi(optarg); break;
@@ -1354,6 +1367,16 @@ int sh_cmd_run(int argc, char **argv)
         case 'm': max_minutes = atof(optarg); break;
         case 'D': deadline = optarg; break;
         case 'k': r->keep_blanks = 1; break;
+        case 'S': {
+            char extra;
+            if (sscanf(optarg, "%d/%d%c", &r->shard_k, &r->shard_n, &extra) != 2 ||
+                r->shard_n < 1 || r->shard_k < 0 || r->shard_k >= r->shard_n) {
+                fprintf(stderr, "sohoa run: --shard wants K/N with 0 <= K < N, "
+                                "not '%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            break;
+        }
         case 'q': sh_log_level = SH_LOG_WARN; r->quiet = 1; break;
         case 'J': sh_log_json = 1; break;
         case 'h': usage(); return SH_EXIT_OK;
@@ -1454,6 +1477,10 @@ int sh_cmd_run(int argc, char **argv)
     }
     for (int d = 0; d < r->nds && !rc; d++)
         rc = plan_dossier(r, d, &err);
+    if (!rc && r->shard_n > 1)
+        sh_log(SH_LOG_INFO, "shard %d/%d: %d of %d dossiers are this "
+               "shard's", r->shard_k, r->shard_n, r->nds - r->d_other_shard,
+               r->nds);
     if (!rc)
         sh_log(SH_LOG_INFO, "%d dossier%s: %d up to date, %d page%s to "
                "recognise, %d to re-encode from cache, with %d worker%s",
