@@ -57,12 +57,19 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* Working resolution: the input is reduced by round(dpi / WORK_DPI). */
+/* Working resolution: the input is reduced by round(dpi / WORK_DPI) for
+   the content analysis, by round(dpi / SPLIT_DPI) for the split (folds
+   and gutters are centimetres wide). */
 #define WORK_DPI 100.0
+#define SPLIT_DPI 75.0
 /* Background is estimated at 1/BG_RED of the working resolution. */
 #define BG_RED 4
-/* Print: darker than this fraction of the local background. */
+/* Print: connected pixels darker than INK_REL of the local background
+   holding at least one darker than INK_CORE (a stroke's core).  After
+   background normalisation real print is below ~0.4 (~0.5 for the faded
+   print of the corpus), bleed-through from the back above ~0.63. */
 #define INK_REL 0.70
+#define INK_CORE 0.55
 /* Faint marks (bleed-through and the like) counted below this fraction. */
 #define FAINT_REL 0.88
 /* Dark border: darker than this fraction of the paper level. */
@@ -410,7 +417,7 @@ out:
    percentile of each column (vertical band) or row (horizontal band) over
    10 mm stretches along the band, and print is what is darker than
    INK_REL of it.  Returns 0 or -1. */
-static int reink_band(ana *a, ibox b)
+static int reink_band(ana *a, PIX *weak, PIX *strong, ibox b)
 {
     int x0 = imax(0, b.x - mmi(a, 1)), y0 = imax(0, b.y - mmi(a, 1));
     int x1 = imin(a->w, b.x + b.w + mmi(a, 1)), y1 = imin(a->h, b.y + b.h + mmi(a, 1));
@@ -421,14 +428,15 @@ static int reink_band(ana *a, ibox b)
     if (across <= 0 || along1 <= along0)
         return 0;
     unsigned short *hist = malloc((size_t)across * 64 * sizeof *hist);
-    int *thr = malloc((size_t)across * sizeof *thr);
+    int *thr = malloc((size_t)across * 2 * sizeof *thr);
     if (!hist || !thr) {
         free(hist);
         free(thr);
         return -1;
     }
-    l_uint32 *rd = pixGetData(a->r), *id = pixGetData(a->ink);
-    int rwpl = pixGetWpl(a->r), iwpl = pixGetWpl(a->ink);
+    l_uint32 *rd = pixGetData(a->r), *wd = pixGetData(weak),
+             *sd = pixGetData(strong);
+    int rwpl = pixGetWpl(a->r), iwpl = pixGetWpl(weak);
     for (int s0 = along0; s0 < along1; s0 += seg) {
         int s1 = imin(along1, s0 + seg);
         if (along1 - s1 < seg / 2)   /* no short last stretch */
@@ -447,16 +455,22 @@ static int reink_band(ana *a, ibox b)
                 if (cum * 5 >= n * 4)
                     break;
             }
-            thr[v] = (int)(INK_REL * (bin * 4 + 2) + 0.5);
+            thr[2 * v] = (int)(INK_REL * (bin * 4 + 2) + 0.5);
+            thr[2 * v + 1] = (int)(INK_CORE * (bin * 4 + 2) + 0.5);
         }
         for (int u = s0; u < s1; u++)
             for (int v = 0; v < across; v++) {
                 int x = vertical ? x0 + v : u, y = vertical ? u : y0 + v;
-                l_uint32 *li = id + (size_t)y * iwpl;
-                if ((int)GET_DATA_BYTE(rd + (size_t)y * rwpl, x) < thr[v])
-                    SET_DATA_BIT(li, x);
+                l_uint32 *lw = wd + (size_t)y * iwpl, *ls = sd + (size_t)y * iwpl;
+                int val = GET_DATA_BYTE(rd + (size_t)y * rwpl, x);
+                if (val < thr[2 * v])
+                    SET_DATA_BIT(lw, x);
                 else
-                    CLEAR_DATA_BIT(li, x);
+                    CLEAR_DATA_BIT(lw, x);
+                if (val < thr[2 * v + 1])
+                    SET_DATA_BIT(ls, x);
+                else
+                    CLEAR_DATA_BIT(ls, x);
             }
         if (s1 == along1)
             break;
@@ -466,45 +480,32 @@ static int reink_band(ana *a, ibox b)
     return 0;
 }
 
-/* Print mask: darker than INK_REL of the bilinear background; also counts
-   faint pixels.  Borders are removed; bands are measured on their own. */
+/* Print mask against the bilinear background (see INK_REL, INK_CORE);
+   also counts faint pixels.  Borders are removed; bands are measured on
+   their own. */
 static int find_ink(ana *a)
 {
     int rc = -1;
     int bw = pixGetWidth(a->bgs), bh = pixGetHeight(a->bgs);
-    int *x0 = malloc((size_t)a->w * sizeof *x0);
-    int *wx = malloc((size_t)a->w * sizeof *wx);
     int *brow = malloc((size_t)bw * sizeof *brow);
-    a->ink = pixCreate(a->w, a->h, 1);
-    if (!x0 || !wx || !brow || !a->ink)
+    int *bg = malloc((size_t)a->w * sizeof *bg);
+    PIX *weak = pixCreate(a->w, a->h, 1), *strong = pixCreate(a->w, a->h, 1);
+    if (!brow || !bg || !weak || !strong)
         goto out;
-    /* Background pixel i covers working pixels [4i, 4i+4): centre 4i+1.5. */
-    for (int x = 0; x < a->w; x++) {
-        double fx = (x - (BG_RED - 1) / 2.0) / BG_RED;
-        int i = (int)floor(fx);
-        double t = fx - i;
-        if (i < 0) {
-            i = 0;
-            t = 0;
-        }
-        if (i >= bw - 1) {
-            i = bw - 1;
-            t = 0;
-        }
-        x0[x] = i;
-        wx[x] = (int)(t * 256 + 0.5);
-    }
-    int lut7[256], lutf[256];
+    int lutw[256], luts[256], lutf[256];
     for (int v = 0; v < 256; v++) {
-        lut7[v] = (int)(INK_REL * v + 0.5);
+        lutw[v] = (int)(INK_REL * v + 0.5);
+        luts[v] = (int)(INK_CORE * v + 0.5);
         lutf[v] = (int)(FAINT_REL * v + 0.5);
     }
     l_uint32 *bdat = pixGetData(a->bgs), *rdat = pixGetData(a->r),
-             *idat = pixGetData(a->ink);
+             *wdat = pixGetData(weak), *sdat = pixGetData(strong);
     int bwpl = pixGetWpl(a->bgs), rwpl = pixGetWpl(a->r),
-        iwpl = pixGetWpl(a->ink);
+        iwpl = pixGetWpl(weak);
     long nfaint = 0;
     for (int y = 0; y < a->h; y++) {
+        /* Background pixel i covers working pixels [4i, 4i+4), centre
+           4i + 1.5: interpolate between centres, clamped at the ends. */
         double fy = (y - (BG_RED - 1) / 2.0) / BG_RED;
         int j = (int)floor(fy);
         double t = fy - j;
@@ -522,46 +523,66 @@ static int find_ink(ana *a)
         for (int i = 0; i < bw; i++)
             brow[i] = (GET_DATA_BYTE(l0, i) * (256 - wy) +
                        GET_DATA_BYTE(l1, i) * wy) >> 8;
-        l_uint32 *lr = rdat + (size_t)y * rwpl, *li = idat + (size_t)y * iwpl;
-        l_uint32 word = 0;
+        /* Along the row the four pixels of block i sit 5/8, 7/8 of the way
+           from centre i-1 to i and 1/8, 3/8 from centre i to i+1. */
+        for (int i = 0; i < bw; i++) {
+            int c = brow[i], l = brow[imax(i - 1, 0)], r = brow[imin(i + 1, bw - 1)];
+            int *o = bg + BG_RED * i;
+            o[0] = (3 * l + 5 * c) >> 3;
+            o[1] = (l + 7 * c) >> 3;
+            o[2] = (7 * c + r) >> 3;
+            o[3] = (5 * c + 3 * r) >> 3;
+        }
+        for (int x = BG_RED * bw; x < a->w; x++)
+            bg[x] = brow[bw - 1];
+        l_uint32 *lr = rdat + (size_t)y * rwpl, *lw = wdat + (size_t)y * iwpl,
+                 *ls = sdat + (size_t)y * iwpl;
+        l_uint32 ww = 0, sw = 0;
         for (int x = 0; x < a->w; x++) {
-            int i = x0[x];
-            int b = (brow[i] * (256 - wx[x]) + brow[imin(i + 1, bw - 1)] * wx[x]) >> 8;
-            int v = GET_DATA_BYTE(lr, x);
-            int isink = v < lut7[b];
-            word |= (l_uint32)isink << (31 - (x & 31));
-            nfaint += !isink & (v < lutf[b]);
+            int b = bg[x], v = GET_DATA_BYTE(lr, x);
+            int isweak = v < lutw[b];
+            ww |= (l_uint32)isweak << (31 - (x & 31));
+            sw |= (l_uint32)(v < luts[b]) << (31 - (x & 31));
+            nfaint += !isweak & (v < lutf[b]);
             if ((x & 31) == 31) {
-                li[x >> 5] = word;
-                word = 0;
+                lw[x >> 5] = ww;
+                ls[x >> 5] = sw;
+                ww = sw = 0;
             }
         }
-        if (a->w & 31)
-            li[a->w >> 5] = word;
+        if (a->w & 31) {
+            lw[a->w >> 5] = ww;
+            ls[a->w >> 5] = sw;
+        }
     }
     for (int k = 0; k < a->nbands; k++)
-        if (reink_band(a, a->bands[k]))
+        if (reink_band(a, weak, strong, a->bands[k]))
             goto out;
+    /* Print: the weak regions that hold a stroke's core. */
+    a->ink = pixSeedfillBinary(NULL, strong, weak, 8);
+    if (!a->ink)
+        goto out;
     if (a->has_border)
         pixSubtract(a->ink, a->ink, a->border_dil);
     a->faint = (double)nfaint / ((double)a->pb.w * a->pb.h);
     rc = 0;
 out:
-    free(x0);
-    free(wx);
     free(brow);
+    free(bg);
+    pixDestroy(&weak);
+    pixDestroy(&strong);
     return rc;
 }
 
-/* Measure the image once. */
-static int ana_init(PIX *gray, int dpi, ana *a, sh_err *err)
+/* Measure the image once, at about work_dpi. */
+static int ana_init(PIX *gray, int dpi, double work_dpi, ana *a, sh_err *err)
 {
     memset(a, 0, sizeof *a);
     int rc = SH_OK;
     PIX *g8 = NULL, *mx = NULL;
     a->fw = pixGetWidth(gray);
     a->fh = pixGetHeight(gray);
-    a->f = (int)(dpi / WORK_DPI + 0.5);
+    a->f = (int)(dpi / work_dpi + 0.5);
     if (a->f < 1)
         a->f = 1;
     a->wd = (double)dpi / a->f;
@@ -894,24 +915,19 @@ static int strips_build(const ana *a, const ibox *bx, int n, strips *s)
     return 0;
 }
 
-/* Clearance of the line x = c + t (y - yc): the smallest distance to print
-   over the inked strips; ncross: strips where it is below `touch` px. */
-static int line_clearance(const strips *s, double c, double t, double yc,
-                          int touch, int *ncross)
+/* Clearance of the line x = c + t (y - yc): the smallest distance from it
+   to print over the inked strips, px (FAR when no strip is inked). */
+static int line_clearance(const strips *s, double c, double t, double yc)
 {
-    int best = FAR, nc = 0;
+    int best = FAR;
     for (int j = 0; j < s->k; j++) {
         if (!s->inked[j])
             continue;
         int x = (int)floor(c + t * (s->ys[j] - yc) + 0.5);
         int d = x < 0 || x >= s->w ? 0 : s->dist[j * s->w + x];
-        if (d < touch)
-            nc++;
         if (d < best)
             best = d;
     }
-    if (ncross)
-        *ncross = nc;
     return best;
 }
 
@@ -1115,7 +1131,7 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err)
         return SH_OK;
     }
     ana a;
-    int rc = ana_init(gray, dpi, &a, err);
+    int rc = ana_init(gray, dpi, SPLIT_DPI, &a, err);
     if (rc)
         return rc;
     ibox *marks = NULL, *bx = NULL;
@@ -1159,7 +1175,7 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err)
         int gmax = 0;
         for (int k = -nt; k <= nt; k++)
             for (int c = 0; c < ncol; c++) {
-                int g = line_clearance(&st, bx0 + c, k / (pb.h / 2.0), yc, 0, NULL);
+                int g = line_clearance(&st, bx0 + c, k / (pb.h / 2.0), yc);
                 gl[(k + nt) * ncol + c] = g;
                 gmax = imax(gmax, g);
             }
@@ -1179,14 +1195,16 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err)
             }
         }
     }
-    /* Print on each side of the gutter line. */
+    /* Text lines on each side of the gutter line. */
     int nl = 0, nr = 0, xmin = a.w, xmax = -1;
     for (int i = 0; i < nbx; i++) {
         double cy = bx[i].y + bx[i].h / 2.0, cx = bx[i].x + bx[i].w / 2.0;
-        if (cx < best_c + best_t * (cy - yc))
-            nl++;
-        else
-            nr++;
+        if (significant(&a, bx + i)) {
+            if (cx < best_c + best_t * (cy - yc))
+                nl++;
+            else
+                nr++;
+        }
         xmin = imin(xmin, bx[i].x);
         xmax = imax(xmax, bx[i].x + bx[i].w);
     }
@@ -1220,8 +1238,8 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err)
         goto cut;
     }
     int side_ok = wl >= fmax(0.18 * pb.w * 25.4 / a.wd, 40) &&
-                  wr >= fmax(0.18 * pb.w * 25.4 / a.wd, 40) && nl >= 10 &&
-                  nr >= 10;
+                  wr >= fmax(0.18 * pb.w * 25.4 / a.wd, 40) && nl >= 3 &&
+                  nr >= 3;
     if (gut_mm >= 10 && side_ok) {
         double conf = 0.55 + 0.4 * dclamp((gut_mm - 10) / 20, 0, 1);
         if (fmin(wl, wr) < 0.5 * fmax(wl, wr))
@@ -1233,7 +1251,7 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err)
         cut = best_c;
         /* The fold of a two-up sheet is at its centre: cut there unless
            that comes within 3 mm of print. */
-        int gc = line_clearance(&st, pcx, best_t, yc, 0, NULL);
+        int gc = line_clearance(&st, pcx, best_t, yc);
         if (gc >= mm(&a, 3))
             cut = pcx;
         snprintf(out->why, sizeof out->why,
@@ -1252,12 +1270,14 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err)
     {
         int cl = 0, cr = 0;
         for (int i = 0; i < nbx; i++) {
+            if (!significant(&a, bx + i))
+                continue;
             if (bx[i].x + bx[i].w <= pcx)
                 cl++;
             else if (bx[i].x >= pcx)
                 cr++;
         }
-        int one_side = (cl >= 10 && cr < 3) || (cr >= 10 && cl < 3);
+        int one_side = (cl >= 3 && cr == 0) || (cr >= 3 && cl == 0);
         if (one_side && aspect >= 1.25 && aspect <= 1.6) {
             set_split(out, 1, 0.5, "shape");
             snprintf(out->why, sizeof out->why,
@@ -1369,7 +1389,7 @@ int sh_layout_content(PIX *gray, int dpi, sh_content *out, sh_err *err)
         return sh_errf(err, SH_EUSAGE, "layout content: resolution %d dpi out "
                        "of range 30..2400", dpi);
     ana a;
-    int rc = ana_init(gray, dpi, &a, err);
+    int rc = ana_init(gray, dpi, WORK_DPI, &a, err);
     if (rc)
         return rc;
     ibox *marks = NULL, *bx = NULL;

@@ -45,15 +45,18 @@ typedef struct sh_split {
  * Returns SH_OK, SH_EUSAGE (NULL argument, dpi out of range), SH_EINPUT
  * (image smaller than about 16 px at 100 dpi), SH_ENOMEM.
  * Method, in order: a sheet that is not clearly landscape (w < 1.15 h)
- * is one page.  Otherwise, on a ~100 dpi copy: a fold — a
- * column band darker than the paper on both sides, at least 2 mm wide,
- * found along a straight, possibly tilted (±6°) line in the middle 30 % of
- * the paper in most of 12 horizontal strips — splits unless text crosses
- * it; else a gutter — the widest straight empty band (±5° tilt) through
- * the middle 30 %, at least 10 mm wide, with a page-wide text block on each
- * side — splits; text lines, table rules or pictures crossing the centre
- * mean one page; a landscape sheet of two-up shape with text on one half
- * only is cut at the centre ("shape") and flagged for review.
+ * is one page.  Otherwise, on a ~100 dpi copy with dark scanner borders
+ * left out: a fold — a column band darker than the paper on both sides,
+ * at least 2 mm wide, found in most of 12 horizontal strips along one
+ * straight line (tilt up to ±6°) in the middle 30 % of the paper — splits,
+ * unless text lines run across it (a folded single page); else a gutter —
+ * the straight empty band (tilt up to ±5°) through the middle 30 % with
+ * the largest clearance, at least 10 mm wide, with at least 3 text lines
+ * and a block at least 40 mm (and 18 % of the sheet) wide on each side —
+ * splits; text lines, table rules or pictures running across the centre
+ * in a quarter of the strips mean one page; a sheet of two-up shape
+ * (1.25..1.6) with text on one half only is cut at the centre ("shape",
+ * review); anything else is one page with review set.
  * Notes: cut_x is in the full-resolution image.  Dark scanner borders are
  * left out before measuring (the "paper" is what remains).  A fold cut is
  * placed on the fold; a gutter cut on the paper's centre line when that
@@ -65,9 +68,9 @@ int sh_layout_split(PIX *gray, int dpi, sh_split *out, sh_err *err);
 typedef struct sh_content {
     BOX box;          /* content box (x,y,w,h) inside the page, px: dark
                          borders and the empty margin outside it excluded,
-                         2 mm of margin kept around the ink; the paper box
-                         when the page is blank, the whole image if no
-                         paper was found                                  */
+                         2 mm of margin kept around the print (less where
+                         a border comes closer); the paper box when the
+                         page is blank                                    */
     BOX paper;        /* the paper: the image minus dark borders touching
                          its edges (whole image when there are none)      */
     int border;       /* 1 if dark scanner borders were found and excluded */
@@ -86,19 +89,27 @@ typedef struct sh_content {
  *         sh_content_release
  * Returns SH_OK, SH_EUSAGE (NULL argument, dpi out of range), SH_EINPUT
  * (image too small), SH_ENOMEM.
- * Method: on a ~100 dpi rank-reduced copy, print is what is darker than 70 %
- * of the local paper level (so bleed-through, ~80 % of it, is not print);
- * dark scanner borders are regions darker than 55 % of the paper connected
- * to an image edge along at least 10 % of it; punch holes are solid round
- * blobs 3.5..11 mm across within 30 mm of a paper edge (dark, gray, or a
- * light hole with a dark rim); staples are bars 6..25 mm long, 0.3..3.5 mm
- * thick, within 45 mm of a corner or 15 mm of an edge (thin axis-parallel
- * bars are rules, not staples).  A page is blank when, after marks,
- * borders, shadows and specks are left out, no text line remains, or only
- * one short group near the top or bottom (a page number).
+ * Method: on a ~100 dpi copy, print is a connected region darker than
+ * 70 % of the local paper level that holds a stroke core darker than 55 %
+ * of it (bleed-through, at 65..85 % of the paper, is not print); dark
+ * scanner borders are regions darker than 55 % of the paper connected to
+ * an image edge along at least 10 % of it; shadow bands (a fold at the
+ * page's edge) are followed rather than taken for print; punch holes are
+ * isolated solid round blobs 4.5..10.5 mm across within 30 mm of a paper
+ * edge (dark, gray, or a light hole with a dark rim); staples are isolated
+ * bars 6..25 mm long, 0.3..3.5 mm thick, within 45 mm of a corner or
+ * 15 mm of an edge (thin bars along the axes are rules, not staples).
+ * Print is grouped into line pieces (closed horizontally by 3 mm); a page
+ * is blank when no piece at least 3 mm wide and 1.2 mm tall remains, or
+ * only one small one (≤ 25 × 8 mm) in the top or bottom 15 %, centred or
+ * near a side (a page number).
  * Notes: a page with one short line elsewhere, or two lines, is not blank
- * (blank_conf then says how sure).  Light holes without a dark rim are not
- * marks (nothing to whiten).
+ * (blank_conf then says how sure).  The content box holds every line piece
+ * (specks under 1 mm aside) and picture, except pieces both small (under
+ * 3 mm wide or 1.2 mm tall) and within 5 mm of the paper's edge: shadow
+ * and scanner dirt.  On a half cut from a two-up sheet, a fold shadow darker than 55 %
+ * of the paper at the cut edge counts as a border.  Light holes without a
+ * dark rim are not marks (nothing to whiten).
  */
 int sh_layout_content(PIX *gray, int dpi, sh_content *out, sh_err *err);
 
