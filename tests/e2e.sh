@@ -186,6 +186,51 @@ t_asan_pipeline() {
     ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 "$SOHOA_ASAN" search --warehouse "$W" --json "dat dai" >/dev/null 2>"$LOG.asan2" || { cat "$LOG.asan2"; die "search under ASan failed"; }
 }
 
+# Two-up sheets fed in all four orientations, and a blank back with punch
+# holes, a staple, bleed-through and a page number: made here with
+# samples/tools/mksample from two sample pages.
+t_hard_pages() {
+    local M=$ROOT/build/tools/mksample S=samples/batch/HS-2024-00002
+    [ -x "$M" ] || make -s build/tools/mksample >/dev/null || return 1
+    local B=$TMP/b-hard W=$TMP/wh-hard D
+    D=$B/HS-HARD && mkdir -p "$D"
+    "$M" --in $S/0001.jpg --right $S/0003.png --in-dpi 300 --out "$D/0001.tif" --format g4 --rot 0 --skew 1.2 --seed 11 &&
+    "$M" --in $S/0001.jpg --right $S/0003.png --in-dpi 300 --out "$D/0002.jpg" --format jpeg --rot 90 --skew -0.8 --seed 12 &&
+    "$M" --in $S/0001.jpg --right $S/0003.png --in-dpi 300 --out "$D/0003.tif" --format lzw --rot 180 --dpi 200 --seed 13 &&
+    "$M" --in $S/0001.jpg --right $S/0003.png --in-dpi 300 --out "$D/0004.png" --format png --rot 270 --skew 2 --seed 14 &&
+    "$M" --in $S/0001.jpg --in-dpi 300 --out "$D/0005.jpg" --format jpeg --blank --seed 15 || return 1
+    "$SOHOA" run --warehouse "$W" --jobs 2 "$B" >"$LOG.hard" 2>&1 || { cat "$LOG.hard"; die "run failed"; } || return 1
+    [ "$(sql "$W" "SELECT pages||'/'||sheets||'/'||blanks FROM dossier WHERE id='HS-HARD'")" = 8/5/1 ] ||
+        die "pages/sheets/blanks: $(sql "$W" "SELECT pages||'/'||sheets||'/'||blanks FROM dossier")" || return 1
+    $PY - "$W/pdf/HS-HARD.pdf" samples/truth.json <<'PY' || return 1
+import json, subprocess, sys, unicodedata
+import Levenshtein
+n = lambda s: " ".join(unicodedata.normalize("NFC", s).split())
+truth = json.load(open(sys.argv[2]))["dossiers"]["HS-2024-00002"]
+left = [f for f in truth if f["file"] == "0001.jpg"][0]["pages"][0]
+right = [f for f in truth if f["file"] == "0003.png"][0]["pages"][0]
+raw = subprocess.run(["pdftotext", "-raw", sys.argv[1], "-"], capture_output=True).stdout.decode()
+pages = [p for p in raw.split("\f") if p.strip()]
+assert len(pages) == 8, f"{len(pages)} pages"
+bad = 0
+for i, p in enumerate(pages):
+    want = left if i % 2 == 0 else right
+    c = Levenshtein.distance(n(want), n(p)) / len(n(want))
+    print(f"  sheet {i // 2 + 1} {'left ' if i % 2 == 0 else 'right'}: CER {c * 100:.2f}%")
+    bad += c > 0.03
+sys.exit(bad)
+PY
+    sql "$W" "SELECT kind FROM page WHERE source_name='0005.jpg'" | grep -qx blank || die "blank back not recorded" || return 1
+    # turned sheets are recorded as such
+    [ "$(sql "$W" "SELECT group_concat(quarter) FROM (SELECT quarter FROM page WHERE part=0 AND kind='page' ORDER BY source_name)")" = "0,1,2,3" ] ||
+        die "quarters: $(sql "$W" "SELECT group_concat(quarter) FROM page WHERE part=0")" || return 1
+    # --keep-blanks keeps the blank page
+    mkdir -p "$TMP/b-keep/HS-KEEP" && cp "$D/0005.jpg" "$TMP/b-keep/HS-KEEP/0002.jpg" &&
+        cp samples/batch/HS-2024-00003/0002.tif "$TMP/b-keep/HS-KEEP/0001.tif"
+    "$SOHOA" run --warehouse "$TMP/wh-keep" --keep-blanks --jobs 2 "$TMP/b-keep" >"$LOG.keep" 2>&1
+    [ "$(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'")" = 2 ] || die "--keep-blanks: $(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'") pages"
+}
+
 tests=$(declare -F | awk '{print $3}' | grep '^t_')
 for t in $tests; do
     [ -n "${1:-}" ] && [[ $t != *"$1"* ]] && continue

@@ -83,6 +83,9 @@ struct options {
     int paper, ink;   /* gray levels of paper and ink */
     int quality;      /* JPEG quality */
     int append, no_dpi, verbose;
+    const char *right; /* second page: make a two-up sheet (in | right) */
+    int blank;         /* make a blank back instead: holes, staple,
+                          bleed-through of --in, a page number */
 };
 
 /* An output raster: 8-bit samples, ncomp 1 (gray or bilevel 0/255) or 3. */
@@ -122,6 +125,10 @@ static void usage(FILE *f)
         "  --in-dpi N       resolution the input was rendered at (default: the file's,\n"
         "                   300 if it has none); text2image always stores 300\n"
         "  --in-frame N     read frame N (from 0) of a multi-page TIFF input (default 0)\n"
+        "  --right PAGE     a two-up sheet: --in on the left, PAGE on the right, with a\n"
+        "                   fold shadow between them (skew/rot apply to the whole sheet)\n"
+        "  --blank          a blank back of --in's size: two punch holes, a staple,\n"
+        "                   --in's text faintly mirrored (bleed-through), a page number\n"
         "  --seed N         seed of the noise and speckle (default 1)\n"
         "  --noise S        Gaussian noise sigma in gray levels, 0..64 (default 2.0;\n"
         "                   not used for g4)\n"
@@ -218,6 +225,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     enum { O_IN = 256, O_OUT, O_FORMAT, O_COLOR, O_SKEW, O_ROT, O_DPI, O_INDPI, O_INFRAME,
            O_SEED, O_NOISE, O_SPECKLE, O_PAPER, O_INK, O_QUALITY, O_APPEND, O_NODPI };
     static const struct option lo[] = {
+        {"right", required_argument, NULL, 'R'},
+        {"blank", no_argument, NULL, 'B'},
         {"in", required_argument, NULL, O_IN},
         {"out", required_argument, NULL, O_OUT},
         {"format", required_argument, NULL, O_FORMAT},
@@ -323,6 +332,12 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case O_APPEND: o->append = 1; break;
         case O_NODPI: o->no_dpi = 1; break;
+        case 'R':
+            o->right = optarg;
+            break;
+        case 'B':
+            o->blank = 1;
+            break;
         case 'v': o->verbose = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -413,6 +428,69 @@ static PIX *rescale(PIX *pixg, double f)
  * text lines rise to the right), same size, white brought in.
  * Leptonica's pixRotate() angle is clockwise positive, hence the minus.
  */
+/* Two pages side by side on one sheet, with a soft fold shadow. */
+static PIX *two_up(PIX *l, PIX *r, int dpi)
+{
+    int wl = pixGetWidth(l), wr = pixGetWidth(r);
+    int h = pixGetHeight(l) > pixGetHeight(r) ? pixGetHeight(l) : pixGetHeight(r);
+    PIX *d = pixCreate(wl + wr, h, 8);
+    if (!d)
+        return NULL;
+    pixSetAll(d);
+    pixRasterop(d, 0, 0, wl, pixGetHeight(l), PIX_SRC, l, 0, 0);
+    pixRasterop(d, wl, 0, wr, pixGetHeight(r), PIX_SRC, r, 0, 0);
+    int band = dpi / 8; /* ~3 mm each side of the fold */
+    for (int x = wl - band; x < wl + band; x++) {
+        double t = 1.0 - fabs((double)(x - wl)) / band; /* 1 at the fold */
+        for (int y = 0; y < h; y++) {
+            l_uint32 v;
+            pixGetPixel(d, x, y, &v);
+            pixSetPixel(d, x, y, (l_uint32)(v * (1.0 - 0.45 * t * t)));
+        }
+    }
+    return d;
+}
+
+/* A blank back: the front's print faintly mirrored, two punch holes, a
+   staple, and a page number at the bottom. */
+static PIX *blank_back(PIX *front, int dpi)
+{
+    int w = pixGetWidth(front), h = pixGetHeight(front);
+    PIX *m = pixFlipLR(NULL, front);
+    PIX *d = m ? pixCreate(w, h, 8) : NULL;
+    if (!d) {
+        pixDestroy(&m);
+        return NULL;
+    }
+    /* bleed-through: ink at ~200 on white */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            l_uint32 v;
+            pixGetPixel(m, x, y, &v);
+            pixSetPixel(d, x, y, 255 - (255 - v) * 55 / 255);
+        }
+    pixDestroy(&m);
+    double mm = dpi / 25.4;
+    for (int k = 0; k < 2; k++) { /* holes 6 mm, 80 mm apart, 12 mm in */
+        int cx = (int)(12 * mm), cy = h / 2 + (k ? 40 : -40) * (int)mm;
+        int rr = (int)(3 * mm);
+        for (int y = -rr; y <= rr; y++)
+            for (int x = -rr; x <= rr; x++)
+                if (x * x + y * y <= rr * rr)
+                    pixSetPixel(d, cx + x, cy + y, 20);
+    }
+    for (int t = 0; t < (int)(12 * mm); t++) /* staple at 45 degrees */
+        for (int u = 0; u < (int)(0.8 * mm); u++)
+            pixSetPixel(d, (int)(8 * mm) + t + u, (int)(20 * mm) - t + u, 40);
+    L_BMF *bmf = bmfCreate(NULL, 10);
+    if (bmf) {
+        pixSetTextline(d, bmf, "- 2 -", 0x30303000, w / 2 - dpi / 4,
+                       h - (int)(12 * mm), NULL, NULL);
+        bmfDestroy(&bmf);
+    }
+    return d;
+}
+
 static PIX *skew_page(PIX *pixg, double deg)
 {
     if (deg == 0.0)
@@ -818,6 +896,27 @@ int main(int argc, char **argv)
     if (!pixs) {
         errf("%s: scaling from %d to %d dpi failed", o.in, in_dpi, o.dpi);
         goto out;
+    }
+    if (o.right || o.blank) {
+        PIX *sheet = NULL;
+        if (o.right) {
+            int rdpi;
+            PIX *rg = load_gray(o.right, 0, &rdpi);
+            PIX *rs = rg ? rescale(rg, (double)o.dpi / (o.in_dpi ? o.in_dpi
+                                   : rdpi > 0 ? rdpi : 300)) : NULL;
+            sheet = rs ? two_up(pixs, rs, o.dpi) : NULL;
+            pixDestroy(&rg);
+            pixDestroy(&rs);
+        } else {
+            sheet = blank_back(pixs, o.dpi);
+        }
+        if (!sheet) {
+            errf("%s: cannot make the %s", o.in, o.right ? "two-up sheet"
+                                                         : "blank back");
+            goto out;
+        }
+        pixDestroy(&pixs);
+        pixs = sheet;
     }
     pixk = skew_page(pixs, o.skew);
     if (!pixk) {
