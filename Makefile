@@ -24,7 +24,7 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/lib/python3/dist-packages/Levenshtein:python3-levenshtein \
         /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf:fonts-liberation \
         /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
-        /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils
+        /usr/bin/chromium:chromium /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -50,7 +50,7 @@ TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test unit e2e asan bench clean install samples
+.PHONY: all deps run test unit e2e asan bench bench-search clean install samples
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
@@ -101,6 +101,8 @@ test: deps
 	@echo "== unit tests"; $(BUILD)/unit
 	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
 	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
+	@echo "== web"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/web.sh
+	@echo "== browser"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/browser.sh
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit $(T)
@@ -108,6 +110,13 @@ unit: $(BUILD)/unit
 bench: deps
 	$(MAKE) all
 	bash tests/bench.sh
+
+$(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench-search: deps
+	$(MAKE) $(BUILD)/bench_search
+	$(BUILD)/bench_search
 
 samples: $(BUILD)/tools/mksample
 	bash samples/make-samples.sh

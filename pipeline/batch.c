@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,6 +91,9 @@ int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
 {
     char **dn = NULL;
     int nd = 0;
+    char abs[PATH_MAX];
+    if (realpath(batch_dir, abs))
+        batch_dir = abs;
     int rc = list_dir(batch_dir, 1, &dn, &nd, err);
     if (rc)
         return rc;
@@ -102,7 +106,7 @@ int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
     for (int i = 0; i < nd && !rc; i++) {
         sh_dossier_in *d = &v[*n];
         memset(d, 0, sizeof *d);
-        char dir[4096];
+        char dir[PATH_MAX + 256];
         snprintf(dir, sizeof dir, "%s/%s", batch_dir, dn[i]);
         d->id = strdup(dn[i]);
         d->dir = strdup(dir);

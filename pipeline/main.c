@@ -3,6 +3,7 @@
  * All real work lives behind the module headers the tests use.
  */
 #include "pipeline.h"
+#include "../index/web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ static const struct cmd {
     {"run", sh_cmd_run, "process batch folders into the warehouse"},
     {"search", sh_cmd_search, "full-text search (with or without diacritics)"},
     {"status", sh_cmd_status, "dossiers in the warehouse and their state"},
+    {"serve", sh_cmd_serve, "the officers' search site (HTTP, Vietnamese)"},
+    {"user", sh_cmd_user, "web users and the agencies they may see"},
+    {"audit", sh_cmd_audit, "who searched and viewed what, and when"},
     {"worker", cmd_worker, NULL},   /* internal: started by run */
 };
 

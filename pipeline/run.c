@@ -1052,9 +1052,20 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
         {"dropped_images", "has small images drawn over the scan that are "
          "not carried into sohoa's PDF", "warn"},
     };
+    int est = (int)json_integer_value(json_object_get(res, "dpi_estimated"));
     for (size_t k = 0; k < SH_ARRAY_LEN(notes); k++) {
         if (!json_is_true(json_object_get(res, notes[k].key)))
             continue;
+        if (k == 0 && est > 0) {
+            char why[160];
+            snprintf(why, sizeof why, "no resolution in the file, and at 300 "
+                     "dpi the sheet would be smaller than A6; taken as an A4 "
+                     "sheet at %d dpi", est);
+            event(r, "warn", did, j->name, j->frame, "dpi_assumed", why);
+            sh_log(SH_LOG_WARN, "%s/%s page %d: %s", did, j->name,
+                   j->frame + 1, why);
+            continue;
+        }
         event(r, notes[k].level, did, j->name, j->frame, notes[k].key,
               notes[k].what);
         sh_log(notes[k].level[0] == 'w' ? SH_LOG_WARN : SH_LOG_INFO,
@@ -1308,7 +1319,7 @@ static json_t *build_report(run *r, double wall, int exit_code, int left)
 
 static int take_lock(const char *wh, int *fd_out, sh_err *err)
 {
-    char p[4096];
+    char p[PATH_MAX + 16];
     snprintf(p, sizeof p, "%s/.lock", wh);
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -1434,6 +1445,11 @@ int sh_cmd_run(int argc, char **argv)
         sh_log(SH_LOG_ERROR, "warehouse %s: %s", r->wh, err.msg);
         return SH_EXIT_USAGE;
     }
+    /* The catalog records absolute paths, so search, serve and verify
+       work from any folder. */
+    static char wh_abs[PATH_MAX];
+    if (realpath(r->wh, wh_abs))
+        r->wh = wh_abs;
     if ((rc = take_lock(r->wh, &lockfd, &err))) {
         sh_log(SH_LOG_ERROR, "%s", err.msg);
         return rc == SH_ELOCKED ? SH_EXIT_LOCKED : SH_EXIT_USAGE;
@@ -1463,8 +1479,37 @@ int sh_cmd_run(int argc, char **argv)
         sh_buf_release(&a);
     }
 
-    for (int i = optind; i < argc && !rc; i++)
+    for (int i = optind; i < argc && !rc; i++) {
+        int before = r->nds;
         rc = sh_batch_list(argv[i], &r->ds, &r->nds, &err);
+        if (!rc && r->nds == before) {
+            /* Scanner files straight in the folder: a dossier folder was
+               named instead of its batch. */
+            sh_dossier_in *one = NULL;
+            int n1 = 0;
+            sh_err e2 = {0};
+            int looks_like_dossier = 0;
+            char parent[4096];
+            snprintf(parent, sizeof parent, "%s/..", argv[i]);
+            if (!sh_batch_list(parent, &one, &n1, &e2))
+                for (int k = 0; k < n1; k++) {
+                    char a1[PATH_MAX], a2[PATH_MAX];
+                    if (realpath(one[k].dir, a1) && realpath(argv[i], a2) &&
+                        !strcmp(a1, a2) && one[k].nfiles > 0)
+                        looks_like_dossier = 1;
+                }
+            sh_dossiers_free(&one, n1);
+            if (looks_like_dossier) {
+                rc = sh_errf(&err, SH_EUSAGE,
+                             "%s holds scanner files but no dossier folders: "
+                             "name the batch folder (one sub-folder per "
+                             "dossier), e.g. %s/..", argv[i], argv[i]);
+            } else {
+                sh_log(SH_LOG_WARN, "%s: no dossier folders in this batch",
+                       argv[i]);
+            }
+        }
+    }
     if (rc) {
         sh_log(SH_LOG_ERROR, "%s", err.msg);
         exit_code = SH_EXIT_USAGE;

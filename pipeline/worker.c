@@ -152,6 +152,22 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
     if (rc)
         goto out;
 
+    /* No resolution in the file: 300 dpi, unless that makes the sheet
+       smaller than A6 (a downscaled copy or a photo): then the sheet is
+       taken to be A4 (long side 11.69 in), which gets small text upscaled
+       for OCR and gives the PDF page a plausible size. */
+    int est_dpi = 0;
+    if (fr.dpi_assumed) {
+        int w = (int)pixGetWidth(fr.pix), h = (int)pixGetHeight(fr.pix);
+        int side = w > h ? w : h;
+        if (side < 300 * 5.83) {
+            est_dpi = (int)(side / 11.69 + 0.5);
+            if (est_dpi < 30)
+                est_dpi = 30;
+            fr.xres = fr.yres = est_dpi;
+        }
+    }
+
     if (!render_only) {
         double t = sh_now();
         sh_prep_opts po = {0};
@@ -216,6 +232,7 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
                       "codec", fr.codec ? fr.codec : "", "image_bytes",
                       (double)pi.n);
     json_object_set_new(reply, "dpi_assumed", json_boolean(fr.dpi_assumed));
+    json_object_set_new(reply, "dpi_estimated", json_integer(est_dpi));
     json_object_set_new(reply, "had_text_layer",
                         json_boolean(fr.had_text_layer));
     json_object_set_new(reply, "visible_text", json_boolean(fr.visible_text));

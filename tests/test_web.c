@@ -1,0 +1,600 @@
+/*
+ * test_web.c — the officers' site: passwords, agency lists, id and name
+ * checks, HTML escaping of snippets, URL and form decoding, word boxes
+ * for highlighting, users/sessions/audit in a real catalog, and the page
+ * render (geometry of a synthetic scan).
+ */
+#include "test.h"
+#include "../index/web.h"
+#include "../index/index.h"
+
+#include <leptonica/allheaders.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_password(void)
+{
+    char h[SH_WEB_HASH_MAX], h2[SH_WEB_HASH_MAX];
+    sh_err err = {0};
+    CHECK(sh_web_hash_password("mật khẩu đúng 1", h, &err) == SH_OK);
+    CHECKF(!strncmp(h, "$argon2id$", 10), "hash is %s", h);
+    CHECK(sh_web_check_password(h, "mật khẩu đúng 1") == 1);
+    CHECK(sh_web_check_password(h, "mật khẩu đúng 2") == 0);
+    CHECK(sh_web_check_password(h, "") == 0);
+    CHECK(sh_web_check_password("not a hash", "x") == 0);
+    CHECK(sh_web_check_password(NULL, "x") == 0);
+    /* salted: the same password hashes differently */
+    CHECK(sh_web_hash_password("mật khẩu đúng 1", h2, NULL) == SH_OK);
+    CHECK(strcmp(h, h2) != 0);
+    CHECK(sh_web_hash_password("", h, &err) == SH_EUSAGE);
+    CHECK(strstr(err.msg, "empty") != NULL);
+    CHECK(sh_web_hash_password(NULL, h, NULL) == SH_EUSAGE);
+    char *big = malloc(1100);
+    CHECK(big != NULL);
+    memset(big, 'x', 1099);
+    big[1099] = 0;
+    int rc = sh_web_hash_password(big, h, NULL);
+    free(big);
+    CHECK(rc == SH_EUSAGE);
+    return 0;
+}
+
+static int t_agencies(void)
+{
+    static const struct {
+        const char *in;
+        int rc;
+        const char *want; /* items joined with '|' */
+    } cases[] = {
+        {"A", SH_OK, "A"},
+        {" A , B,A", SH_OK, "A|B"},          /* trimmed, de-duplicated */
+        {"SỞ-TNMT,UBND", SH_OK, "SỞ-TNMT|UBND"},
+        {"", SH_EUSAGE, NULL},
+        {"A,,B", SH_EUSAGE, NULL},
+        {"A,", SH_EUSAGE, NULL},
+        {"A\x01", SH_EUSAGE, NULL},          /* control character */
+        {"\xff\xfe", SH_EUSAGE, NULL},       /* not UTF-8 */
+        {"0123456789012345678901234567890123456789012345678901234567890123456789",
+         SH_EUSAGE, NULL},                   /* over 64 bytes */
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(cases); i++) {
+        char **v = (char **)1;
+        int n = -1;
+        sh_err err = {0};
+        int rc = sh_web_parse_agencies(cases[i].in, &v, &n, &err);
+        CHECKF(rc == cases[i].rc, "'%s': rc %d, want %d", cases[i].in, rc,
+               cases[i].rc);
+        if (rc) {
+            CHECK(v == NULL && n == 0 && err.msg[0]);
+            continue;
+        }
+        char got[256] = "";
+        for (int k = 0; k < n; k++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s",
+                     k ? "|" : "", v[k]);
+        CHECK(v[n] == NULL);
+        sh_web_strv_free(&v);
+        CHECK(v == NULL);
+        CHECKF(!strcmp(got, cases[i].want), "'%s' → '%s', want '%s'",
+               cases[i].in, got, cases[i].want);
+    }
+    CHECK(sh_web_parse_agencies(NULL, (char ***)&(char **){NULL}, NULL,
+                                NULL) == SH_EUSAGE);
+    return 0;
+}
+
+static int t_names(void)
+{
+    static const struct {
+        const char *id;
+        int ok;
+    } ids[] = {
+        {"HS-2024-00001", 1},
+        {"Hồ sơ 12", 1},
+        {"a.b", 1},
+        {"", 0},
+        {".", 0},
+        {"..", 0},
+        {"../catalog.db", 0},
+        {"a/b", 0},
+        {"a..b", 0},
+        {"..%2Fx", 0},
+        {"a\\b", 0},
+        {"a\nb", 0},
+        {"\x7f", 0},
+        {"\xc3", 0},   /* truncated UTF-8 */
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(ids); i++)
+        CHECKF(sh_web_valid_id(ids[i].id) == ids[i].ok, "id '%s'", ids[i].id);
+    char longid[300];
+    memset(longid, 'a', 201);
+    longid[201] = 0;
+    CHECK(!sh_web_valid_id(longid));
+    longid[200] = 0;
+    CHECK(sh_web_valid_id(longid));
+    CHECK(!sh_web_valid_id(NULL));
+
+    CHECK(sh_web_valid_user("an.nguyen@so-tnmt_2"));
+    CHECK(!sh_web_valid_user(""));
+    CHECK(!sh_web_valid_user("an nguyen"));
+    CHECK(!sh_web_valid_user("an'--"));
+    CHECK(!sh_web_valid_user("Nguyễn"));
+    CHECK(sh_web_valid_agency("SỞ TNMT"));
+    CHECK(!sh_web_valid_agency(" A"));
+    CHECK(!sh_web_valid_agency("A,B"));
+    CHECK(sh_web_token_ok(
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+    CHECK(!sh_web_token_ok(
+        "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+    CHECK(!sh_web_token_ok("0123"));
+    CHECK(!sh_web_token_ok(NULL));
+    return 0;
+}
+
+static int t_escape(void)
+{
+    static const struct {
+        const char *snippet, *html;
+    } cases[] = {
+        {"…Căn cứ Luật [Đất] [đai] ngày…",
+         "…Căn cứ Luật <mark>Đất</mark> <mark>đai</mark> ngày…"},
+        {"<script>alert('x')</script> [đất] & \"q\"",
+         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; <mark>đất</mark> "
+         "&amp; &quot;q&quot;"},
+        {"a [<b>] c", "a <mark>&lt;b&gt;</mark> c"},
+        {"x ] y", "x ] y"},                  /* no open mark: literal */
+        {"[open", "<mark>open</mark>"},      /* closed at the end */
+        {"[[a]]", "<mark>[a</mark>]"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(cases); i++) {
+        sh_buf b = {0};
+        CHECK(sh_web_snippet_html(&b, cases[i].snippet) == SH_OK);
+        int ok = !strcmp(b.data ? b.data : "", cases[i].html);
+        if (!ok)
+            fprintf(stderr, "  got  %s\n  want %s\n", b.data, cases[i].html);
+        sh_buf_release(&b);
+        CHECK(ok);
+    }
+    sh_buf b = {0};
+    CHECK(sh_web_snippet_html(&b, NULL) == SH_OK);
+    CHECK(b.len == 0);
+    CHECK(sh_web_html_escape(&b, "<img src=x onerror=\"a\">") == SH_OK);
+    CHECK(!strcmp(b.data, "&lt;img src=x onerror=&quot;a&quot;&gt;"));
+    sh_buf_release(&b);
+    return 0;
+}
+
+static int t_url(void)
+{
+    static const struct {
+        const char *in;
+        int plus, rc;
+        const char *out;
+    } dec[] = {
+        {"a%20b+c", 1, SH_OK, "a b c"},
+        {"a%20b+c", 0, SH_OK, "a b+c"},
+        {"%C4%91%E1%BA%A5t", 1, SH_OK, "đất"},
+        {"..%2Fcatalog.db", 0, SH_OK, "../catalog.db"},
+        {"%zz", 1, SH_EINPUT, NULL},
+        {"%4", 1, SH_EINPUT, NULL},
+        {"%", 1, SH_EINPUT, NULL},
+        {"", 1, SH_OK, ""},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(dec); i++) {
+        char *o = NULL;
+        size_t n = 99;
+        int rc = sh_web_url_decode(dec[i].in, strlen(dec[i].in), dec[i].plus,
+                                   &o, &n);
+        CHECKF(rc == dec[i].rc, "decode '%s' rc %d", dec[i].in, rc);
+        if (!rc) {
+            CHECKF(!strcmp(o, dec[i].out) && n == strlen(dec[i].out),
+                   "decode '%s' → '%s'", dec[i].in, o);
+        } else {
+            CHECK(o == NULL);
+        }
+        free(o);
+    }
+    /* a decoded NUL is reported through the length */
+    char *o = NULL;
+    size_t n = 0;
+    CHECK(sh_web_url_decode("a%00b", 5, 0, &o, &n) == SH_OK);
+    CHECK(n == 3 && strlen(o) == 1);
+    free(o);
+
+    const char *body = "user=an.nguyen&password=p%26w%3D+x&empty=&flag";
+    size_t bl = strlen(body);
+    char *v = NULL;
+    CHECK(sh_web_form_value(body, bl, "user", &v) == SH_OK && v &&
+          !strcmp(v, "an.nguyen"));
+    free(v);
+    CHECK(sh_web_form_value(body, bl, "password", &v) == SH_OK && v &&
+          !strcmp(v, "p&w= x"));
+    free(v);
+    CHECK(sh_web_form_value(body, bl, "empty", &v) == SH_OK && v && !*v);
+    free(v);
+    CHECK(sh_web_form_value(body, bl, "flag", &v) == SH_OK && v && !*v);
+    free(v);
+    CHECK(sh_web_form_value(body, bl, "missing", &v) == SH_OK && v == NULL);
+    CHECK(sh_web_form_value(body, bl, "use", &v) == SH_OK && v == NULL);
+    CHECK(sh_web_form_value("user=a%00b", 10, "user", &v) == SH_EINPUT &&
+          v == NULL);
+    CHECK(sh_web_form_value("user=a%zz", 9, "user", &v) == SH_EINPUT);
+    /* only the first n bytes are read */
+    CHECK(sh_web_form_value("user=abc", 6, "user", &v) == SH_OK && v &&
+          !strcmp(v, "a"));
+    free(v);
+
+    /* cleaning: invalid bytes → U+FFFD, cut at a character */
+    int cut = -1;
+    char *c = sh_web_utf8_clean(NULL, 10, &cut);
+    CHECK(c && !*c && cut == 0);
+    free(c);
+    c = sh_web_utf8_clean("a\xff" "b", 100, &cut);
+    CHECK(c && !strcmp(c, "a\xEF\xBF\xBD" "b") && cut == 0);
+    free(c);
+    c = sh_web_utf8_clean("đất", 4, &cut);   /* đ (2) ấ (3): cut after đ */
+    CHECK(c && !strcmp(c, "đ") && cut == 1);
+    free(c);
+    c = sh_web_utf8_clean("abc\xe1\xba", 100, &cut);  /* truncated char */
+    CHECK(c && !strcmp(c, "abc\xEF\xBF\xBD\xEF\xBF\xBD") && cut == 0);
+    free(c);
+
+    sh_buf b = {0};
+    CHECK(sh_web_url_encode(&b, "Hồ sơ/1?&#") == SH_OK);
+    CHECKF(!strcmp(b.data, "H%E1%BB%93%20s%C6%A1%2F1%3F%26%23"), "%s", b.data);
+    sh_buf_release(&b);
+    CHECK(sh_web_url_encode(&b, "HS-2024_00.1~") == SH_OK);
+    CHECK(!strcmp(b.data, "HS-2024_00.1~"));
+    sh_buf_release(&b);
+    return 0;
+}
+
+static const char words_json[] =
+    "[[10,10,50,30,90,0,0,30,20,\"Luật\"],"
+    "[60,10,100,30,90,0,0,30,20,\"Đất\"],"
+    "[110,10,150,30,90,0,0,30,20,\"đai\"],"
+    "[160,10,200,30,90,0,0,30,20,\"ngày\"],"
+    "[10,40,50,60,90,1,0,60,20,\"đất,\"],"
+    "[60,40,100,60,90,1,0,60,20,\"dài\"],"
+    "[110,40,150,60,90,1,0,60,20,\"đai.\"],"
+    "[160,40,200,60,90,1,0,60,20,\"<script>\"],"
+    "[10,70,50,90,90,2,0,90,20,\"ĐẤT\"]]";
+
+/* The boxes' x0,y0 and phrase flags as "x0,y0[p] ..." */
+static int boxes_str(const char *q, char *out, size_t n)
+{
+    json_t *a = NULL;
+    sh_err err = {0};
+    int rc = sh_web_word_boxes(words_json, q, &a, &err);
+    out[0] = 0;
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *b;
+    json_array_foreach(a, i, b) {
+        snprintf(out + strlen(out), n - strlen(out), "%s%d,%d%s",
+                 i ? " " : "", (int)json_integer_value(json_object_get(b, "x0")),
+                 (int)json_integer_value(json_object_get(b, "y0")),
+                 json_is_true(json_object_get(b, "phrase")) ? "p" : "");
+    }
+    json_decref(a);
+    return 0;
+}
+
+static int t_boxes(void)
+{
+    static const struct {
+        const char *q, *want;
+    } cases[] = {
+        /* folded: every form of dat and dai; the phrase on line 0
+           ("Đất đai") and on line 1 ("đất, dài": dài folds to dai) */
+        {"dat dai", "60,10p 110,10p 10,40p 60,40p 110,40 10,70"},
+        /* typed with diacritics: only those forms (any case) */
+        {"đất", "60,10 10,40 10,70"},
+        {"Đất đai", "60,10p 110,10p 10,40 110,40 10,70"},
+        {"đai", "110,10 110,40"},
+        {"\"dat dai\"", "60,10p 110,10p 10,40p 60,40p 110,40 10,70"},
+        {"script", "160,40"},
+        {"", ""},
+        {"bảo hiểm", ""},
+        {"NEAR( agency : B", ""},
+    };
+    char got[512];
+    for (size_t i = 0; i < SH_ARRAY_LEN(cases); i++) {
+        CHECK(boxes_str(cases[i].q, got, sizeof got) == 0);
+        CHECKF(!strcmp(got, cases[i].want), "q '%s': got '%s' want '%s'",
+               cases[i].q, got, cases[i].want);
+    }
+    json_t *a = NULL;
+    CHECK(sh_web_word_boxes("{}", "x", &a, NULL) == SH_EINPUT && a == NULL);
+    CHECK(sh_web_word_boxes("not json", "x", &a, NULL) == SH_EINPUT);
+    CHECK(sh_web_word_boxes(NULL, "x", &a, NULL) == SH_OK &&
+          json_array_size(a) == 0);
+    json_decref(a);
+    /* a malformed word (no text) is skipped, not fatal */
+    CHECK(sh_web_word_boxes("[[1,2,3,4],[5,6,7,8,9,0,0,0,0,\"dat\"]]", "đát",
+                            &a, NULL) == SH_OK);
+    CHECK(json_array_size(a) == 0);
+    json_decref(a);
+    CHECK(sh_web_word_boxes("[[1,2,3,4],[5,6,7,8,9,0,0,0,0,\"dat\"]]", "dat",
+                            &a, NULL) == SH_OK);
+    CHECK(json_array_size(a) == 1);
+    CHECK(!strcmp(json_string_value(json_object_get(json_array_get(a, 0),
+                                                    "text")),
+                  "dat"));
+    json_decref(a);
+    return 0;
+}
+
+static int t_users_sessions(void)
+{
+    const char *wh = sh_test_tmpdir();
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECKF(sh_web_open(wh, 1, &db, &err) == SH_OK, "%s", err.msg);
+    char *a_only[] = {"A", NULL}, *none[] = {NULL};
+    CHECK(sh_web_user_add(db, "an", "pw-an-1", a_only, 0, &err) == SH_OK);
+    CHECK(sh_web_user_add(db, "an", "x", a_only, 0, &err) == SH_EUSAGE);
+    CHECK(strstr(err.msg, "exists"));
+    CHECK(sh_web_user_add(db, "binh", "pw", none, 0, &err) == SH_EUSAGE);
+    CHECK(sh_web_user_add(db, "bad name", "pw", a_only, 0, &err) ==
+          SH_EUSAGE);
+    CHECK(sh_web_user_add(db, "chi", "", a_only, 0, &err) == SH_EUSAGE);
+    CHECK(sh_web_user_add(db, "root", "pw-root", none, 1, &err) == SH_OK);
+
+    CHECK(sh_web_login_check(db, "an", "pw-an-1") == 1);
+    CHECK(sh_web_login_check(db, "an", "pw-an-2") == 0);
+    CHECK(sh_web_login_check(db, "nobody", "pw-an-1") == 0);
+    CHECK(sh_web_login_check(db, "an' OR '1'='1", "x") == 0);
+
+    sh_web_user u;
+    CHECK(sh_web_user_load(db, "an", &u, NULL) == SH_OK);
+    CHECK(!u.admin && u.nagencies == 1 && !strcmp(u.agencies[0], "A"));
+    CHECK(sh_web_user_may(&u, "A") && !sh_web_user_may(&u, "B") &&
+          !sh_web_user_may(&u, NULL));
+    sh_web_user_release(&u);
+    CHECK(sh_web_user_load(db, "nobody", &u, &err) == SH_EUSAGE);
+
+    char tok[65];
+    CHECK(sh_web_session_new(db, "an", 0, "127.0.0.1", tok, &err) == SH_OK);
+    CHECK(sh_web_token_ok(tok));
+    /* only the hash is stored */
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM session WHERE "
+                                 "token_sha256=?",
+                             -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, tok, -1, SQLITE_TRANSIENT);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+    CHECK(sh_web_session_user(db, tok, &u) == 1);
+    CHECK(!strcmp(u.name, "an"));
+    sh_web_user_release(&u);
+    char bad[65];
+    memcpy(bad, tok, 65);
+    bad[0] = bad[0] == 'a' ? 'b' : 'a';
+    CHECK(sh_web_session_user(db, bad, &u) == 0 && !u.name[0]);
+
+    /* grants change at once */
+    CHECK(sh_web_user_grant(db, "an", "B", &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok, &u) == 1 && u.nagencies == 2);
+    sh_web_user_release(&u);
+    CHECK(sh_web_user_revoke(db, "an", "A", &err) == SH_OK);
+    CHECK(sh_web_user_revoke(db, "an", "A", &err) == SH_EUSAGE);
+    CHECK(sh_web_session_user(db, tok, &u) == 1);
+    CHECK(u.nagencies == 1 && !strcmp(u.agencies[0], "B") &&
+          !sh_web_user_may(&u, "A"));
+    sh_web_user_release(&u);
+
+    /* expired sessions do not count */
+    char old[65];
+    CHECK(sh_web_session_new(db, "root", 1, NULL, old, &err) == SH_OK);
+    CHECK(sh_db_exec(db, "UPDATE session SET expires=expires-10 WHERE "
+                         "user='root'",
+                     &err) == SH_OK);
+    CHECK(sh_web_session_user(db, old, &u) == 0);
+
+    json_t *list = NULL;
+    CHECK(sh_web_user_list(db, &list, &err) == SH_OK);
+    CHECK(json_array_size(list) == 2);
+    json_t *an = json_array_get(list, 0);
+    CHECK(!strcmp(json_string_value(json_object_get(an, "name")), "an"));
+    CHECK(json_integer_value(json_object_get(an, "sessions")) == 1);
+    CHECK(json_array_size(json_object_get(an, "agencies")) == 1);
+    CHECK(json_is_true(json_object_get(json_array_get(list, 1), "admin")));
+    json_decref(list);
+
+    /* a new password ends the sessions */
+    CHECK(sh_web_user_passwd(db, "an", "pw-an-new", &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok, &u) == 0);
+    CHECK(sh_web_login_check(db, "an", "pw-an-1") == 0);
+    CHECK(sh_web_login_check(db, "an", "pw-an-new") == 1);
+    CHECK(sh_web_session_new(db, "an", 0, NULL, tok, &err) == SH_OK);
+    CHECK(sh_web_session_end(db, tok, &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok, &u) == 0);
+    CHECK(sh_web_session_new(db, "an", 0, NULL, tok, &err) == SH_OK);
+    CHECK(sh_web_user_remove(db, "an", &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok, &u) == 0);
+    CHECK(sh_web_user_remove(db, "an", &err) == SH_EUSAGE);
+    CHECK(sh_web_login_check(db, "an", "pw-an-new") == 0);
+    sh_db_close(&db);
+    return 0;
+}
+
+static int t_audit(void)
+{
+    static const struct {
+        const char *in, *out;
+    } times[] = {
+        {"2025-03-04", "2025-03-04T00:00:00Z"},
+        {"2025-03-04T05:06", "2025-03-04T05:06:00Z"},
+        {"2025-03-04 05:06:07Z", "2025-03-04T05:06:07Z"},
+        {"2025-13-04", NULL},
+        {"2025-03-04T25:00", NULL},
+        {"yesterday", NULL},
+        {"2025-03-04T05:06+07:00", NULL},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(times); i++) {
+        char out[21];
+        int rc = sh_web_iso_time(times[i].in, out);
+        CHECKF(times[i].out ? rc == SH_OK && !strcmp(out, times[i].out)
+                            : rc == SH_EUSAGE,
+               "'%s' → rc %d '%s'", times[i].in, rc, out);
+    }
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_web_open(sh_test_tmpdir(), 1, &db, &err) == SH_OK);
+    sh_audit_rec r = {"an", "127.0.0.1", "search", "đất đai", 3, NULL, 0, 200};
+    CHECK(sh_web_audit(db, &r, &err) == SH_OK);
+    sh_audit_rec v = {"an", NULL, "page", NULL, -1, "HS-1", 2, 200};
+    CHECK(sh_web_audit(db, &v, &err) == SH_OK);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT user, action, query, results, dossier, "
+                             "page, time FROM audit ORDER BY id",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(!strcmp((const char *)sqlite3_column_text(st, 2), "đất đai"));
+    CHECK(sqlite3_column_int(st, 3) == 3);
+    CHECK(sqlite3_column_type(st, 4) == SQLITE_NULL);
+    CHECK(strlen((const char *)sqlite3_column_text(st, 6)) == 20);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(!strcmp((const char *)sqlite3_column_text(st, 1), "page"));
+    CHECK(sqlite3_column_type(st, 3) == SQLITE_NULL);
+    CHECK(!strcmp((const char *)sqlite3_column_text(st, 4), "HS-1"));
+    CHECK(sqlite3_column_int(st, 5) == 2);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* Mean gray value of a w x h box at x, y. */
+static double box_mean(PIX *p, int x, int y, int w, int h)
+{
+    double sum = 0;
+    for (int j = y; j < y + h; j++)
+        for (int i = x; i < x + w; i++) {
+            l_uint32 v = 0;
+            pixGetPixel(p, i, j, &v);
+            sum += pixGetDepth(p) == 32 ? (double)(v >> 24) : (double)v;
+        }
+    return sum / (w * h);
+}
+
+static int t_render(void)
+{
+    /* A 400 x 200 page, white, with a black 40 x 20 block at (20, 10). */
+    char path[512];
+    snprintf(path, sizeof path, "%s/page.png", sh_test_tmpdir());
+    PIX *src = pixCreate(400, 200, 8);
+    CHECK(src != NULL);
+    pixSetAll(src);
+    BOX *bx = boxCreate(20, 10, 40, 20);
+    pixClearInRect(src, bx);
+    boxDestroy(&bx);
+    pixSetResolution(src, 300, 300);
+    CHECK(pixWrite(path, src, IFF_PNG) == 0);
+    pixDestroy(&src);
+
+    uint8_t *png = NULL;
+    size_t n = 0;
+    sh_err err = {0};
+    /* upright, 200 px wide: the block at (10, 5), 20 x 10 */
+    sh_geom g = {0};
+    g.ocr_w = 400;
+    g.ocr_h = 200;
+    CHECKF(sh_web_render_page(path, 0, &g, 200, &png, &n, &err) == SH_OK, "%s",
+           err.msg);
+    PIX *p = pixReadMem(png, n);
+    free(png);
+    CHECK(p && pixGetWidth(p) == 200 && pixGetHeight(p) == 100);
+    CHECKF(box_mean(p, 12, 7, 16, 6) < 40, "block %.0f",
+           box_mean(p, 12, 7, 16, 6));
+    CHECK(box_mean(p, 100, 50, 20, 20) > 220);
+    pixDestroy(&p);
+
+    /* one quarter turn clockwise: the 200 x 400 upright page; a point
+       (x, y) goes to (H - 1 - y, x): the block to x 170..190, y 20..60;
+       100 px wide → x 85..95, y 10..30 */
+    g.quarter = 1;
+    g.ocr_w = 200;
+    g.ocr_h = 400;
+    CHECK(sh_web_render_page(path, 0, &g, 100, &png, &n, &err) == SH_OK);
+    p = pixReadMem(png, n);
+    free(png);
+    CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 200);
+    CHECKF(box_mean(p, 87, 13, 6, 14) < 40, "turned block %.0f",
+           box_mean(p, 87, 13, 6, 14));
+    CHECK(box_mean(p, 10, 13, 6, 14) > 220);
+    pixDestroy(&p);
+
+    /* deskew keeps the size */
+    sh_geom s = {0};
+    s.skew_deg = 2.0;
+    s.ocr_w = 400;
+    s.ocr_h = 200;
+    CHECK(sh_web_render_page(path, 0, &s, 200, &png, &n, &err) == SH_OK);
+    p = pixReadMem(png, n);
+    free(png);
+    CHECK(p && pixGetWidth(p) == 200 && pixGetHeight(p) == 100);
+    pixDestroy(&p);
+
+    /* the left half of a two-up sheet (region 0,0 200x200 of the 400x200
+       sheet), shown 100 px wide: the block at (10, 5) 20 x 10 again */
+    sh_geom h = {0};
+    h.full_w = 400;
+    h.full_h = 200;
+    h.reg_w = h.ocr_w = 200;
+    h.reg_h = h.ocr_h = 200;
+    h.nparts = 2;
+    CHECK(sh_web_render_page(path, 0, &h, 100, &png, &n, &err) == SH_OK);
+    p = pixReadMem(png, n);
+    free(png);
+    CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 100);
+    CHECKF(box_mean(p, 12, 7, 16, 6) < 40, "left half block %.0f",
+           box_mean(p, 12, 7, 16, 6));
+    pixDestroy(&p);
+    /* the right half: white where the block was */
+    h.reg_x = 200;
+    h.part = 1;
+    CHECK(sh_web_render_page(path, 0, &h, 100, &png, &n, &err) == SH_OK);
+    p = pixReadMem(png, n);
+    free(png);
+    CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 100);
+    CHECK(box_mean(p, 12, 7, 16, 6) > 220);
+    pixDestroy(&p);
+    /* a region outside the sheet is refused */
+    h.reg_x = 300;
+    CHECK(sh_web_render_page(path, 0, &h, 100, &png, &n, &err) == SH_EUSAGE);
+
+    /* errors name the file and the frame */
+    sh_geom z = {0};
+    CHECK(sh_web_render_page(path, 3, &z, 200, &png, &n, &err) == SH_EINPUT);
+    CHECK(strstr(err.msg, "page.png") && strstr(err.msg, "frame 3"));
+    CHECK(png == NULL && n == 0);
+    CHECK(sh_web_render_page("/nonexistent/x.tif", 0, &z, 200, &png, &n,
+                             &err) != SH_OK);
+    CHECK(strstr(err.msg, "/nonexistent/x.tif"));
+    CHECK(sh_web_render_page(path, 0, &z, 5, &png, &n, &err) == SH_EUSAGE);
+    /* no geometry at all: the frame's own aspect */
+    CHECK(sh_web_render_page(path, 0, &z, 100, &png, &n, &err) == SH_OK);
+    p = pixReadMem(png, n);
+    free(png);
+    CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 50);
+    pixDestroy(&p);
+    return 0;
+}
+
+const sh_test sh_tests_web[] = {
+    {"web/password", t_password},
+    {"web/agencies", t_agencies},
+    {"web/names", t_names},
+    {"web/escape", t_escape},
+    {"web/url", t_url},
+    {"web/boxes", t_boxes},
+    {"web/users_sessions", t_users_sessions},
+    {"web/audit", t_audit},
+    {"web/render", t_render},
+    {NULL, NULL},
+};
