@@ -7,6 +7,10 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+DOCDIR   ?= $(PREFIX)/share/doc/sohoa
 WAREHOUSE ?= warehouse
 
 # pkg-config module → Debian package
@@ -50,7 +54,7 @@ TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test unit e2e asan bench bench-search clean install samples
+.PHONY: all deps run test unit e2e asan bench bench-search clean install samples robust soak
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
@@ -101,8 +105,27 @@ test: deps
 	@echo "== unit tests"; $(BUILD)/unit
 	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
 	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
+	@echo "== robustness"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/robust.sh
 	@echo "== web"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/web.sh
 	@echo "== browser"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/browser.sh
+
+robust: deps
+	$(MAKE) all
+	$(MAKE) SANITIZE=1 build-asan/sohoa
+	SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/robust.sh $(T)
+
+soak: deps
+	$(MAKE) all
+	SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/soak.sh
+
+install: $(BUILD)/sohoa
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/sohoa $(DESTDIR)$(BINDIR)/sohoa
+	install -m 0644 ops/sohoa.1 $(DESTDIR)$(MANDIR)/man1/sohoa.1
+	sed 's|/usr/local/bin/sohoa|$(BINDIR)/sohoa|' ops/sohoa.service >$(DESTDIR)$(UNITDIR)/sohoa.service
+	sed 's|^PATH=/usr/local/bin:|PATH=$(BINDIR):|' ops/sohoa.cron >$(DESTDIR)$(DOCDIR)/sohoa.cron
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sohoa.service $(DESTDIR)$(DOCDIR)/sohoa.cron
+	install -m 0644 ops/sohoa.timer $(DESTDIR)$(UNITDIR)/sohoa.timer
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit $(T)

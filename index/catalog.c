@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);\n"
@@ -70,7 +72,33 @@ int sh_db_open(const char *warehouse, int readonly, sqlite3 **out,
     sqlite3 *db = NULL;
     int flags = readonly ? SQLITE_OPEN_READONLY
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+    char uri[8300];
+    const char *name = path;
+    if (readonly) {
+        /* A WAL catalog on a read-only medium (an archive copy, a read-only
+           mount) cannot create its -shm file: open it as immutable. */
+        struct statvfs vfs;
+        char shm[4200];
+        snprintf(shm, sizeof shm, "%s-shm", path);
+        int ro_fs = statvfs(warehouse, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+        int immutable = ro_fs || (access(warehouse, W_OK) != 0 &&
+                                  access(shm, F_OK) != 0);
+        /* file: URI, with the characters a URI gives meaning escaped */
+        size_t k = 0;
+        k += (size_t)snprintf(uri, sizeof uri, "file:");
+        for (const char *c = path; *c && k + 4 < sizeof uri; c++) {
+            if (*c == '%' || *c == '?' || *c == '#')
+                k += (size_t)snprintf(uri + k, sizeof uri - k, "%%%02X",
+                                      (unsigned char)*c);
+            else
+                uri[k++] = *c;
+        }
+        snprintf(uri + k, sizeof uri - k, "?mode=ro%s",
+                 immutable ? "&immutable=1" : "");
+        name = uri;
+        flags |= SQLITE_OPEN_URI;
+    }
+    if (sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         sh_errf(err, readonly ? SH_EUSAGE : SH_EIO,
                 "%s: cannot open catalog: %s", path,

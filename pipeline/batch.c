@@ -45,11 +45,18 @@ static int list_dir(const char *dir, int dirs, char ***out, int *n,
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(path, &st) < 0)
+        if (stat(path, &st) < 0) {
+            /* A scanner file that cannot be reached (a dangling link):
+               list it, so its dossier fails naming it, instead of a PDF
+               a page short. */
+            if (dirs || lstat(path, &st) < 0 ||
+                !sh_scan_is_candidate(e->d_name))
+                continue;
+        } else if (dirs ? !S_ISDIR(st.st_mode)
+                        : !(S_ISREG(st.st_mode) &&
+                            sh_scan_is_candidate(e->d_name))) {
             continue;
-        if (dirs ? !S_ISDIR(st.st_mode)
-                 : !(S_ISREG(st.st_mode) && sh_scan_is_candidate(e->d_name)))
-            continue;
+        }
         if (cnt == cap) {
             cap = cap ? 2 * cap : 16;
             char **nv = realloc(v, (size_t)cap * sizeof *nv);

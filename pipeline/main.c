@@ -22,6 +22,8 @@ static const struct cmd {
     {"run", sh_cmd_run, "process batch folders into the warehouse"},
     {"search", sh_cmd_search, "full-text search (with or without diacritics)"},
     {"status", sh_cmd_status, "dossiers in the warehouse and their state"},
+    {"report", sh_cmd_report, "summary of the last run (or --run ID)"},
+    {"verify", sh_cmd_verify, "re-hash originals and PDFs against the catalog"},
     {"serve", sh_cmd_serve, "the officers' search site (HTTP, Vietnamese)"},
     {"user", sh_cmd_user, "web users and the agencies they may see"},
     {"audit", sh_cmd_audit, "who searched and viewed what, and when"},

@@ -123,4 +123,15 @@ int sh_cmd_verify(int argc, char **argv);
 
 /* ==== end of report and fixity check ================================== */
 
+/* ==== merge of shard warehouses (merge.c) ============================= */
+
+/* sohoa merge --into DIR [--expect BATCH_DIR]... [--json] [--quiet]
+   SHARD_DIR...: bring the warehouses of `sohoa run --shard K/N` into DIR
+   (done dossiers only, each verified against its PDF and page texts, one
+   transaction each, under DIR/.lock).  Exit 0 all merged, 1 some dossier
+   refused, not done or missing (--expect), 2 usage, 3 DIR locked. */
+int sh_cmd_merge(int argc, char **argv);
+
+/* ==== end of merge ===================================================== */
+
 #endif

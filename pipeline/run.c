@@ -39,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -804,6 +806,11 @@ static int spawn(worker *w, sh_err *err)
         return sh_errf(err, SH_EIO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
+        /* A worker never outlives its run (kill, OOM killer). */
+        pid_t parent = getppid();
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         dup2(in[0], 0);
         dup2(out[1], 1);
         /* Tesseract's OpenMP must see this before the process starts. */
@@ -994,6 +1001,14 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
     if (!ok) {
         int prc = (int)json_integer_value(json_object_get(res, "rc"));
         const char *msg = json_string_value(json_object_get(res, "error"));
+        if (prc == SH_ENOSPC ||
+            json_is_true(json_object_get(res, "warehouse"))) {
+            /* The worker could not write into the warehouse: that is the
+               warehouse's trouble, not the page's.  Stop; the page stays
+               pending for the next run. */
+            return sh_errf(err, prc, "%s/%s page %d: %s", did, j->name,
+                           j->frame + 1, msg ? msg : "cannot write");
+        }
         const char *state = prc == SH_ETIMEOUT ? "timeout"
                             : prc == -1     ? "quarantined"
                                             : "failed";
@@ -1317,6 +1332,30 @@ static json_t *build_report(run *r, double wall, int exit_code, int left)
 /* ------------------------------------------------------------------ */
 /* the command                                                         */
 
+/* Temporary files a killed run left behind (NAME.tmp.PID).  Only called
+   with the lock held, so no live writer owns them. */
+static void remove_stale_temps(const char *wh)
+{
+    static const char *dirs[] = {"pdf", ".work"};
+    for (size_t i = 0; i < SH_ARRAY_LEN(dirs); i++) {
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s/%s", wh, dirs[i]);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strstr(e->d_name, ".tmp.")) {
+                char p[PATH_MAX + 300];
+                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+                if (unlink(p) == 0)
+                    sh_log(SH_LOG_INFO, "removed %s, left by an interrupted "
+                           "run", p);
+            }
+        closedir(d);
+    }
+}
+
 static int take_lock(const char *wh, int *fd_out, sh_err *err)
 {
     char p[PATH_MAX + 16];
@@ -1454,6 +1493,7 @@ int sh_cmd_run(int argc, char **argv)
         sh_log(SH_LOG_ERROR, "%s", err.msg);
         return rc == SH_ELOCKED ? SH_EXIT_LOCKED : SH_EXIT_USAGE;
     }
+    remove_stale_temps(r->wh);
     if ((rc = sh_db_open(r->wh, 0, &r->db, &err))) {
         sh_log(SH_LOG_ERROR, "%s", err.msg);
         close(lockfd);
@@ -1539,7 +1579,9 @@ int sh_cmd_run(int argc, char **argv)
         rc = pool_run(r, &err);
     if (rc) {
         sh_log(SH_LOG_ERROR, "run stopped: %s", err.msg);
-        exit_code = rc == SH_ENOSPC ? SH_EXIT_PARTIAL : SH_EXIT_PARTIAL;
+        /* The warehouse cannot be written (disk full, I/O, catalog):
+           a configuration matter for ops, not a bad dossier. */
+        exit_code = SH_EXIT_USAGE;
     }
     if (r->progress && sh_log_progress) {
         fputs("\r\033[K", stderr);

@@ -107,6 +107,7 @@ int sh_buf_reserve(sh_buf *b, size_t extra)
         return SH_ENOMEM;
     b->data = p;
     b->cap = cap;
+    p[b->len] = 0;   /* an empty buffer is a valid empty string */
     return SH_OK;
 }
 

@@ -143,6 +143,7 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
     sh_prepped pp[2] = {{0}, {0}};
     int np = 0;
     sh_pdf_image pi = {0};
+    int write_failed = 0;
     json_t *reply = NULL, *parts = json_array();
     double t0 = sh_now(), t_read, t_prep = 0, t_ocr = 0, t_enc;
     int rc = sh_scan_open(path, NULL, &sc, &err);
@@ -222,8 +223,10 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
         rc = sh_pdf_image_from_jpeg(fr.jpeg, fr.njpeg, &pi, &err);
     if (!fr.jpeg || rc)
         rc = sh_pdf_image_from_pix(fr.pix, &pi, &err);
-    if (!rc)
+    if (!rc) {
         rc = sh_pdf_image_save(&pi, img, &err);
+        write_failed = rc != SH_OK;
+    }
     t_enc = sh_now() - t;
     if (rc)
         goto out;
@@ -252,8 +255,11 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
         json_pack("{sfsfsfsf}", "read", t_read, "prep", t_prep, "ocr", t_ocr,
                   "encode", t_enc));
 out:
-    if (!reply)
+    if (!reply) {
         reply = fail(id, rc ? rc : SH_EINPUT, err.msg[0] ? err.msg : sh_strerror(rc));
+        if (write_failed)   /* the warehouse, not the page, is at fault */
+            json_object_set_new(reply, "warehouse", json_true());
+    }
     json_decref(parts);
     sh_pdf_image_release(&pi);
     sh_prepped_release(&pp[0]);
