@@ -17,7 +17,7 @@ WAREHOUSE ?= warehouse
 PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
         libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev \
         jansson:libjansson-dev libsodium:libsodium-dev zlib:zlib1g-dev \
-        libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev
+        libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev
 PC_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 # packages checked by file: header or data file → Debian package
 FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \

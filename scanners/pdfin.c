@@ -39,7 +39,8 @@
  * libtiff with scan.c's message capture, so a fax stream that ends early
  * is an error, not a white band; other pixels are converted here from
  * gray, RGB, CMYK, ICCBased (by /N), CalGray/CalRGB and Indexed colour at
- * 1..16 bits, through /Decode.  JBIG2, JPEG 2000, Lab, Separation and
+ * 1..16 bits, through /Decode.  JBIG2 is decoded with jbig2dec (memory
+ * capped from the declared size).  JPEG 2000, Lab, Separation and
  * DeviceN are refused by name.  An /ImageMask is read as black ink on
  * white; soft masks are ignored.
  */
@@ -52,6 +53,7 @@
 #include <string.h>
 
 #include <qpdf/qpdf-c.h>
+#include <jbig2.h>
 #include <zlib.h>
 
 #define CONTENT_MAX ((size_t)64 << 20) /* decoded content per page       */
@@ -1288,7 +1290,7 @@ out:
 /* one image                                                           */
 /* ------------------------------------------------------------------ */
 
-enum { K_RAW, K_DCT, K_CCITT };
+enum { K_RAW, K_DCT, K_CCITT, K_JBIG2 };
 
 typedef struct pimg {
     qpdf_oh oh;
@@ -1437,18 +1439,17 @@ static int image_info(pg *c, qpdf_oh oh, pimg *im)
             return img_err(c, im, SH_EINPUT,
                            "filter /%s before another filter",
                            im->f[i].name);
-    if (!strcmp(last, "JBIG2Decode"))
-        return img_err(c, im, SH_EINPUT, "JBIG2 images are not supported");
     if (!strcmp(last, "JPXDecode"))
         return img_err(c, im, SH_EINPUT,
                        "JPEG 2000 (JPXDecode) images are not supported");
     im->kind = !strcmp(last, "DCTDecode")        ? K_DCT
                : !strcmp(last, "CCITTFaxDecode") ? K_CCITT
+               : !strcmp(last, "JBIG2Decode")    ? K_JBIG2
                                                  : K_RAW;
 
     im->mask = dbool(q, oh, "/ImageMask", 0);
     long bpc = dint(q, oh, "/BitsPerComponent", 1, 16, 0);
-    if (im->mask || im->kind == K_CCITT)
+    if (im->mask || im->kind == K_CCITT || im->kind == K_JBIG2)
         bpc = bpc ? bpc : 1;
     else if (im->kind == K_DCT)
         bpc = bpc ? bpc : 8;
@@ -1468,9 +1469,10 @@ static int image_info(pg *c, qpdf_oh oh, pimg *im)
         else if ((rc = parse_cs(c, im, cs, 0)))
             return rc;
     }
-    if (im->kind == K_CCITT && (im->bpc != 1 || im->ncomp != 1 ||
-                                im->indexed))
-        return img_err(c, im, SH_EINPUT, "CCITT data that is not 1-bit gray");
+    if ((im->kind == K_CCITT || im->kind == K_JBIG2) &&
+        (im->bpc != 1 || im->ncomp != 1 || im->indexed))
+        return img_err(c, im, SH_EINPUT, "%s data that is not 1-bit gray",
+                       im->kind == K_CCITT ? "CCITT" : "JBIG2");
     if (im->indexed && im->bpc > 8)
         return img_err(c, im, SH_EINPUT, "an Indexed image of %d bits",
                        im->bpc);
@@ -1509,6 +1511,8 @@ static int image_info(pg *c, qpdf_oh oh, pimg *im)
     else if (im->kind == K_CCITT)
         im->codec = dnum(q, im->f[im->nf - 1].parms, "/K", 0) < 0 ? "g4"
                                                                   : "g3";
+    else if (im->kind == K_JBIG2)
+        im->codec = "jbig2";
     else if (!strcmp(first, "FlateDecode"))
         im->codec = "deflate";
     else if (!strcmp(first, "LZWDecode"))
@@ -1879,6 +1883,142 @@ out:
     return rc;
 }
 
+/* jbig2dec allocations, capped: a JBIG2 stream cannot allocate beyond a
+   few times the page the image dictionary declared (already checked
+   against the limits). */
+typedef struct j2alloc {
+    Jbig2Allocator a;
+    size_t used, cap;
+} j2alloc;
+
+static void *j2_alloc(Jbig2Allocator *a, size_t n)
+{
+    j2alloc *j = (j2alloc *)a;
+    if (n > j->cap - j->used)
+        return NULL;
+    size_t *p = malloc(n + sizeof(size_t) * 2);
+    if (!p)
+        return NULL;
+    p[0] = n;
+    j->used += n;
+    return p + 2;
+}
+
+static void j2_free(Jbig2Allocator *a, void *q)
+{
+    if (!q)
+        return;
+    size_t *p = (size_t *)q - 2;
+    ((j2alloc *)a)->used -= p[0];
+    free(p);
+}
+
+static void *j2_realloc(Jbig2Allocator *a, void *q, size_t n)
+{
+    if (!q)
+        return j2_alloc(a, n);
+    j2alloc *j = (j2alloc *)a;
+    size_t *p = (size_t *)q - 2, old = p[0];
+    if (n > old && n - old > j->cap - j->used)
+        return NULL;
+    size_t *np = realloc(p, n + sizeof(size_t) * 2);
+    if (!np)
+        return NULL;
+    j->used = j->used - old + n;
+    np[0] = n;
+    return np + 2;
+}
+
+static void j2_error(void *data, const char *msg, Jbig2Severity sev,
+                     uint32_t seg)
+{
+    char *why = data;
+    if (sev == JBIG2_SEVERITY_FATAL && !why[0])
+        snprintf(why, 200, "%s", msg);
+}
+
+/* Decode a JBIG2 image (embedded stream, with optional /JBIG2Globals). */
+static int jbig2_pix(pg *c, const pimg *im, const uint8_t *data, size_t n,
+                     PIX **out)
+{
+    qpdf_data q = c->q;
+    *out = NULL;
+    char why[256] = "";
+    uint64_t page = ((uint64_t)im->w + 8) / 8 * im->h;
+    j2alloc A = {{j2_alloc, j2_free, j2_realloc}, 0,
+                 (size_t)(page * 4 + ((uint64_t)64 << 20))};
+    Jbig2GlobalCtx *glob = NULL;
+    uint8_t *gdata = NULL;
+    size_t ng = 0;
+    int rc = SH_OK;
+    qpdf_oh gs = dget(q, im->f[im->nf - 1].parms, "/JBIG2Globals");
+    if (gs && qpdf_oh_is_stream(q, gs)) {
+        uint8_t *graw = NULL;
+        size_t ngraw = 0;
+        filt gf[FILTERS_MAX];
+        int ngf = 0;
+        rc = raw_stream(c, gs, &graw, &ngraw, "JBIG2 globals");
+        if (!rc)
+            rc = get_filters(c, gs, gf, &ngf, "JBIG2 globals");
+        if (!rc)
+            rc = unfilter(c, gf, ngf, graw, ngraw, 0, (size_t)16 << 20,
+                          &gdata, &ng, "JBIG2 globals");
+        free(graw);
+        if (rc)
+            goto out;
+        Jbig2Ctx *gctx = jbig2_ctx_new(&A.a, JBIG2_OPTIONS_EMBEDDED, NULL,
+                                       j2_error, why);
+        if (gctx && jbig2_data_in(gctx, gdata, ng) == 0)
+            glob = jbig2_make_global_ctx(gctx);
+        else if (gctx)
+            jbig2_ctx_free(gctx);
+        if (!glob) {
+            rc = img_err(c, im, SH_EINPUT, "JBIG2 globals do not decode%s%s",
+                         why[0] ? ": " : "", why);
+            goto out;
+        }
+    }
+    Jbig2Ctx *ctx = jbig2_ctx_new(&A.a, JBIG2_OPTIONS_EMBEDDED, glob,
+                                  j2_error, why);
+    Jbig2Image *img = NULL;
+    if (ctx && jbig2_data_in(ctx, data, n) == 0 &&
+        jbig2_complete_page(ctx) == 0)
+        img = jbig2_page_out(ctx);
+    if (!img || img->width != im->w || img->height < 1) {
+        rc = img_err(c, im, SH_EINPUT, "JBIG2 data does not decode%s%s",
+                     why[0] ? ": " : "", why[0] ? why : "");
+    } else {
+        uint32_t h = img->height < im->h ? img->height : im->h;
+        PIX *pix = pixCreate((l_int32)im->w, (l_int32)im->h, 1);
+        if (!pix) {
+            rc = img_err(c, im, SH_ENOMEM, "out of memory");
+        } else {
+            l_int32 wpl = pixGetWpl(pix);
+            l_uint32 *pd = pixGetData(pix);
+            uint32_t nb = (im->w + 7) / 8;
+            for (uint32_t y = 0; y < h; y++) {
+                const uint8_t *src = img->data + (size_t)y * img->stride;
+                l_uint32 *line = pd + (size_t)y * wpl;
+                for (uint32_t b = 0; b < nb; b++)
+                    SET_DATA_BYTE(line, b, src[b]);
+            }
+            /* JBIG2 1 = black, as Leptonica; /Decode [1 0] inverts */
+            if (!im->dec_default && im->dec[0] > im->dec[1])
+                pixInvert(pix, pix);
+            *out = pix;
+        }
+    }
+    if (img)
+        jbig2_release_page(ctx, img);
+    if (ctx)
+        jbig2_ctx_free(ctx);
+out:
+    if (glob)
+        jbig2_global_ctx_free(glob);
+    free(gdata);
+    return rc;
+}
+
 /* Decode image im into sub (pix, codec, maybe JPEG bytes). */
 static int image_pix(pg *c, const pimg *im, int want_pass, sh_frame *sub)
 {
@@ -1925,6 +2065,9 @@ static int image_pix(pg *c, const pimg *im, int want_pass, sh_frame *sub)
         apply_decode(im, sub->pix);
     } else if (im->kind == K_CCITT) {
         rc = ccitt_pix(c, im, data, nd, &sub->pix);
+        sub->codec = im->codec;
+    } else if (im->kind == K_JBIG2) {
+        rc = jbig2_pix(c, im, data, nd, &sub->pix);
         sub->codec = im->codec;
     } else {
         int spp = im->indexed || im->mask ? 1 : im->ncomp;
