@@ -22,25 +22,6 @@ const char *sh_warehouse_default(void)
     return w && *w ? w : "warehouse";
 }
 
-static int open_ro(const char *wh, sqlite3 **db)
-{
-    char p[4096];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/catalog.db", wh);
-    if (stat(p, &st) < 0) {
-        fprintf(stderr, "sohoa: no warehouse at %s (no catalog.db); run "
-                        "'sohoa run --warehouse %s BATCH' first\n",
-                wh, wh);
-        return SH_EXIT_USAGE;
-    }
-    sh_err err = {0};
-    if (sh_db_open(wh, 1, db, &err)) {
-        fprintf(stderr, "sohoa: %s\n", err.msg);
-        return SH_EXIT_USAGE;
-    }
-    return 0;
-}
-
 static json_t *col_json(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
@@ -72,7 +53,7 @@ int sh_cmd_status(int argc, char **argv)
         }
     }
     sqlite3 *db;
-    int rc = open_ro(wh, &db);
+    int rc = sh_catalog_open_ro(wh, &db);
     if (rc)
         return rc;
     sqlite3_stmt *st;
@@ -174,7 +155,7 @@ int sh_cmd_search(int argc, char **argv)
         sh_buf_printf(&text, "%s%s", i > optind ? " " : "", argv[i]);
     q.text = text.data;
     sqlite3 *db;
-    int rc = open_ro(wh, &db);
+    int rc = sh_catalog_open_ro(wh, &db);
     if (rc) {
         sh_buf_release(&text);
         return rc;
