@@ -28,7 +28,9 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/lib/python3/dist-packages/Levenshtein:python3-levenshtein \
         /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf:fonts-liberation \
         /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
-        /usr/bin/chromium:chromium /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils
+        /usr/bin/chromium:chromium /usr/sbin/slurmctld:slurm-wlm \
+        /usr/sbin/munged:munge /usr/bin/parallel:parallel \
+        /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -54,7 +56,7 @@ TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test unit e2e asan bench bench-search clean install samples robust soak
+.PHONY: all deps run test unit e2e asan bench bench-search clean install samples robust soak test-cluster
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
@@ -108,6 +110,12 @@ test: deps
 	@echo "== robustness"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/robust.sh
 	@echo "== web"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/web.sh
 	@echo "== browser"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/browser.sh
+	@echo "== cluster"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh
+	@echo "== cluster on Slurm"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+
+test-cluster: deps
+	$(MAKE) all
+	SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh && SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh slurm
 
 robust: deps
 	$(MAKE) all

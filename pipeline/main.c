@@ -27,6 +27,7 @@ static const struct cmd {
     {"serve", sh_cmd_serve, "the officers' search site (HTTP, Vietnamese)"},
     {"user", sh_cmd_user, "web users and the agencies they may see"},
     {"audit", sh_cmd_audit, "who searched and viewed what, and when"},
+    {"merge", sh_cmd_merge, "bring shard warehouses into one"},
     {"worker", cmd_worker, NULL},   /* internal: started by run */
 };
 
