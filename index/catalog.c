@@ -110,7 +110,10 @@ int sh_db_open(const char *warehouse, int readonly, sqlite3 **out,
     int rc = sh_index_register(db, err);
     if (!rc && !readonly)
         rc = sh_db_exec(db,
-                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                        sh_no_sync() ? "PRAGMA journal_mode=WAL; "
+                                       "PRAGMA synchronous=OFF;"
+                                     : "PRAGMA journal_mode=WAL; "
+                                       "PRAGMA synchronous=NORMAL;",
                         err);
     if (!rc && !readonly)
         rc = sh_db_exec(db, schema, err);

@@ -1523,7 +1523,7 @@ int sh_pdf_commit(sh_pdf **pp, sh_err *err)
     write_doc(p);
     write_xref(p);
     wflush(p);
-    if (!p->rc && fsync(p->fd) < 0)
+    if (!p->rc && sh_fsync(p->fd) < 0)
         fail_io(p, errno, "fsync of");
     if (!p->rc) {
         int fd = p->fd;

@@ -67,6 +67,12 @@ int sh_read_file(const char *path, size_t max, uint8_t **out, size_t *n,
                  sh_err *err);
 /* Write data to path atomically: path.tmp.PID, fsync, rename, fsync dir. */
 int sh_write_atomic(const char *path, const void *data, size_t n, sh_err *err);
+/* 0 normally; 1 when SOHOA_BENCH_NO_SYNC=1 is set: no fsync and
+   synchronous=OFF, only so `make bench` can measure what durability
+   costs.  Never for real work: a crash may then lose or tear outputs. */
+int sh_no_sync(void);
+/* fsync(fd) unless sh_no_sync(). */
+int sh_fsync(int fd);
 /* fsync the directory holding path. */
 int sh_fsync_dir_of(const char *path);
 /* mkdir -p */

@@ -194,6 +194,21 @@ int sh_read_file(const char *path, size_t max, uint8_t **out, size_t *n,
     return SH_OK;
 }
 
+int sh_no_sync(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("SOHOA_BENCH_NO_SYNC");
+        v = e && !strcmp(e, "1");
+    }
+    return v;
+}
+
+int sh_fsync(int fd)
+{
+    return sh_no_sync() ? 0 : fsync(fd);
+}
+
 int sh_fsync_dir_of(const char *path)
 {
     char *copy = strdup(path);
@@ -203,7 +218,7 @@ int sh_fsync_dir_of(const char *path)
     free(copy);
     if (fd < 0)
         return SH_EIO;
-    int rc = fsync(fd) < 0 && errno != EINVAL ? SH_EIO : SH_OK;
+    int rc = sh_fsync(fd) < 0 && errno != EINVAL ? SH_EIO : SH_OK;
     close(fd);
     return rc;
 }
@@ -236,7 +251,7 @@ int sh_write_atomic(const char *path, const void *data, size_t n, sh_err *err)
         }
         done += (size_t)w;
     }
-    if (fsync(fd) < 0) {
+    if (sh_fsync(fd) < 0) {
         int e = errno;
         close(fd);
         unlink(tmp);

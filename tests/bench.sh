@@ -36,6 +36,12 @@ PY
 echo "per-stage time per page (s):"
 sqlite3 -batch -column -header "$T/wh/catalog.db" "SELECT round(avg(t_read),3) AS read, round(avg(t_orient),3) AS orient, round(avg(t_deskew),3) AS deskew, round(avg(t_prep - t_orient - t_deskew),3) AS other_prep, round(avg(t_ocr),3) AS ocr, round(avg(t_encode),3) AS encode, round(avg(t_prep)/avg(t_ocr)*100,1) AS prep_pct_of_ocr FROM page WHERE state='ocr'"
 echo "largest process (time -v): $((rss / 1024)) MB; wall $wall"
+# What durability costs: the same batch again, into a fresh warehouse, with
+# no fsync and synchronous=OFF (benchmark only).
+SOHOA_BENCH_NO_SYNC=1 "$SOHOA" run --quiet --warehouse "$T/wh-nosync" --jobs "$JOBS" "$T/batch" 2>/dev/null || true
+ns=$(sqlite3 -batch "$T/wh-nosync/catalog.db" "SELECT report FROM run ORDER BY id DESC LIMIT 1" |
+     /usr/bin/python3 -c "import json,sys; r=json.load(sys.stdin); print(f\"{r['pages_per_min']:.1f}\")")
+echo "journal + fsync: $(/usr/bin/python3 -c "import json; print(f\"{json.load(open('$T/report.json'))['pages_per_min']:.1f}\")") pages/min with, $ns without (fsync off, synchronous=OFF)"
 # Tesseract alone: its CLI over the same files, $JOBS at a time (no
 # orientation, deskew, layout, PDF or index) -- the floor we compare with.
 s=$(date +%s.%N)
