@@ -40,6 +40,7 @@ static const char schema[] =
     "  t_encode REAL,\n"
     "  UNIQUE(dossier, source_name, frame, part));\n"
     "CREATE INDEX IF NOT EXISTS page_dossier ON page(dossier, pageno);\n"
+    "CREATE INDEX IF NOT EXISTS dossier_agency ON dossier(agency, state);\n"
     "CREATE TABLE IF NOT EXISTS run(\n"
     "  id INTEGER PRIMARY KEY, started TEXT, finished TEXT, pid INTEGER,\n"
     "  args TEXT, state TEXT, exit_code INTEGER, report TEXT);\n"
@@ -117,6 +118,8 @@ int sh_db_open(const char *warehouse, int readonly, sqlite3 **out,
                         err);
     if (!rc && !readonly)
         rc = sh_db_exec(db, schema, err);
+    if (!rc && readonly)   /* searches: keep more of the index in memory */
+        rc = sh_db_exec(db, "PRAGMA cache_size=-65536", err);
     if (rc) {
         sqlite3_close(db);
         return rc;

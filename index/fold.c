@@ -43,9 +43,10 @@
  * reading the positions of every page holding all its syllables.  So a
  * document also gets, at each position after the first, the folded pair
  * "previous this" as one more colocated token ("nguyen van" at văn, "van
- * an" at an): the phrase a b c is then the pair phrase "a b" "b c", read
- * from doclists as rare as the phrase.  A pair has a space in it, which no
- * unicode61 token has, so pairs never collide with words.  To name them in
+ * an" at an) and, when it differs, the exact pair ("nguyễn văn"): the
+ * phrase a b c is then the pair phrase "a b" "b c", read from doclists as
+ * rare as the phrase, with or without its diacritics.  A pair has a space
+ * in it, which no unicode61 token has, so pairs never collide with words.  To name them in
  * a query, search.c writes a string that starts with SH__RAW (a control
  * character, never in a token, never in user text that reaches FTS5):
  * such a query string is split on SH__RAW and its pieces are the tokens.
@@ -359,9 +360,10 @@ typedef struct tok_call {
     void *ctx;
     token_fn emit;
     int document;               /* also emit folded forms and pairs */
-    sh_buf norm, fold;
-    sh_buf pair;                /* "previous-fold this-fold" */
-    size_t prev_len;            /* pair.data[0..prev_len) = previous fold */
+    sh_buf norm, fold;          /* this token's forms */
+    sh_buf pnorm, pfold;        /* the previous token's (document mode) */
+    int have_prev;
+    sh_buf pair;
 } tok_call;
 
 static int tok_create(void *api_ctx, const char **argv, int argc,
@@ -398,25 +400,46 @@ static void tok_delete(Fts5Tokenizer *p)
     sqlite3_free(t);
 }
 
-/* Document mode: the pair "previous this" (folded) at this position. */
-static int emit_pair(tok_call *c, int tflags, const char *f, size_t n,
-                     int start, int end)
+static int same_bytes(const char *a, size_t na, const char *b, size_t nb)
+{
+    return na == nb && memcmp(a, b, na) == 0;
+}
+
+static int emit_pair(tok_call *c, int tflags, const char *a, size_t na,
+                     const char *b, size_t nb, int start, int end)
+{
+    sh_buf *p = &c->pair;
+    p->len = 0;
+    if (sh_buf_add(p, a, na) || sh_buf_add(p, " ", 1) || sh_buf_add(p, b, nb))
+        return SQLITE_NOMEM;
+    if (p->len > INT_MAX)
+        return SQLITE_TOOBIG;
+    return c->emit(c->ctx, tflags | FTS5_TOKEN_COLOCATED, p->data,
+                   (int)p->len, start, end);
+}
+
+/* Document mode, after this token's own forms (normal nm, folded f): the
+   folded pair "previous this" and, when it differs, the exact pair, at
+   this position; then this token becomes the previous one. */
+static int emit_pairs(tok_call *c, int tflags, const char *nm, size_t nn,
+                      const char *f, size_t fn, int start, int end)
 {
     int rc = SQLITE_OK;
-    sh_buf *p = &c->pair;
-    if (p->len > 0) {           /* there is a previous token */
-        p->len = c->prev_len;
-        if (sh_buf_add(p, " ", 1) || sh_buf_add(p, f, n))
-            return SQLITE_NOMEM;
-        if (p->len > INT_MAX)
-            return SQLITE_TOOBIG;
-        rc = c->emit(c->ctx, tflags | FTS5_TOKEN_COLOCATED, p->data,
-                     (int)p->len, start, end);
+    if (c->have_prev) {
+        rc = emit_pair(c, tflags, c->pfold.data, c->pfold.len, f, fn, start,
+                       end);
+        if (rc == SQLITE_OK &&
+            (!same_bytes(c->pnorm.data, c->pnorm.len, c->pfold.data,
+                         c->pfold.len) ||
+             !same_bytes(nm, nn, f, fn)))
+            rc = emit_pair(c, tflags, c->pnorm.data, c->pnorm.len, nm, nn,
+                           start, end);
     }
-    p->len = 0;
-    if (rc == SQLITE_OK && sh_buf_add(p, f, n))
+    c->pnorm.len = c->pfold.len = 0;
+    if (rc == SQLITE_OK &&
+        (sh_buf_add(&c->pnorm, nm, nn) || sh_buf_add(&c->pfold, f, fn)))
         rc = SQLITE_NOMEM;
-    c->prev_len = p->len;
+    c->have_prev = 1;
     return rc;
 }
 
@@ -433,7 +456,8 @@ static int tok_each(void *p, int tflags, const char *tok, int n, int start,
     if (ascii || n <= 0) {
         rc = c->emit(c->ctx, tflags, tok, n, start, end);
         if (rc == SQLITE_OK && c->document && n > 0)
-            rc = emit_pair(c, tflags, tok, (size_t)n, start, end);
+            rc = emit_pairs(c, tflags, tok, (size_t)n, tok, (size_t)n, start,
+                            end);
         return rc;
     }
     c->norm.len = 0;
@@ -444,12 +468,12 @@ static int tok_each(void *p, int tflags, const char *tok, int n, int start,
         return SQLITE_TOOBIG;
     rc = c->emit(c->ctx, tflags, c->norm.data, (int)c->norm.len, start, end);
     if (rc == SQLITE_OK && c->document && c->fold.len > 0 &&
-        (c->fold.len != c->norm.len ||
-         memcmp(c->fold.data, c->norm.data, c->fold.len) != 0))
+        !same_bytes(c->fold.data, c->fold.len, c->norm.data, c->norm.len))
         rc = c->emit(c->ctx, tflags | FTS5_TOKEN_COLOCATED, c->fold.data,
                      (int)c->fold.len, start, end);
     if (rc == SQLITE_OK && c->document && c->fold.len > 0)
-        rc = emit_pair(c, tflags, c->fold.data, c->fold.len, start, end);
+        rc = emit_pairs(c, tflags, c->norm.data, c->norm.len, c->fold.data,
+                        c->fold.len, start, end);
     return rc;
 }
 
@@ -487,6 +511,8 @@ static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags,
     int rc = t->inner_api.xTokenize(t->inner, &c, flags, text, n, tok_each);
     sh_buf_release(&c.norm);
     sh_buf_release(&c.fold);
+    sh_buf_release(&c.pnorm);
+    sh_buf_release(&c.pfold);
     sh_buf_release(&c.pair);
     return rc;
 }

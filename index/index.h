@@ -22,19 +22,22 @@
  * when different, also folded (tone and vowel marks removed, đ → d) at the
  * same position (FTS5_TOKEN_COLOCATED).  A query token with diacritics
  * matches only the exact form; without, it matches every form.  Each
- * position after the first also holds the folded pair "previous this"
- * ("nguyen van" at văn), a token no word can equal (it has a space): a
- * phrase of common syllables ("Nguyễn Văn An") is then read from the rare
- * pairs instead of checking positions on every page with all syllables.
+ * position after the first also holds the pair "previous this", folded
+ * ("nguyen van" at văn) and, when different, exact ("nguyễn văn"): tokens
+ * no word can equal (they have a space).  A phrase of common syllables
+ * ("Nguyễn Văn An") is then read from the rare pairs instead of checking
+ * positions on every page that has all its syllables.
  *
  * Search (sh_search): the user's words are matched folded, all of them
  * (AND); ranking puts first the pages holding the whole query as a phrase
  * with the diacritics as typed, then as a folded phrase, then every word
  * as typed, then the rest, by BM25 within each tier.  Only pages with a
  * pageno, of dossiers in state 'done', are ever returned or counted.
- * Speed: at most 2000 matches are ranked together (see sh_search); the
- * page lookups that decide what may be shown dominate, so a read-only
- * search connection gains from PRAGMA mmap_size / cache_size.
+ * Speed: at most 1000 matches are ranked together (see sh_search), so a
+ * search costs a few milliseconds to a few tens however common its words;
+ * what remains is I/O, so a search connection gains from a larger
+ * PRAGMA cache_size, and the index from an occasional
+ * INSERT INTO page_fts(page_fts) VALUES('optimize') after big runs.
  *
  * Indexing is the caller's: call sh_index_add once a page's text is final
  * (inside the transaction that stores it), and sh_index_remove with the
@@ -96,7 +99,8 @@ typedef struct sh_query {
     int offset;              /* >= 0                                      */
     const char *const *agencies; /* [optional] NULL = all; else only
                                 dossiers whose agency is in this
-                                NULL-terminated list (plain SQL filter)  */
+                                NULL-terminated list (plain SQL filter;
+                                at most 10000 names)                     */
     const char *agency;      /* [optional] filter: one agency             */
     const char *dossier_prefix; /* [optional] filter: dossier ids that
                                 start with these characters (literal:
@@ -123,23 +127,27 @@ typedef struct sh_hits {
     sh_hit *h;
     int n;
     int total;               /* all matching pages (for pagination)       */
-    int approx;              /* 1: total is an estimate (over 1000
-                                matches: from the rowid density of the
-                                matches and the share of those checked
+    int approx;              /* 1: total is an estimate (more than 1000
+                                matches: from the share of page ids
+                                walked and the share of the pages checked
                                 that may be shown); 0: exact             */
 } sh_hits;
 
 /* Search the catalog.  out: filled (zeroed first); release with
    sh_hits_release, also after an error.  Returns SH_OK (possibly 0 hits:
    an empty query, nothing searchable, an empty agencies list), SH_EUSAGE
-   (limit/offset out of range), SH_ENOMEM or SH_EINDEX.  Never fails on the
-   content of q->text: it is never FTS5 syntax (see index.h top).
+   (limit/offset out of range, too many agencies), SH_ENOMEM or
+   SH_EINDEX.  Never fails on the content of q->text: it is never FTS5
+   syntax (see index.h top).
    Notes: the hits are ordered by tier, then BM25, then newest page.  When
-   more than 2000 pages match, ranking is by blocks: first the newest 2000
+   more than 1000 pages match, ranking is by blocks: first the newest 500
    pages holding the query as typed as a phrase, ranked, then the matches
-   newest first in blocks of 2000, each ranked within itself.  The order
-   is a fixed function of the catalog, so pages of results never overlap,
-   and the cost of a search stays bounded however common the words. */
+   newest first in blocks of 1000 (fewer under a filter that keeps few
+   pages), each ranked within itself.  The order is a fixed function of
+   the catalog and the query, so pages of results never overlap, and the
+   cost of a search stays bounded however common the words.  Snippets:
+   about 16 words around the most query words, each word of the query
+   (folded) in [ ], "…" where the text goes on. */
 int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err);
 void sh_hits_release(sh_hits *h);
 

@@ -7,6 +7,8 @@
  *   sh__search_register             SQL functions sh_search relies on:
  *                                   sohoa_rank (FTS5 auxiliary),
  *                                   sohoa_in, sohoa_year (scalar)
+ *   (static) parse_query, build_expr, rank_fn, plan_filter, walk_*,
+ *            offer, make_snippet, run_search
  *
  * Method.  The user's text is never FTS5 syntax.  It is cut to
  * SH_QUERY_MAX_BYTES, invalid UTF-8 and control characters become spaces,
@@ -17,23 +19,24 @@
  * ("30/2020/NĐ-CP" is the phrase 30 2020 nđ cp).  At most
  * SH_QUERY_MAX_TOKENS tokens are kept, and only tokens that tokenize back
  * to themselves.  Every token goes into the FTS5 expression as a quoted
- * string ("" doubled) in its folded form; one typed with diacritics is
- * written ("fold" OR "exact"), which matches the same pages (the index
- * holds the folded form at every accented position) but shows the ranking
- * where the exact form is.  A group of several tokens is matched by the
- * phrase of its folded pairs (see fold.c: "a b c" is the pair phrase
- * "a b" "b c"), ANDed with its tokens for the ranking.  Groups are ANDed:
- * a page matches when it holds every group, diacritics or not.
+ * string ("" doubled), folded.  A one-token group typed with diacritics is
+ * written ("fold" OR "exact"): the same pages (the index holds the folded
+ * form at every accented position), but the ranking sees where the exact
+ * form is.  A group of several tokens is its phrase of folded pairs (see
+ * fold.c: "a b c" is the pair phrase "a b" "b c"), and if accented also
+ * ("pairs" OR "exact pairs").  Groups are ANDed: a page matches when it
+ * holds every group, diacritics or not.  Naming each syllable of a phrase
+ * as its own term is avoided on purpose: FTS5 would then seek the long
+ * doclist of every common syllable at each match.
  *
- * Ranking.  sohoa_rank() reads, for the row at hand, the positions of
- * every token's folded and exact forms and places the page in a tier:
- * 1 the whole query as a phrase with the diacritics as typed, 2 the whole
- * query as a folded phrase, 3 every group with its diacritics, 4 the rest;
- * within a tier by Okapi BM25 (k1 1.2, b 0.75) over the groups, higher
- * better.  It returns (4 - tier) * TIER_SPAN + bm25.  Document frequencies
- * come from xQueryPhrase stopped after IDF_CAP rows and extrapolated over
- * the rowid range, so a word on every page costs no pass over its whole
- * doclist.
+ * Ranking.  sohoa_rank() reads, for the row at hand, where each group
+ * starts, folded and as typed, and places the page in a tier: 1 the whole
+ * query as a phrase with the diacritics as typed, 2 the whole query as a
+ * folded phrase, 3 every group with its diacritics, 4 the rest; within a
+ * tier by Okapi BM25 (k1 1.2, b 0.75) over the groups, higher better.  It
+ * returns (4 - tier) * TIER_SPAN + bm25.  Document frequencies come from
+ * xQueryPhrase stopped after IDF_CAP rows and extrapolated over the rowid
+ * range, so a word on every page costs no pass over its whole doclist.
  *
  * Cost bound.  FTS5 can only rank by visiting every match, and a common
  * word is on most of a million pages, so ranking never looks at more than
@@ -42,24 +45,28 @@
  * without sorting) that ranks as it goes.  Whether a page may be shown
  * (pageno set, dossier 'done', the filters) is asked of page and dossier
  * one candidate at a time, in result order, only as far as the hits
- * wanted: that lookup reads a page-table leaf and costs more than the
- * ranking.  When the matches fit in one block they are ranked together;
+ * wanted; the same row gives the hit's fields and the text its snippet is
+ * cut from.  When the matches fit in one block they are ranked together;
  * up to EXACT_MAX of them are all checked and `total` is exact.  When they
- * do not fit, a second walk collects the newest BLOCK pages that hold the
- * query as typed as a phrase (its folded pair phrase and every exact form)
- * and ranks them first; then come the matches in blocks of BLOCK newest
- * first, each ranked within itself.  An inexact `total` (hits.approx = 1)
- * is the matches, counted or estimated from the rowid span of the first
- * block, times the share of checked candidates that could be shown.  The
- * order is a fixed function of the catalog, so pages of results never
+ * do not fit, a second walk collects the newest PBLOCK pages holding the
+ * query as typed as a phrase (its exact pair phrase) and ranks them first;
+ * then come the matches in blocks of BLOCK newest first, each ranked
+ * within itself.  An inexact `total` (hits.approx = 1) is the matches,
+ * counted or estimated from the share of the ids walked, times the share
+ * of checked candidates that could be shown.  The order is a fixed
+ * function of the catalog and the query, so pages of results never
  * overlap; a deep offset only walks further.  A filter that keeps under
- * ~15% of the pages (one agency among many) would leave most candidates
- * unshowable, so the walks then test each row against a bitmap of the
- * allowed page ids, collected once from dossier → page(dossier, pageno),
- * with sohoa_in() before ranking it.  Snippets come last, from one more
- * walk over the rowid span of the hits (FTS5 reaches a single row of a
- * long doclist only by reading up to it).  Everything runs in one read
- * transaction.
+ * BITMAP_FRACTION of the pages (estimated from dossier.pages) would leave
+ * nearly every candidate unshowable, so its page ids are then collected
+ * from dossier → page(dossier, pageno) into a bitmap that sohoa_in()
+ * tests in the walks before ranking, the walks keep to the id ranges
+ * those pages occupy, and blocks shrink as the pages thin out
+ * (WALK_BUDGET).  Everything runs in one read transaction.
+ *
+ * Snippets are cut here from the page text rather than by FTS5's
+ * snippet(): that needs a MATCH cursor on the row, and FTS5 reaches one
+ * row of a long doclist only by reading the doclists up to it (about a
+ * millisecond a hit on 100,000 pages).
  */
 #include "index_int.h"
 
@@ -70,14 +77,17 @@
 #include <string.h>
 #include <unistr.h>
 
-#define BLOCK 2000              /* matches ranked together             */
+#define BLOCK 1000              /* matches ranked together             */
 #define EXACT_MAX 1000          /* up to this many matches, exact total */
 #define PBLOCK 500              /* phrase pages ranked first           */
+#define WALK_BUDGET 20000       /* rows walked for a block, about      */
+#define BLOCK_MIN 200           /* the least a block holds             */
 #define IDF_CAP 500             /* rows read to estimate a frequency   */
 #define TIER_SPAN 1e6           /* rank = (4 - tier) * span + bm25     */
-#define BITMAP_FRACTION 0.15    /* filters keeping less use a bitmap   */
+#define BITMAP_FRACTION 0.02    /* filters keeping less use a bitmap   */
 #define BITMAP_MAX_IDS (64LL << 20)
 #define LIMIT_MAX 1000
+#define MAX_AGENCIES 10000      /* one SQL parameter each              */
 
 static const char rank_ptr_type[] = "sohoa_rank_spec";
 static const char idset_ptr_type[] = "sohoa_idset";
@@ -342,19 +352,18 @@ static int parse_query(sqlite3 *db, const char *text, query *q, sh_err *err)
 /* ---- the FTS5 expressions ---- */
 
 /* What the ranking function needs to know of an expression: for each
-   group, which phrase gives its folded starts, and for each accented
-   token, which phrase gives its exact positions. */
+   group, the phrase that gives its folded starts and the one that gives
+   its exact starts. */
 typedef struct rgroup {
     int first, n;               /* query tokens [first, first + n)      */
-    int ph;                     /* phrase: one token, or pair phrase    */
+    int ph;                     /* folded: one token, or pair phrase    */
+    int eph;                    /* exact: same shape; -1: same as ph    */
     int shift;                  /* start = instance position - shift    */
-    int same;
 } rgroup;
 
 typedef struct rexpr {
     rgroup g[SH_QUERY_MAX_TOKENS];
     int ng;
-    int eph[SH_QUERY_MAX_TOKENS];   /* per token: exact phrase or -1    */
 } rexpr;
 
 enum {
@@ -383,75 +392,73 @@ static int put_token(sh_buf *b, const char *t)
     return sh_buf_add(b, "\"", 1);
 }
 
-/* The phrase of the folded pairs of tokens [first, first + n), n >= 2:
-   "<RAW>a b<RAW>b c" (its instances sit at the second token). */
-static int put_pairs(sh_buf *b, const query *q, int first, int n)
+/* The phrase of the pairs of tokens [first, first + n), n >= 2, folded or
+   exact: "<RAW>a b<RAW>b c" (its instances sit at the second token).  The
+   index holds an exact pair only where it differs from the folded one. */
+static int put_pairs(sh_buf *b, const query *q, int first, int n, int exact)
 {
     char raw = SH__RAW;
     if (sh_buf_add(b, "\"", 1))
         return SH_ENOMEM;
-    for (int i = first + 1; i < first + n; i++)
-        if (sh_buf_add(b, &raw, 1) || put_quoted(b, q->tok[i - 1].fold) ||
-            sh_buf_add(b, " ", 1) || put_quoted(b, q->tok[i].fold))
+    for (int i = first + 1; i < first + n; i++) {
+        const qtok *x = &q->tok[i - 1], *y = &q->tok[i];
+        int e = exact && (accented(x) || accented(y));
+        if (sh_buf_add(b, &raw, 1) || put_quoted(b, e ? x->exact : x->fold) ||
+            sh_buf_add(b, " ", 1) || put_quoted(b, e ? y->exact : y->fold))
             return SH_ENOMEM;
+    }
     return sh_buf_add(b, "\"", 1);
 }
 
-/* One group of the match expression, from phrase number *ph on:
-     one token:   "f", or ("f" OR "e") when accented (same pages, but the
-                  ranking sees where the exact form is);
-     several:     "pairs", then for each accented token ("pairs" OR "e").
-   The pair phrase is read from rare doclists; adding every token as its
-   own term would make FTS5 seek each common syllable's long doclist at
-   every match, which costs more than all the rest. */
+/* One group, from phrase number *ph on:
+     one token:   "f", or ("f" OR "e") when accented: the same pages, but
+                  the ranking sees where the exact form is;
+     several:     "pairs", or "pairs" AND ("pairs" OR "exact pairs").
+   Pair phrases are read from rare doclists; naming each token as its own
+   term would make FTS5 seek each common syllable's long doclist at every
+   match, which costs more than all the rest. */
 static int put_group(sh_buf *b, const query *q, int first, int n, rexpr *rx,
                      int *ph)
 {
     rgroup *g = &rx->g[rx->ng++];
-    *g = (rgroup){.first = first, .n = n, .same = 1};
+    *g = (rgroup){.first = first, .n = n, .eph = -1, .shift = n > 1};
+    int acc = 0;
     for (int i = first; i < first + n; i++)
-        if (accented(&q->tok[i]))
-            g->same = 0;
+        acc |= accented(&q->tok[i]);
+    g->ph = (*ph)++;
     if (n == 1) {
         const qtok *t = &q->tok[first];
-        g->ph = (*ph)++;
-        if (!accented(t))
+        if (!acc)
             return put_token(b, t->fold);
-        rx->eph[first] = (*ph)++;
+        g->eph = (*ph)++;
         if (sh_buf_adds(b, "(") || put_token(b, t->fold) ||
             sh_buf_adds(b, " OR ") || put_token(b, t->exact) ||
             sh_buf_adds(b, ")"))
             return SH_ENOMEM;
         return SH_OK;
     }
-    g->ph = (*ph)++;
-    g->shift = 1;
-    if (put_pairs(b, q, first, n))
+    if (put_pairs(b, q, first, n, 0))
         return SH_ENOMEM;
-    for (int i = first; i < first + n; i++) {
-        if (!accented(&q->tok[i]))
-            continue;
-        (*ph)++;                /* the repeated pair phrase */
-        rx->eph[i] = (*ph)++;
-        if (sh_buf_adds(b, " AND (") || put_pairs(b, q, first, n) ||
-            sh_buf_adds(b, " OR ") || put_token(b, q->tok[i].exact) ||
-            sh_buf_adds(b, ")"))
-            return SH_ENOMEM;
-    }
+    if (!acc)
+        return SH_OK;
+    (*ph)++;                    /* the folded pairs again */
+    g->eph = (*ph)++;
+    if (sh_buf_adds(b, " AND (") || put_pairs(b, q, first, n, 0) ||
+        sh_buf_adds(b, " OR ") || put_pairs(b, q, first, n, 1) ||
+        sh_buf_adds(b, ")"))
+        return SH_ENOMEM;
     return SH_OK;
 }
 
 /* The expression of one kind (EXPR_*) into b, and its layout into rx.
-   EXPR_PHRASE: the pair phrase of the whole query AND every accented
-   token's exact form (a page holding the query as typed, as a phrase, is
-   among these; the ranking tells which); for one token, its exact form. */
+   EXPR_MATCH: every group, ANDed.  EXPR_PHRASE: the pages holding the
+   whole query as typed, as a phrase: its exact token, or its exact pair
+   phrase (folded where nothing is accented). */
 static int build_expr(const query *q, int kind, rexpr *rx, sh_buf *b)
 {
     int ph = 0;
     b->len = 0;
     memset(rx, 0, sizeof *rx);
-    for (int i = 0; i < SH_QUERY_MAX_TOKENS; i++)
-        rx->eph[i] = -1;
     if (kind == EXPR_MATCH) {
         for (int gi = 0; gi < q->ngrp; gi++)
             if ((gi && sh_buf_adds(b, " AND ")) ||
@@ -459,30 +466,16 @@ static int build_expr(const query *q, int kind, rexpr *rx, sh_buf *b)
                 return SH_ENOMEM;
         return SH_OK;
     }
-    rgroup *g = &rx->g[rx->ng++];
-    *g = (rgroup){.first = 0, .n = q->ntok, .ph = ph++, .same = 1};
-    if (q->ntok == 1) {         /* "e": exact, so tier 1 */
-        rx->eph[0] = g->ph;
+    rx->g[rx->ng++] = (rgroup){.n = q->ntok, .eph = -1,
+                               .shift = q->ntok > 1};
+    if (q->ntok == 1)
         return put_token(b, q->tok[0].exact);
-    }
-    g->shift = 1;
-    if (put_pairs(b, q, 0, q->ntok))
-        return SH_ENOMEM;
-    for (int i = 0; i < q->ntok; i++) {
-        if (!accented(&q->tok[i]))
-            continue;
-        g->same = 0;
-        rx->eph[i] = ph++;
-        if (sh_buf_adds(b, " AND ") || put_token(b, q->tok[i].exact))
-            return SH_ENOMEM;
-    }
-    return SH_OK;
+    return put_pairs(b, q, 0, q->ntok, 1);
 }
 
 /* ---- sohoa_rank(): tier and BM25 of the current row ---- */
 
 typedef struct rank_spec {
-    const query *q;
     rexpr rx;                   /* the expression being walked */
     int64_t minid, maxid;       /* page ids, for frequency estimates */
     int ready;
@@ -492,8 +485,8 @@ typedef struct rank_spec {
     size_t pos_cap;
 } rank_spec;
 
-/* Phrases in an expression: at most 3 per token. */
-#define MAX_PHRASES (3 * SH_QUERY_MAX_TOKENS + 2)
+/* Phrases in an expression: at most 3 per group. */
+#define MAX_PHRASES (3 * SH_QUERY_MAX_TOKENS)
 
 typedef struct df_count {
     int n;
@@ -556,31 +549,12 @@ typedef struct rowpos {
     const int *pos;
 } rowpos;
 
-/* Does group g start at position at, folded (exact = 0) or with every
-   accented token as typed (exact = 1)? */
-static int starts_at(const rexpr *rx, const rgroup *g, const rowpos *rp,
-                     int at, int exact)
+/* Does group g start at position at, folded (exact = 0) or as typed
+   (exact = 1)? */
+static int starts_at(const rgroup *g, const rowpos *rp, int at, int exact)
 {
-    if (!has_pos(rp->pos + rp->start[g->ph], rp->count[g->ph],
-                 at + g->shift))
-        return 0;
-    for (int k = 0; exact && k < g->n; k++) {
-        int e = rx->eph[g->first + k];
-        if (e >= 0 && !has_pos(rp->pos + rp->start[e], rp->count[e], at + k))
-            return 0;
-    }
-    return 1;
-}
-
-/* Does group g start anywhere (exact as above)? */
-static int group_found(const rexpr *rx, const rgroup *g, const rowpos *rp,
-                       int exact)
-{
-    for (int i = 0; i < rp->count[g->ph]; i++)
-        if (starts_at(rx, g, rp, rp->pos[rp->start[g->ph] + i] - g->shift,
-                      exact))
-            return 1;
-    return 0;
+    int ph = exact && g->eph >= 0 ? g->eph : g->ph;
+    return has_pos(rp->pos + rp->start[ph], rp->count[ph], at + g->shift);
 }
 
 /* Do the groups follow one another somewhere: the whole query as a
@@ -588,11 +562,12 @@ static int group_found(const rexpr *rx, const rgroup *g, const rowpos *rp,
 static int chained(const rexpr *rx, const rowpos *rp, int exact)
 {
     const rgroup *g0 = &rx->g[0];
-    for (int i = 0; i < rp->count[g0->ph]; i++) {
-        int at = rp->pos[rp->start[g0->ph] + i] - g0->shift, ok = 1;
-        for (int gi = 0; ok && gi < rx->ng; gi++) {
-            ok = starts_at(rx, &rx->g[gi], rp, at, exact);
-            at += rx->g[gi].n;
+    int ph0 = exact && g0->eph >= 0 ? g0->eph : g0->ph;
+    for (int i = 0; i < rp->count[ph0]; i++) {
+        int at = rp->pos[rp->start[ph0] + i] - g0->shift, ok = 1;
+        for (int gi = 1; ok && gi < rx->ng; gi++) {
+            at += rx->g[gi - 1].n;
+            ok = starts_at(&rx->g[gi], rp, at, exact);
         }
         if (ok)
             return 1;
@@ -657,7 +632,7 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
         double tf = rp.count[g->ph];
         score += s->idf[gi] * tf * (k1 + 1) /
                  (tf + k1 * (1 - b + b * dl / s->avgdl));
-        if (exact_groups && !g->same && !group_found(rx, g, &rp, 1))
+        if (g->eph >= 0 && rp.count[g->eph] == 0)
             exact_groups = 0;
     }
     int tier;
@@ -672,24 +647,18 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
 
 /* ---- scalar helpers ---- */
 
-/* A set of page ids: a bitmap over lo..hi, or a sorted list. */
+typedef struct idrange {
+    int64_t lo, hi;
+} idrange;
+
+/* A set of page ids: a bitmap over lo..hi. */
 typedef struct idset {
     int64_t lo, hi;
     uint64_t *bits;
-    int64_t *list;
-    size_t n;
 } idset;
-
-static int id_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int idset_has(const idset *s, int64_t id)
 {
-    if (s->list)
-        return bsearch(&id, s->list, s->n, sizeof *s->list, id_cmp) != NULL;
     if (id < s->lo || id > s->hi)
         return 0;
     uint64_t k = (uint64_t)(id - s->lo);
@@ -834,6 +803,12 @@ static int cand_cmp(const void *a, const void *b)
     return x->id > y->id ? -1 : x->id < y->id;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 typedef struct search {
     sqlite3 *db;
     const sh_query *q;
@@ -843,6 +818,9 @@ typedef struct search {
     int64_t minid, maxid;       /* page ids                             */
     idset ids;                  /* the filter's pages (use_ids)         */
     int use_ids;
+    int64_t nallowed;           /* ids in s->ids                        */
+    idrange *ranges;            /* the ids to walk, newest first        */
+    size_t nranges, cranges;
     sh_buf expr, pexpr;         /* the match and tier-1 expressions     */
     sh_buf sql, filt;
     sqlite3_stmt *check;        /* fields of page ?1 if it may be shown */
@@ -909,34 +887,87 @@ static void idset_put(idset *set, int64_t id)
     }
 }
 
-/* With a filter that keeps few pages, collect their ids into s->ids. */
+/* The filter's pages as ranges of ids to walk: runs of allowed ids,
+   joined across gaps shorter than GAP ids (walking a gap costs less than
+   starting a walk over a new range), GAP doubled until at most
+   MAX_RANGES remain.  Newest range first. */
+#define GAP 2048
+#define MAX_RANGES 32
+
+static int add_range(search *s, int64_t lo, int64_t hi)
+{
+    if (s->nranges == s->cranges) {
+        size_t cap = s->cranges ? 2 * s->cranges : 64;
+        idrange *r = realloc(s->ranges, cap * sizeof *r);
+        if (!r)
+            return SH_ENOMEM;
+        s->ranges = r;
+        s->cranges = cap;
+    }
+    s->ranges[s->nranges++] = (idrange){lo, hi};
+    return SH_OK;
+}
+
+static int make_ranges(search *s)
+{
+    int64_t gap = GAP;
+    for (;;) {
+        s->nranges = 0;
+        int64_t lo = -1, hi = -1;
+        for (int64_t id = s->ids.hi; id >= s->ids.lo; id--) {
+            uint64_t k = (uint64_t)(id - s->ids.lo);
+            uint64_t word = s->ids.bits[k >> 6];
+            if (!word) {        /* skip empty words fast */
+                id -= (int64_t)(k & 63);
+                continue;
+            }
+            if (!((word >> (k & 63)) & 1))
+                continue;
+            if (hi >= 0 && lo - id <= gap) {
+                lo = id;
+                continue;
+            }
+            if (hi >= 0 && add_range(s, lo, hi))
+                return SH_ENOMEM;
+            lo = hi = id;
+        }
+        if (hi >= 0 && add_range(s, lo, hi))
+            return SH_ENOMEM;
+        if (s->nranges <= MAX_RANGES)
+            return SH_OK;
+        gap *= 2;
+    }
+}
+
+/* A filter that keeps few pages (an estimate from the dossiers: under
+   BITMAP_FRACTION of the id span) has its page ids collected into s->ids
+   and the walks go over their ranges only. */
 static int plan_filter(search *s)
 {
     sqlite3_stmt *st = NULL;
     int rc;
-    if (!has_filter(s->q))
+    int64_t span = s->maxid - s->minid + 1;
+    s->nranges = 0;
+    if (span > 0 && (rc = add_range(s, s->minid, s->maxid)))
+        return nomem(s);
+    if (!has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
         return SH_OK;
     sh_buf *b = &s->sql;
     b->len = 0;
     if (sh_buf_printf(b,
-                      "SELECT total(pages), total(CASE WHEN 1%s THEN pages "
-                      "END) FROM dossier d WHERE d.state = 'done'",
+                      "SELECT total(pages) FROM dossier d "
+                      "WHERE d.state = 'done'%s",
                       s->filt.data))
         return nomem(s);
     if ((rc = prepare(s, b->data, &st, "estimating the filter")))
         return rc;
     filter_bind(s->q, st);
-    double all = 0, kept = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        all = sqlite3_column_double(st, 0);
-        kept = sqlite3_column_double(st, 1);
-    }
+    double kept = sqlite3_step(st) == SQLITE_ROW
+                      ? sqlite3_column_double(st, 0) : (double)span;
     sqlite3_finalize(st);
     st = NULL;
-    int64_t span = s->maxid - s->minid + 1;
-    if (all <= 0 || kept >= all * BITMAP_FRACTION || span <= 0 ||
-        span > BITMAP_MAX_IDS)
-        return SH_OK;           /* unknown, or not selective */
+    if (kept >= (double)span * BITMAP_FRACTION)
+        return SH_OK;           /* not selective: the check will do */
     if (idset_init(&s->ids, s->minid, s->maxid))
         return nomem(s);
     b->len = 0;
@@ -950,49 +981,101 @@ static int plan_filter(search *s)
         return rc;
     filter_bind(s->q, st);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         idset_put(&s->ids, sqlite3_column_int64(st, 0));
+        s->nallowed++;
+    }
     rc = step == SQLITE_DONE ? SH_OK : sfail(s, "collecting filtered pages");
     sqlite3_finalize(st);
-    s->use_ids = rc == SH_OK;
-    return rc;
+    if (rc)
+        return rc;
+    s->use_ids = 1;
+    return make_ranges(s) ? nomem(s) : SH_OK;
 }
 
-/* Prepare the walk over the matches of expr, newest first, ranked with
-   spec (which describes expr). */
-static int open_walk(search *s, const char *expr, rank_spec *spec,
-                     sqlite3_stmt **st)
+/* A walk: the matches of one expression, newest first, ranked, over the
+   ranges of s in turn (one statement, re-bound per range). */
+typedef struct walk {
+    search *s;
+    sqlite3_stmt *st;
+    size_t range;               /* the range being walked */
+    int64_t last;               /* the last id returned */
+    size_t seen;                /* rows returned */
+    int done;
+} walk;
+
+static int walk_open(search *s, walk *w, const char *expr, rank_spec *spec)
 {
+    *w = (walk){.s = s};
     sh_buf *b = &s->sql;
     b->len = 0;
     if (sh_buf_printf(b,
                       "SELECT rowid, sohoa_rank(page_fts, ?2) FROM page_fts "
-                      "WHERE page_fts MATCH ?1%s ORDER BY rowid DESC",
+                      "WHERE page_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5"
+                      "%s ORDER BY rowid DESC",
                       s->use_ids ? " AND sohoa_in(?3, rowid)" : ""))
         return nomem(s);
-    int rc = prepare(s, b->data, st, "preparing the search");
+    int rc = prepare(s, b->data, &w->st, "preparing the search");
     if (rc)
         return rc;
-    sqlite3_bind_text(*st, 1, expr, -1, SQLITE_STATIC);
-    sqlite3_bind_pointer(*st, 2, spec, rank_ptr_type, NULL);
+    sqlite3_bind_text(w->st, 1, expr, -1, SQLITE_STATIC);
+    sqlite3_bind_pointer(w->st, 2, spec, rank_ptr_type, NULL);
     if (s->use_ids)
-        sqlite3_bind_pointer(*st, 3, &s->ids, idset_ptr_type, NULL);
+        sqlite3_bind_pointer(w->st, 3, &s->ids, idset_ptr_type, NULL);
+    w->done = s->nranges == 0;
+    if (!w->done) {
+        sqlite3_bind_int64(w->st, 4, s->ranges[0].lo);
+        sqlite3_bind_int64(w->st, 5, s->ranges[0].hi);
+    }
     return SH_OK;
 }
 
 /* The next row of a walk: 1 row, 0 end, -1 error (reported in s->err). */
-static int walk_next(search *s, sqlite3_stmt *st, int64_t *id, double *rank)
+static int walk_next(walk *w, int64_t *id, double *rank)
 {
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        *rank = sqlite3_column_double(st, 1);
-        return 1;
+    search *s = w->s;
+    while (!w->done) {
+        int step = sqlite3_step(w->st);
+        if (step == SQLITE_ROW) {
+            *id = w->last = sqlite3_column_int64(w->st, 0);
+            *rank = sqlite3_column_double(w->st, 1);
+            w->seen++;
+            return 1;
+        }
+        if (step != SQLITE_DONE) {
+            sfail(s, "searching");
+            return -1;
+        }
+        if (++w->range == s->nranges) {
+            w->done = 1;
+            break;
+        }
+        sqlite3_reset(w->st);
+        sqlite3_bind_int64(w->st, 4, s->ranges[w->range].lo);
+        sqlite3_bind_int64(w->st, 5, s->ranges[w->range].hi);
     }
-    if (step == SQLITE_DONE)
-        return 0;
-    sfail(s, "searching");
-    return -1;
+    return 0;
+}
+
+/* How many ids the walk has covered, and how many it covers in all. */
+static void walk_span(const walk *w, double *covered, double *all)
+{
+    const search *s = w->s;
+    *covered = *all = 0;
+    for (size_t r = 0; r < s->nranges; r++) {
+        double len = (double)(s->ranges[r].hi - s->ranges[r].lo + 1);
+        *all += len;
+        if (r < w->range || w->done)
+            *covered += len;
+        else if (r == w->range && w->seen)
+            *covered += (double)(s->ranges[r].hi - w->last + 1);
+    }
+}
+
+static void walk_close(walk *w)
+{
+    sqlite3_finalize(w->st);
+    w->st = NULL;
 }
 
 static int walk_fail(search *s)
@@ -1199,7 +1282,7 @@ static void estimate_total(search *s, double matches)
 static int run_search(search *s)
 {
     sh_hits *out = s->out;
-    sqlite3_stmt *walk = NULL, *pwalk = NULL;
+    walk mw = {0}, pw = {0};
     cands first = {0}, blk = {0};
     int64_t *pids = NULL;
     size_t npids = 0;
@@ -1212,40 +1295,46 @@ static int run_search(search *s)
     }
     if ((rc = id_range(s)) || (rc = plan_filter(s)) ||
         (rc = open_check(s)) ||
-        (rc = open_walk(s, s->expr.data, &s->spec, &walk)))
+        (rc = walk_open(s, &mw, s->expr.data, &s->spec)))
         goto out;
     out->h = calloc((size_t)s->limit, sizeof *out->h);
     if (!out->h) {
         rc = nomem(s);
         goto out;
     }
+    /* Rows of a walk visited per row ranked grow as the filter's pages
+       thin out among the ids walked: keep that product bounded. */
+    size_t block = BLOCK;
+    if (s->use_ids) {
+        double covered, all;
+        walk_span(&mw, &covered, &all);
+        double density = all > 0 ? (double)s->nallowed / all : 1;
+        double b = WALK_BUDGET * density;
+        block = b >= BLOCK ? BLOCK : b <= BLOCK_MIN ? BLOCK_MIN : (size_t)b;
+    }
 
     /* The first block, and one row more to learn whether there is more. */
-    int64_t id = 0, last = 0;
+    int64_t id = 0;
     double rank;
-    size_t seen = 0;
-    while (seen <= BLOCK && (r = walk_next(s, walk, &id, &rank)) > 0) {
-        seen++;
-        last = id;
+    while (first.n <= block && (r = walk_next(&mw, &id, &rank)) > 0)
         if (cands_add(&first, id, rank)) {
             rc = nomem(s);
             goto out;
         }
-    }
     if (r < 0) {
         rc = walk_fail(s);
         goto out;
     }
-    if (seen <= BLOCK) {
+    if (first.n <= block) {
         /* All the matches fit one block: rank them together.  Check them
            all, for an exact total, when that is cheap enough. */
-        int all = seen <= EXACT_MAX;
+        int all = first.n <= EXACT_MAX;
         if ((rc = offer_all(s, &first, all)))
             goto out;
         if (all)
             out->total = (int)s->visible;
         else
-            estimate_total(s, (double)seen);
+            estimate_total(s, (double)first.n);
         goto out;
     }
 
@@ -1256,11 +1345,11 @@ static int run_search(search *s)
             rc = nomem(s);
             goto out;
         }
-        if ((rc = open_walk(s, s->pexpr.data, &s->pspec, &pwalk)))
+        if ((rc = walk_open(s, &pw, s->pexpr.data, &s->pspec)))
             goto out;
         int64_t pid;
         double pr;
-        while (blk.n < PBLOCK && (r = walk_next(s, pwalk, &pid, &pr)) > 0)
+        while (blk.n < PBLOCK && (r = walk_next(&pw, &pid, &pr)) > 0)
             if (cands_add(&blk, pid, pr)) {
                 rc = nomem(s);
                 goto out;
@@ -1283,23 +1372,18 @@ static int run_search(search *s)
         }
     }
     size_t k = 0;
-    int more = 1;
-    while (out->n < s->limit && (more || k < first.n)) {
+    while (out->n < s->limit && (!mw.done || k < first.n)) {
         blk.n = 0;
-        while (blk.n < BLOCK) {
+        while (blk.n < block) {
             if (k < first.n) {
                 id = first.c[k].id;
                 rank = first.c[k].rank;
                 k++;
-            } else if (more && (r = walk_next(s, walk, &id, &rank)) > 0) {
-                seen++;
-                last = id;
-            } else {
+            } else if ((r = walk_next(&mw, &id, &rank)) <= 0) {
                 if (r < 0) {
                     rc = walk_fail(s);
                     goto out;
                 }
-                more = 0;
                 break;
             }
             if (pids && bsearch(&id, pids, npids, sizeof *pids, id_cmp))
@@ -1312,15 +1396,16 @@ static int run_search(search *s)
         if ((rc = offer_all(s, &blk, 0)))
             goto out;
     }
-    /* The walk covered ids last..maxid: assume the same density below. */
-    double span = (double)(s->maxid - s->minid + 1);
-    double done = (double)(s->maxid - last + 1);
-    estimate_total(s, more && done > 0 && done < span ? seen * span / done
-                                                      : (double)seen);
-
+    /* The matches: counted if the walk got to the end, else estimated
+       from the share of the ids it covered. */
+    double covered, all;
+    walk_span(&mw, &covered, &all);
+    estimate_total(s, !mw.done && covered > 0 && covered < all
+                          ? (double)mw.seen * all / covered
+                          : (double)mw.seen);
 out:
-    sqlite3_finalize(walk);
-    sqlite3_finalize(pwalk);
+    walk_close(&mw);
+    walk_close(&pw);
     free(first.c);
     free(blk.c);
     free(pids);
@@ -1339,12 +1424,18 @@ int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
                        q->limit, q->offset, LIMIT_MAX);
     if (q->agencies && !q->agencies[0])
         return SH_OK;           /* allowed no agency at all */
+    size_t nag = 0;
+    while (q->agencies && q->agencies[nag])
+        nag++;
+    if (nag > MAX_AGENCIES)
+        return sh_errf(err, SH_EUSAGE,
+                       "search: %zu agencies in the filter (at most %d)", nag,
+                       MAX_AGENCIES);
     search s = {.db = db, .q = q, .err = err, .out = out,
                 .limit = q->limit ? q->limit : 20};
     int rc = parse_query(db, q->text, &s.qy, err);
     if (rc || s.qy.ngrp == 0)
         goto out;
-    s.spec.q = s.pspec.q = &s.qy;
     if (sh_buf_adds(&s.filt, "")) {
         rc = sh_errf(err, SH_ENOMEM, "search: out of memory");
         goto out;
@@ -1365,6 +1456,7 @@ out:
     free(s.spec.pos);
     free(s.pspec.pos);
     free(s.ids.bits);
+    free(s.ranges);
     sqlite3_finalize(s.check);
     sh_buf_release(&s.expr);
     sh_buf_release(&s.pexpr);

@@ -1,6 +1,7 @@
 /* test_index.c — text normalisation, the "sohoa" tokenizer, search. */
 #include "test.h"
 #include "../index/index.h"
+#include "../index/index_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,50 @@ static int test_fold(void)
                rows[i].in, out, rows[i].want);
         free(out);
     }
+    return 0;
+}
+
+/* The fast fold used for snippets agrees with sh_text_fold: every Latin
+   letter of its table, words, decomposed text, other scripts. */
+static int test_fold_fast(void)
+{
+    char in[64], fast[64];
+    for (unsigned c = 0x41; c < 0x1F00; c++) {
+        if (c >= 0x250 && c < 0x1E00)
+            continue;
+        if (c < 0x80 && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+            continue;
+        int n = c < 0x80 ? snprintf(in, sizeof in, "%c", (char)c)
+                : c < 0x800 ? snprintf(in, sizeof in, "%c%c",
+                                       (char)(0xC0 | c >> 6),
+                                       (char)(0x80 | (c & 0x3F)))
+                            : snprintf(in, sizeof in, "%c%c%c",
+                                       (char)(0xE0 | c >> 12),
+                                       (char)(0x80 | ((c >> 6) & 0x3F)),
+                                       (char)(0x80 | (c & 0x3F)));
+        char *slow = NULL;
+        CHECK(sh_text_fold(in, &slow) == SH_OK);
+        int k = sh__fold_token(in, n, fast, (int)sizeof fast);
+        CHECKF(k >= 0 && (size_t)k == strlen(slow) &&
+                   memcmp(fast, slow, (size_t)k) == 0,
+               "U+%04X: fast %.*s, slow %s", c, k > 0 ? k : 0, fast, slow);
+        free(slow);
+    }
+    static const char *words[] = {
+        "Nghị", "ĐỊNH", "thuỷ", "Ðất", "q\xcc\x81uy\xcc\x81", "Ωμέγα",
+        "한국어", "ﬁnal", "naïve", "30/2020", "",
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(words); i++) {
+        char *slow = NULL;
+        CHECK(sh_text_fold(words[i], &slow) == SH_OK);
+        int k = sh__fold_token(words[i], (int)strlen(words[i]), fast,
+                               (int)sizeof fast);
+        CHECKF(k >= 0 && (size_t)k == strlen(slow) &&
+                   memcmp(fast, slow, (size_t)k) == 0,
+               "%s: fast %.*s, slow %s", words[i], k > 0 ? k : 0, fast, slow);
+        free(slow);
+    }
+    CHECK(sh__fold_token("abcdef", 6, fast, 3) == -1);
     return 0;
 }
 
@@ -278,9 +323,11 @@ static int test_tokenizer(void)
         {15, 6, "đổi"}, {15, 6, "doi"}, {2, 7, "nđ"},   {2, 7, "nd"},
         {2, 8, "cp"},   {3, 2, "hòa"},  {3, 2, "hoa"},  {4, 2, "thủy"},
         {5, 2, "dat"},
-        /* folded pairs "previous this", at "this" */
-        {15, 1, "dat dai"}, {1, 1, "quyet dinh"}, {5, 3, "dat dai"},
-        {2, 8, "nd cp"},
+        /* pairs "previous this" at "this": folded, and exact where it
+           differs */
+        {15, 1, "dat dai"}, {15, 1, "đất đai"}, {1, 1, "quyet dinh"},
+        {1, 1, "quyết định"}, {5, 3, "dat dai"}, {2, 8, "nd cp"},
+        {2, 8, "nđ cp"}, {3, 3, "hòa giải"},
     };
     sqlite3_stmt *st = NULL;
     CHECK(sqlite3_prepare_v2(db,
@@ -298,11 +345,16 @@ static int test_tokenizer(void)
     }
     sqlite3_finalize(st);
     /* Nothing in the old tone style, no eth, no upper case, no pair at
-       the first position, no pair with diacritics. */
+       the first position, no exact pair where it equals the folded one. */
     CHECK(sqlite3_prepare_v2(db,
                              "SELECT count(*) FROM v WHERE term IN ('hoà', "
-                             "'thuỷ', 'ðất', 'Đất', 'ĐẤT', 'đất đai') OR "
-                             "(offset = 0 AND term LIKE '% %')",
+                             "'thuỷ', 'ðất', 'Đất', 'ĐẤT', 'hoà giải') OR "
+                             "(offset = 0 AND term LIKE '% %') OR "
+                             "(doc = 5 AND term LIKE '% %' AND term <> "
+                             "'ghi chu' AND term <> 'chu dat' AND term <> "
+                             "'dat dai' AND term <> 'dai cua' AND term <> "
+                             "'cua ong' AND term <> 'ong nam' AND term <> "
+                             "'nam ban' AND term <> 'ban sao')",
                              -1, &st, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
     sqlite3_finalize(st);
@@ -408,6 +460,12 @@ static int test_search_rank(void)
     CHECK(h.h[5].exact == 0 && h.h[6].exact == 1);
     for (int i = 0; i < h.n; i++)
         CHECK(h.h[i].score > 0);
+    sh_hits_release(&h);
+    /* The same as a quoted phrase: 14 is out, 5 (folded only) last. */
+    CHECK(find(db, "\"đất đai\"", &h) == SH_OK);
+    CHECK(h.n == 6 && h.total == 6 && pos_of(&h, 5) == 5 &&
+          pos_of(&h, 14) < 0);
+    CHECK(h.h[5].exact == 0 && h.h[0].exact == 1);
     sh_hits_release(&h);
     /* Without diacritics every form is as typed; the phrase pages (5
        included) rank before 14. */
@@ -631,11 +689,14 @@ static int test_search_many(void)
     enum { N = 9000, PER = 50 };
     CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
     char did[32], text[160];
-    int visible = 0, visible_y = 0;
+    int visible = 0, visible_y = 0, visible_z = 0, visible_w = 0;
     for (int i = 1; i <= N; i++) {
         int d = (i - 1) / PER;
-        /* Dossiers 0..4 belong to Y (250 pages, < 15%: the bitmap path). */
-        const char *agency = d < 5 ? "Y" : "X";
+        /* Dossier 0 belongs to Y (50 pages, 0.6%: the walks keep to its
+           pages), 1..4 to Z (200 pages, 2.2%: checked page by page), 10
+           and 170 to W (two ranges of ids far apart). */
+        const char *agency = d < 1 ? "Y" : d < 5 ? "Z"
+                             : d == 10 || d == 170 ? "W" : "X";
         snprintf(did, sizeof did, "HS-2022-%05d", d);
         if ((i - 1) % PER == 0)
             CHECK(add_dossier(db, did, agency, "done", PER) == 0);
@@ -647,7 +708,9 @@ static int test_search_many(void)
         CHECK(add_page(db, i, did, placed ? (i - 1) % PER + 1 : 0, text) ==
               0);
         visible += placed;
-        visible_y += placed && d < 5;
+        visible_y += placed && d < 1;
+        visible_z += placed && d >= 1 && d < 5;
+        visible_w += placed && (d == 10 || d == 170);
     }
     CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
 
@@ -682,14 +745,31 @@ static int test_search_many(void)
     CHECKF(count == visible, "paged through %d pages, want %d", count,
            visible);
 
-    /* A selective filter: only Y, counted exactly. */
-    const char *only_y[] = {"Y", NULL}, *only_x[] = {"X", NULL};
+    /* Selective filters: only Y (counted exactly), only Z (all found). */
+    const char *only_y[] = {"Y", NULL}, *only_z[] = {"Z", NULL};
+    const char *only_x[] = {"X", NULL};
     sh_query q = {.text = "luu tru", .agencies = only_y, .limit = 1000};
     CHECK(sh_search(db, &q, &h, &err) == SH_OK);
     CHECKF(h.total == visible_y && h.n == visible_y && !h.approx,
            "Y: %d hits, total %d, want %d", h.n, h.total, visible_y);
     for (int i = 0; i < h.n; i++)
         CHECK(h.h[i].agency && strcmp(h.h[i].agency, "Y") == 0);
+    sh_hits_release(&h);
+    const char *only_w[] = {"W", NULL};
+    q.agencies = only_w;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible_w && h.n == visible_w && !h.approx,
+           "W: %d hits, total %d, want %d", h.n, h.total, visible_w);
+    for (int i = 0; i < h.n; i++)
+        CHECK(h.h[i].agency && strcmp(h.h[i].agency, "W") == 0);
+    CHECK(h.h[0].page_id > 8500 && h.h[h.n - 1].page_id <= 550);
+    sh_hits_release(&h);
+    q.agencies = only_z;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible_z && h.n == visible_z,
+           "Z: %d hits, total %d, want %d", h.n, h.total, visible_z);
+    for (int i = 0; i < h.n; i++)
+        CHECK(h.h[i].agency && strcmp(h.h[i].agency, "Z") == 0);
     sh_hits_release(&h);
     /* A broad filter over many matches: never a page of Y. */
     q.agencies = only_x;
@@ -706,6 +786,7 @@ static int test_search_many(void)
 const sh_test sh_tests_index[] = {
     {"index/norm", test_norm},
     {"index/fold", test_fold},
+    {"index/fold-fast", test_fold_fast},
     {"index/tokenizer", test_tokenizer},
     {"index/search-fold", test_search_fold},
     {"index/search-phrase", test_search_phrase},
