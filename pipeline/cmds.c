@@ -193,9 +193,20 @@ int sh_cmd_search(int argc, char **argv)
                hits.total == 1 ? "" : "s", q.text);
         for (int i = 0; i < hits.n; i++) {
             sh_hit *h = &hits.h[i];
-            printf("%3d. %s page %d  (%s#page=%d)\n     %s\n",
+            printf("%3d. %s page %d  (%s#page=%d)\n     ",
                    q.offset + i + 1, h->dossier, h->page, h->pdf ? h->pdf : "",
-                   h->page, h->snippet ? h->snippet : "");
+                   h->page);
+            /* one line per hit: the page's line breaks become spaces */
+            int sp = 0;
+            for (const char *c = h->snippet ? h->snippet : ""; *c; c++) {
+                int ws = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+                if (ws && !sp)
+                    putchar(' ');
+                else if (!ws)
+                    putchar(*c);
+                sp = ws;
+            }
+            putchar('\n');
         }
     }
     sh_hits_release(&hits);
