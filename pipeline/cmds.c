@@ -198,12 +198,12 @@ int sh_cmd_search(int argc, char **argv)
                    h->page);
             /* one line per hit: the page's line breaks become spaces */
             int sp = 0;
-            for (const char *c = h->snippet ? h->snippet : ""; *c; c++) {
-                int ws = *c == '\n' || *c == '\r' || *c == '\t' || *c == ' ';
+            for (const char *ch = h->snippet ? h->snippet : ""; *ch; ch++) {
+                int ws = *ch == '\n' || *ch == '\r' || *ch == '\t' || *ch == ' ';
                 if (ws && !sp)
                     putchar(' ');
                 else if (!ws)
-                    putchar(*c);
+                    putchar(*ch);
                 sp = ws;
             }
             putchar('\n');
