@@ -47,6 +47,29 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS event(\n"
     "  id INTEGER PRIMARY KEY, run INTEGER, time TEXT, level TEXT,\n"
     "  dossier TEXT, file TEXT, frame INTEGER, what TEXT, reason TEXT);\n"
+    /* archival metadata (Nghị định 30/2020/NĐ-CP Phụ lục VI); columns,
+       units and who writes them: pipeline/archive.h */
+    "CREATE TABLE IF NOT EXISTS dossier_meta(\n"
+    "  dossier TEXT PRIMARY KEY, file_code TEXT, organ_id TEXT,\n"
+    "  file_catalog INTEGER, file_notation TEXT, title TEXT,\n"
+    "  maintenance TEXT, rights TEXT, language TEXT,\n"
+    "  start_date TEXT, end_date TEXT,\n"              /* ISO yyyy-mm-dd */
+    "  doc_total INTEGER, page_total INTEGER, sheet_total INTEGER,\n"
+    "  description TEXT, agency TEXT, manifest TEXT, manifest_row INTEGER,\n"
+    "  updated TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS dossier_meta_code ON dossier_meta(file_code);\n"
+    "CREATE TABLE IF NOT EXISTS document(\n"
+    "  dossier TEXT NOT NULL, ordinal INTEGER NOT NULL,\n"
+    "  first_page INTEGER NOT NULL, last_page INTEGER NOT NULL,\n"
+    "  start_conf REAL, type_name TEXT, type_conf REAL,\n"
+    "  code_number TEXT, code_notation TEXT, code_conf REAL,\n"
+    "  issued_date TEXT, place TEXT, date_conf REAL,\n"
+    "  organ_name TEXT, organ_conf REAL, subject TEXT, subject_conf REAL,\n"
+    "  origin TEXT NOT NULL DEFAULT 'ocr',\n"    /* ocr|manifest|manual */
+    "  PRIMARY KEY(dossier, ordinal));\n"
+    "CREATE INDEX IF NOT EXISTS document_type ON document(type_name);\n"
+    "CREATE INDEX IF NOT EXISTS document_date ON document(issued_date);\n"
+    "CREATE INDEX IF NOT EXISTS document_notation ON document(code_notation);\n"
     "CREATE VIRTUAL TABLE IF NOT EXISTS page_fts USING fts5(\n"
     "  text, content='page', content_rowid='id', tokenize='sohoa',\n"
     "  detail=full);\n";

@@ -3,6 +3,7 @@
  * All real work lives behind the module headers the tests use.
  */
 #include "pipeline.h"
+#include "archive.h"
 #include "../index/web.h"
 
 #include <stdio.h>
@@ -28,6 +29,7 @@ static const struct cmd {
     {"user", sh_cmd_user, "web users and the agencies they may see"},
     {"audit", sh_cmd_audit, "who searched and viewed what, and when"},
     {"merge", sh_cmd_merge, "bring shard warehouses into one"},
+    {"export", sh_cmd_export, "hand done dossiers to an archive (PDF, XML, CSV)"},
     {"worker", cmd_worker, NULL},   /* internal: started by run */
 };
 
