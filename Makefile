@@ -17,7 +17,8 @@ WAREHOUSE ?= warehouse
 PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
         libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev \
         jansson:libjansson-dev libsodium:libsodium-dev zlib:zlib1g-dev \
-        libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev
+        libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev \
+        poppler-glib:libpoppler-glib-dev
 PC_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 # packages checked by file: header or data file → Debian package
 FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
@@ -30,7 +31,9 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf:fonts-dejavu-core \
         /usr/bin/chromium:chromium /usr/sbin/slurmctld:slurm-wlm \
         /usr/sbin/munged:munge /usr/bin/parallel:parallel \
-        /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils
+        /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils \
+        /usr/share/color/icc/sRGB.icc:icc-profiles-free /usr/bin/pdffonts:poppler-utils \
+        /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -107,6 +110,7 @@ test: deps
 	@echo "== unit tests"; $(BUILD)/unit
 	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
 	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
+	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/export.sh
 	@echo "== robustness"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/robust.sh
 	@echo "== web"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/web.sh
 	@echo "== browser"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/browser.sh
@@ -156,3 +160,9 @@ clean:
 	rm -rf build build-asan sohoa
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/pipeline/main.d
+
+# ---- header fields (ocr/fields.c): accuracy on made, corpus and real pages --
+.PHONY: eval-fields
+eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
+	$(CC) $(CFLAGS) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LDFLAGS) $(LDLIBS)
+	BUILD=$(BUILD) bash tests/fields/eval.sh $(EVAL_ARGS)

@@ -8,9 +8,12 @@
  *   sh_pdf_image_release
  *   sh_pdf_image_save        hand-off file for the assembler (atomic)
  *   sh_pdf_image_load        ... read back, every field checked
- *   sh_pdf_open              temp file + header
+ *   sh_pdf_open              font + ICC profile read, temp file + header
+ *   sh_pdf_set_meta          title, language, creator, archival fields
+ *   sh_pdf_set_check         a check of the temp file before the rename
  *   sh_pdf_add_page          one page's objects, written at once
- *   sh_pdf_commit            shared objects, xref, trailer, fsync, rename
+ *   sh_pdf_commit            shared objects, XMP, xref, trailer, fsync,
+ *                            check, rename
  *   sh_pdf_abort             drop the temp file
  *
  * Method.  The file is written front to back through a small buffer on a
@@ -18,10 +21,13 @@
  * starts and only the xref table (8 bytes an object) and the list of page
  * objects (4 bytes a page) grow with the document; a page's image and
  * content stream are in memory only while that page is added.  Object
- * numbers 1–9 are reserved at open for the objects every page refers to
+ * numbers 1–11 are reserved at open for the objects every page refers to
  * and which are written last, at commit:
  *
- *     1  Catalog        << /Type /Catalog /Pages 2 0 R >>
+ *     1  Catalog        << /Type /Catalog /Pages 2 0 R /Metadata 10 0 R
+ *                          /OutputIntents [<< /Type /OutputIntent
+ *                            /S /GTS_PDFA1 ... /DestOutputProfile 11 0 R >>]
+ *                          /Lang (vi) >>
  *     2  Pages          << /Type /Pages /Kids [p1 p2 ...] /Count n >>
  *     3  Type0 font     /GlyphLessFont, /Encoding /Identity-H,
  *                       /DescendantFonts [4 0 R], /ToUnicode 8 0 R
@@ -32,8 +38,18 @@
  *     7  CIDToGIDMap    stream, Flate: all 65536 CIDs → glyph 1
  *     8  ToUnicode      CMap stream, Flate: every 2-byte code maps to
  *                       the same UTF-16 unit (256 bfranges <XX00>-<XXFF>)
- *     9  Info           /Title (UTF-16BE, BOM) /Producer (sohoa)
- *                       /CreationDate /ModDate
+ *     9  Info           /Title /Author /Subject (UTF-16BE, BOM),
+ *                       /Creator (sohoa) /Producer (sohoa)
+ *                       /CreationDate /ModDate: the same values as the XMP
+ *    10  Metadata       XMP packet, uncompressed (PDF/A): pdfaid part 2,
+ *                       conformance B; dc:title/creator/description/
+ *                       language/format; xmp:CreateDate/ModifyDate/
+ *                       MetadataDate/CreatorTool; pdf:Producer;
+ *                       xmpMM:DocumentID/InstanceID (uuid: from the /ID);
+ *                       hoso:NAME per archival field, described as Text
+ *                       by a pdfaExtension schema in an rdf:Description
+ *                       of its own before the data
+ *    11  ICC profile    stream, Flate, /N 3: the sRGB output profile
  *
  * and each page then takes the next numbers in the order written:
  *
@@ -49,6 +65,19 @@
  *
  * then the classic xref table and a trailer with /Root, /Info and /ID.
  *
+ * PDF/A-2b.  Besides the XMP, Info and OutputIntent above, the rules the
+ * writer keeps by construction: header %PDF-1.7 and a binary comment;
+ * "N 0 obj" / "endobj" / "stream" / "endstream" each on their own line and
+ * /Length exact; only Flate, DCT and CCITT filters; no /Encrypt, actions,
+ * annotations, transparency or /Interpolate; DeviceGray/DeviceRGB images
+ * (allowed by the RGB output intent); page sides 3..14400 pt; every page
+ * has its own /Resources.  The font: CIDFontType2 with a CIDToGIDMap
+ * stream mapping every CID to glyph 1 (never .notdef), /DW 500 equal to
+ * that glyph's advance in the font program (1024 of 2048 units in
+ * Tesseract's pdf.ttf; only text render mode 3 uses it, for which
+ * ISO 19005-2 6.2.11.4/6.2.11.5 relax glyph and width checks anyway), and
+ * a ToUnicode CMap; codes used never map to U+0000, U+FEFF or U+FFFE.
+ *
  * Text layer.  Every character of the font is the same blank glyph 500
  * units wide, reaching 800 units above the baseline and 200 below.  A word
  * is shown as UTF-16BE codes (Identity-H; code = CID = Unicode unit, and
@@ -61,7 +90,13 @@
  * space ends every word but the last of its line, and a word that touches
  * or overlaps the next one is narrowed to leave a gap of 0.22 of its size
  * (extractors split words by geometry), so text extraction gets words
- * apart and lines in order.
+ * apart and lines in order.  Poppler takes a glyph that starts less than
+ * 0.1 of the size after the previous one for a duplicate (fake bold) and
+ * drops a repeat of the same character ("__", "...." in a box too narrow
+ * for them); so each glyph advances at least MIN_ADVANCE (0.15) of the
+ * size: a word too narrow for that is set smaller (its baseline kept),
+ * and a word repeating the previous word's text is moved right so the
+ * two do not start within that distance.
  *
  * Every number goes through fmt_num (integer arithmetic, no locale, no
  * nan/inf); every write is checked, and the first failure removes the temp
@@ -84,6 +119,17 @@
 
 #define FONT_DEFAULT "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf"
 #define FONT_MAX ((size_t)16 << 20)
+#define ICC_DEFAULT "/usr/share/color/icc/sRGB.icc"
+#define ICC_PACKAGE "icc-profiles-free"
+#define ICC_MAX ((size_t)4 << 20)
+
+/* Metadata limits (PDF/A strings are at most 32767 bytes; an Info text
+   string takes 2 bytes a UTF-16 unit). */
+#define META_TEXT_MAX 8000
+#define META_VALUE_MAX 65536
+#define META_NAME_MAX 64
+#define META_FIELDS_MAX 256
+#define HOSO_NS "http://sohoa.vn/ns/hoso/1.0/"
 
 enum {
     OBJ_CATALOG = 1,
@@ -95,6 +141,8 @@ enum {
     OBJ_CIDTOGID,
     OBJ_TOUNICODE,
     OBJ_INFO,
+    OBJ_METADATA,
+    OBJ_ICC,
     OBJ_FIRST_FREE
 };
 
@@ -106,9 +154,15 @@ enum {
    poppler's raw-order text output puts a space between two words only
    when they are more than 0.15 (22.x) or 0.2 (later) of it apart. */
 #define WORD_GAP 0.22
+/* Least advance of a glyph, as a fraction of the font size: poppler
+   discards a glyph that starts within 0.1 of the size of the previous
+   one when they are the same character (see the top comment). */
+#define MIN_ADVANCE 0.15
+#define MIN_SIZE 0.01            /* pt: a shrunk size never rounds to 0 */
 
 #define DIM_MAX 1000000          /* image pixels on a side            */
-#define PAGE_PT_MAX 14400.0      /* PDF 1.x limit on page size, pt    */
+#define PAGE_PT_MIN 3.0          /* PDF/A-2 limits on page size, pt   */
+#define PAGE_PT_MAX 14400.0
 #define IMG_DATA_MAX ((size_t)1 << 31)
 #define WBUF_SIZE ((size_t)64 * 1024)
 #define XREF_OFF_MAX 9999999999ULL /* 10 digits in an xref entry       */
@@ -119,12 +173,26 @@ enum {
 #define IMGF_VERSION 1
 #define IMGF_HEADER 48
 
+typedef struct meta_field {
+    char *name;             /* [A-Za-z][A-Za-z0-9]*                     */
+    char *value;            /* sanitised UTF-8 (see clean_text)         */
+} meta_field;
+
 struct sh_pdf {
     char *final_path;
     char *tmp_path;
-    char *title;            /* UTF-8, or NULL                           */
+    char *title;            /* sanitised UTF-8, or NULL                 */
+    char *lang;             /* language tag, never NULL after open      */
+    char *creator;          /* sanitised UTF-8, or NULL                 */
+    char *desc;             /* sanitised UTF-8, or NULL                 */
+    meta_field *fields;
+    int nfields;
     uint8_t *font;          /* TrueType file bytes                      */
     size_t font_n;
+    uint8_t *icc;           /* ICC profile bytes                        */
+    size_t icc_n;
+    sh_pdf_check_fn check;  /* [optional] run before the rename         */
+    void *check_ctx;
     int fd;                 /* temp file, -1 when closed                */
     int tmp_exists;         /* tmp_path is ours to unlink               */
     uint64_t off;           /* bytes written so far, buffer included    */
@@ -243,14 +311,105 @@ bad:
     return 1;
 }
 
-/* The UTF-16 unit shown for cp in the text layer: controls and code
-   points beyond the BMP (never in Vietnamese) become U+FFFD, so the
-   loss is visible in the extracted text rather than silent. */
+/* The UTF-16 unit shown for cp in the text layer: controls, U+FEFF,
+   U+FFFE/FFFF (which PDF/A forbids as ToUnicode values) and code points
+   beyond the BMP (never in Vietnamese) become U+FFFD, so the loss is
+   visible in the extracted text rather than silent.  readback.c restates
+   this mapping for the read-back check. */
 static uint16_t text_unit(uint32_t cp)
 {
-    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp >= 0xFFFE)
+    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || cp == 0xFEFF ||
+        cp >= 0xFFFE)
         return 0xFFFD;
     return (uint16_t)cp;
+}
+
+/* Append cp to b as UTF-8. */
+static void put_utf8(sh_buf *b, int *oom, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp, n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+    } else {
+        u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    if (!*oom && sh_buf_add(b, u, n) != SH_OK)
+        *oom = 1;
+}
+
+/* A malloc'd copy of s that is well-formed UTF-8 and legal XML 1.0 text:
+   ill-formed bytes, controls other than tab/LF/CR, U+FFFE and U+FFFF
+   become U+FFFD.  Info and XMP are both written from this copy, so they
+   agree.  NULL on allocation failure. */
+static char *clean_text(const char *s)
+{
+    sh_buf b = {0};
+    int oom = sh_buf_reserve(&b, strlen(s)) != SH_OK;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t at = 0; at < n && !oom;) {
+        uint32_t cp;
+        at += utf8_next(u + at, n - at, &cp);
+        if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+            cp == 0xFFFE || cp == 0xFFFF)
+            cp = 0xFFFD;
+        put_utf8(&b, &oom, cp);
+    }
+    if (oom) {
+        sh_buf_release(&b);
+        return NULL;
+    }
+    if (!b.data)
+        return strdup("");
+    return b.data;
+}
+
+/* Append s (clean UTF-8) XML-escaped; CR as a character reference, so
+   XML's line-end normalisation does not turn it into LF. */
+static void xml_esc(sh_buf *b, int *oom, const char *s)
+{
+    for (; *s && !*oom; s++) {
+        const char *e = NULL;
+        switch (*s) {
+        case '&': e = "&amp;"; break;
+        case '<': e = "&lt;"; break;
+        case '>': e = "&gt;"; break;
+        case '"': e = "&quot;"; break;
+        case '\r': e = "&#xD;"; break;
+        default: break;
+        }
+        int r = e ? sh_buf_adds(b, e) : sh_buf_add(b, s, 1);
+        if (r != SH_OK)
+            *oom = 1;
+    }
+}
+
+/* Append s (UTF-8) as a PDF text string: UTF-16BE with a BOM, in hex. */
+static void pdf_text_string(sh_buf *b, int *oom, const char *s)
+{
+    bpf(b, oom, "<FEFF");
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t at = 0; at < n;) {
+        uint32_t cp;
+        at += utf8_next(u + at, n - at, &cp);
+        if (cp > 0xFFFF) {
+            cp -= 0x10000;
+            bpf(b, oom, "%04X%04X", 0xD800 + (unsigned)(cp >> 10),
+                0xDC00 + (unsigned)(cp & 0x3FF));
+        } else {
+            bpf(b, oom, "%04X", (unsigned)cp);
+        }
+    }
+    bpf(b, oom, ">");
 }
 
 static int deflate_mem(const void *in, size_t n, uint8_t **out, size_t *outn)
@@ -869,7 +1028,16 @@ static void pdf_free(sh_pdf *p)
     free(p->final_path);
     free(p->tmp_path);
     free(p->title);
+    free(p->lang);
+    free(p->creator);
+    free(p->desc);
+    for (int i = 0; i < p->nfields; i++) {
+        free(p->fields[i].name);
+        free(p->fields[i].value);
+    }
+    free(p->fields);
     free(p->font);
+    free(p->icc);
     free(p->wbuf);
     free(p->xref);
     free(p->kids);
@@ -1008,6 +1176,55 @@ static int put_dict(sh_pdf *p, int num, const char *dict)
 /* open                                                               */
 /* ------------------------------------------------------------------ */
 
+static uint32_t be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+           b[3];
+}
+
+/* Why the ICC profile cannot be the PDF/A output intent (ISO 19005-2
+   6.2.3: a monitor or output profile of an RGB device, version < 5; and
+   what ISO 15076-1 says of the header), or NULL when it can. */
+static const char *icc_problem(const uint8_t *b, size_t n)
+{
+    if (n < 132)
+        return "too short for an ICC profile";
+    if (memcmp(b + 36, "acsp", 4) != 0)
+        return "no 'acsp' signature: not an ICC profile";
+    if (be32(b) != n)
+        return "its header size disagrees with the file size (truncated?)";
+    if (b[8] < 2 || b[8] > 4)
+        return "ICC version is not 2, 3 or 4";
+    if (memcmp(b + 12, "mntr", 4) != 0 && memcmp(b + 12, "prtr", 4) != 0)
+        return "not a display (mntr) or output (prtr) profile";
+    if (memcmp(b + 16, "RGB ", 4) != 0)
+        return "not an RGB profile";
+    uint32_t ntag = be32(b + 128);
+    if (ntag == 0 || ntag > (n - 132) / 12)
+        return "corrupt tag table";
+    return NULL;
+}
+
+/* Read the output-intent ICC profile into p (see pdf.h). */
+static int read_icc(sh_pdf *p, sh_err *err)
+{
+    const char *icc = getenv("SOHOA_ICC");
+    if (!icc || !icc[0])
+        icc = ICC_DEFAULT;
+    sh_err ierr = {0};
+    int rc = sh_read_file(icc, ICC_MAX, &p->icc, &p->icc_n, &ierr);
+    if (rc)
+        return sh_errf(err, SH_EIO, "%s: cannot read the sRGB colour profile "
+                       "%s that PDF/A needs (set SOHOA_ICC, or install the "
+                       "Debian package %s for %s): %s", p->final_path, icc,
+                       ICC_PACKAGE, ICC_DEFAULT, ierr.msg);
+    const char *why = icc_problem(p->icc, p->icc_n);
+    if (why)
+        return sh_errf(err, SH_EINPUT, "%s: colour profile %s cannot be the "
+                       "PDF/A output intent: %s", p->final_path, icc, why);
+    return SH_OK;
+}
+
 int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
                 sh_err *err)
 {
@@ -1028,14 +1245,15 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
     size_t tl = strlen(final_path) + 32;
     p->final_path = strdup(final_path);
     p->tmp_path = malloc(tl);
-    p->title = title ? strdup(title) : NULL;
+    p->title = title && title[0] ? clean_text(title) : NULL;
+    p->lang = strdup("vi");
     p->wbuf = malloc(WBUF_SIZE);
     p->xcap = 64;
     p->xref = calloc((size_t)p->xcap, sizeof *p->xref);
     p->kcap = 16;
     p->kids = malloc((size_t)p->kcap * sizeof *p->kids);
-    if (!p->final_path || !p->tmp_path || (title && !p->title) || !p->wbuf ||
-        !p->xref || !p->kids) {
+    if (!p->final_path || !p->tmp_path || (title && title[0] && !p->title) ||
+        !p->lang || !p->wbuf || !p->xref || !p->kids) {
         rc = sh_errf(err, SH_ENOMEM, "%s: out of memory", final_path);
         goto out;
     }
@@ -1060,6 +1278,8 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
                      "TrueType file", final_path, font);
         goto out;
     }
+    if ((rc = read_icc(p, err)))
+        goto out;
 
     p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (p->fd < 0) {
@@ -1069,8 +1289,9 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
         goto out;
     }
     p->tmp_exists = 1;
-    /* Header; the comment's high bytes mark the file as binary. */
-    static const char hdr[] = "%PDF-1.5\n%\xE2\xE3\xCF\xD3\n";
+    /* Header: PDF 1.7, the base of PDF/A-2; the comment's four high
+       bytes mark the file as binary (ISO 19005-2 6.1.2). */
+    static const char hdr[] = "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n";
     if (wout(p, hdr, sizeof hdr - 1)) {
         rc = p->rc;
         copy_err(err, &p->err);
@@ -1086,6 +1307,151 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* metadata                                                           */
+/* ------------------------------------------------------------------ */
+
+/* RFC 3066 shape, as ISO 19005-2 6.7.4 checks a Lang entry. */
+static int lang_ok(const char *s)
+{
+    size_t part = 0, nparts = 0;
+    if (!s[0] || strlen(s) > 64)
+        return 0;
+    for (const char *c = s;; c++) {
+        if (*c == '-' || !*c) {
+            if (part < 1 || part > 8)
+                return 0;
+            nparts++;
+            part = 0;
+            if (!*c)
+                return 1;
+            continue;
+        }
+        int alpha = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z');
+        int digit = *c >= '0' && *c <= '9';
+        if (!alpha && !(digit && nparts > 0))
+            return 0;
+        part++;
+    }
+}
+
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > META_NAME_MAX)
+        return 0;
+    if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+int sh_pdf_set_meta(sh_pdf *p, const sh_pdf_meta *m, sh_err *err)
+{
+    if (!p || !m)
+        return sh_errf(err, SH_EUSAGE, "sh_pdf_set_meta: NULL argument");
+    if (p->rc) {
+        copy_err(err, &p->err);
+        return p->rc;
+    }
+    const char *fp = p->final_path;
+    if (m->nfields < 0 || m->nfields > META_FIELDS_MAX ||
+        (m->nfields > 0 && !m->fields))
+        return sh_errf(err, SH_EUSAGE, "%s: metadata: %d fields (0..%d)", fp,
+                       m->nfields, META_FIELDS_MAX);
+    const char *lang = m->language ? m->language : "vi";
+    if (!lang_ok(lang))
+        return sh_errf(err, SH_EUSAGE, "%s: metadata: language \"%.80s\" is "
+                       "not a language tag such as vi or vi-VN", fp, lang);
+    static const char *const what[] = {"title", "creator", "description"};
+    const char *text[] = {m->title, m->creator, m->description};
+    for (int i = 0; i < 3; i++)
+        if (text[i] && strlen(text[i]) > META_TEXT_MAX)
+            return sh_errf(err, SH_EUSAGE, "%s: metadata: %s is over %d "
+                           "bytes", fp, what[i], META_TEXT_MAX);
+    for (int i = 0; i < m->nfields; i++) {
+        const sh_pdf_field *f = &m->fields[i];
+        if (!f->name || !name_ok(f->name))
+            return sh_errf(err, SH_EUSAGE, "%s: metadata: field %d name "
+                           "\"%.80s\" is not ASCII [A-Za-z][A-Za-z0-9]* of at "
+                           "most %d bytes", fp, i + 1,
+                           f->name ? f->name : "(null)", META_NAME_MAX);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->fields[j].name, f->name))
+                return sh_errf(err, SH_EUSAGE, "%s: metadata: field %s given "
+                               "twice", fp, f->name);
+        if (f->value && strlen(f->value) > META_VALUE_MAX)
+            return sh_errf(err, SH_EUSAGE, "%s: metadata: field %s is over %d "
+                           "bytes", fp, f->name, META_VALUE_MAX);
+    }
+
+    /* Copy everything, then swap it in. */
+    int oom = 0, nf = 0;
+    char *title = NULL, *creator = NULL, *desc = NULL, *lg = strdup(lang);
+    meta_field *fields = m->nfields ? calloc((size_t)m->nfields,
+                                             sizeof *fields) : NULL;
+    if (!lg || (m->nfields && !fields))
+        oom = 1;
+    if (!oom && m->title && m->title[0] && !(title = clean_text(m->title)))
+        oom = 1;
+    if (!oom && m->creator && m->creator[0] &&
+        !(creator = clean_text(m->creator)))
+        oom = 1;
+    if (!oom && m->description && m->description[0] &&
+        !(desc = clean_text(m->description)))
+        oom = 1;
+    for (int i = 0; i < m->nfields && !oom; i++) {
+        if (!m->fields[i].value)
+            continue;
+        fields[nf].name = strdup(m->fields[i].name);
+        fields[nf].value = clean_text(m->fields[i].value);
+        nf++;
+        if (!fields[nf - 1].name || !fields[nf - 1].value)
+            oom = 1;
+    }
+    if (oom) {
+        free(title);
+        free(creator);
+        free(desc);
+        free(lg);
+        for (int i = 0; i < nf; i++) {
+            free(fields[i].name);
+            free(fields[i].value);
+        }
+        free(fields);
+        return sh_errf(err, SH_ENOMEM, "%s: metadata: out of memory", fp);
+    }
+    if (title) {
+        free(p->title);
+        p->title = title;
+    }
+    free(p->lang);
+    p->lang = lg;
+    free(p->creator);
+    p->creator = creator;
+    free(p->desc);
+    p->desc = desc;
+    for (int i = 0; i < p->nfields; i++) {
+        free(p->fields[i].name);
+        free(p->fields[i].value);
+    }
+    free(p->fields);
+    p->fields = fields;
+    p->nfields = nf;
+    return SH_OK;
+}
+
+void sh_pdf_set_check(sh_pdf *p, sh_pdf_check_fn fn, void *ctx)
+{
+    if (!p)
+        return;
+    p->check = fn;
+    p->check_ctx = ctx;
+}
+
+/* ------------------------------------------------------------------ */
 /* pages                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -1094,14 +1460,19 @@ static int finite_pos(double v, double max)
     return isfinite(v) && v > 0 && v <= max;
 }
 
+static int side_ok(double v)
+{
+    return isfinite(v) && v >= PAGE_PT_MIN && v <= PAGE_PT_MAX;
+}
+
 static int check_page(const sh_pdf *p, const sh_pdf_page *pg, int pageno,
                       sh_err *err)
 {
     const char *fp = p->final_path;
-    if (!finite_pos(pg->w_pt, PAGE_PT_MAX) || !finite_pos(pg->h_pt, PAGE_PT_MAX))
+    if (!side_ok(pg->w_pt) || !side_ok(pg->h_pt))
         return sh_errf(err, SH_EUSAGE, "%s: page %d: page size %gx%g pt is "
-                       "outside 0..%g", fp, pageno, pg->w_pt, pg->h_pt,
-                       PAGE_PT_MAX);
+                       "outside %g..%g", fp, pageno, pg->w_pt, pg->h_pt,
+                       PAGE_PT_MIN, PAGE_PT_MAX);
     if (pg->img) {
         const char *why = image_problem(pg->img);
         if (why)
@@ -1139,7 +1510,8 @@ static void build_text(const sh_pdf_page *pg, sh_buf *cs, int *oom)
     uint16_t *u = NULL;
     size_t ucap = 0;
     int in_line = 0;
-    double cur_size = -1;
+    double cur_size = -1, prev_x = 0, prev_size = 0;
+    const char *prev_text = NULL;
     for (int i = 0; i < ws->n && !*oom; i++) {
         const sh_word *w = &ws->w[i];
         if (!word_usable(w))
@@ -1178,11 +1550,8 @@ static void build_text(const sh_pdf_page *pg, sh_buf *cs, int *oom)
         double bw = (w->x1 - w->x0) * k, size = lh * k, base;
         /* a baseline is trusted from the box top down to half a line
            below the box (a "-" or "," sits well above its baseline) */
-        if (w->baseline_y >= 0 && w->baseline_y >= w->y0 &&
-            w->baseline_y <= w->y1 + (lh > bh ? lh : bh) / 2)
-            base = pg->h_pt - w->baseline_y * k;
-        else
-            base = pg->h_pt - w->y1 * k + size * FONT_DESCENT / 1000.0;
+        int trusted = w->baseline_y >= 0 && w->baseline_y >= w->y0 &&
+                      w->baseline_y <= w->y1 + (lh > bh ? lh : bh) / 2;
         /* Extractors (poppler, pdf.js) split words by the gap between
            them, not by the space glyph: a word touching or overlapping
            the next one on its line is narrowed to leave WORD_GAP of the
@@ -1192,6 +1561,27 @@ static void build_text(const sh_pdf_page *pg, sh_buf *cs, int *oom)
             if (room < bw && room >= bw / 2)
                 bw = room;
         }
+        /* each glyph advances MIN_ADVANCE of the size at least */
+        if (bw / (double)nu < MIN_ADVANCE * size) {
+            size = bw / (double)nu / MIN_ADVANCE;
+            if (size < MIN_SIZE)
+                size = MIN_SIZE;
+        }
+        if (trusted)
+            base = pg->h_pt - w->baseline_y * k;
+        else
+            base = pg->h_pt - w->y1 * k + size * FONT_DESCENT / 1000.0;
+        double x = w->x0 * k;
+        /* the same text again right after: start MIN_ADVANCE apart */
+        if (in_line && prev_text && !strcmp(prev_text, w->text)) {
+            double least = prev_x + MIN_ADVANCE * (size > prev_size ?
+                                                   size : prev_size);
+            if (x < least)
+                x = least;
+        }
+        prev_text = w->text;
+        prev_x = x;
+        prev_size = size;
         double tz = 100.0 * bw / ((double)nu * GLYPH_W / 1000.0 * size);
 
         if (!in_line) {
@@ -1206,7 +1596,7 @@ static void build_text(const sh_pdf_page *pg, sh_buf *cs, int *oom)
             cur_size = size;
         }
         bpf(cs, oom, "1 0 0 1 ");
-        bnum(cs, oom, w->x0 * k);
+        bnum(cs, oom, x);
         bnum(cs, oom, base);
         bpf(cs, oom, "Tm\n");
         bnum(cs, oom, tz);
@@ -1338,8 +1728,15 @@ out:
 /* commit                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Info's dates: D:YYYYMMDDHHmmSS+HH'mm' in local time. */
-static void pdf_date(char out[64])
+/* The moment of the commit, as Info wants it (D:YYYYMMDDHHmmSS+HH'mm')
+   and as XMP wants it (YYYY-MM-DDTHH:mm:SS+HH:mm), local time, the same
+   second in both. */
+typedef struct doc_time {
+    char pdf[64];
+    char xmp[64];
+} doc_time;
+
+static void doc_time_now(doc_time *dt)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -1348,9 +1745,14 @@ static void pdf_date(char out[64])
     char sign = off < 0 ? '-' : '+';
     if (off < 0)
         off = -off;
-    snprintf(out, 64, "D:%04d%02d%02d%02d%02d%02d%c%02ld'%02ld'",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, sign, off / 3600, off % 3600 / 60);
+    snprintf(dt->pdf, sizeof dt->pdf,
+             "D:%04d%02d%02d%02d%02d%02d%c%02ld'%02ld'", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
+             off / 3600, off % 3600 / 60);
+    snprintf(dt->xmp, sizeof dt->xmp,
+             "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
+             off / 3600, off % 3600 / 60);
 }
 
 /* The shared font objects 3–8; returns SH_OK or the sticky error. */
@@ -1423,31 +1825,183 @@ static int write_font(sh_pdf *p)
     return p->rc;
 }
 
-/* Info (9), Pages (2), Catalog (1). */
-static int write_doc(sh_pdf *p)
+/* The file identifier: 16 bytes from a digest of where, when and what,
+   with the RFC 4122 version-4 and variant bits set so the same bytes
+   serve as /ID (hex) and as xmpMM:DocumentID/InstanceID (uuid:...). */
+static void make_id(const sh_pdf *p, char hex[33], char uuid[48])
+{
+    char seed[4400], h[65];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(seed, sizeof seed, "%s|%lld.%09ld|%d|%d|%llu", p->final_path,
+             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid(), p->npages,
+             (unsigned long long)p->off);
+    sh_sha256_buf(seed, strlen(seed), h);
+    static const char xd[] = "0123456789abcdef";
+    h[12] = '4';                                        /* version 4 */
+    h[16] = xd[8 + (strchr(xd, h[16]) - xd) % 4];       /* variant 10xx */
+    memcpy(hex, h, 32);
+    hex[32] = 0;
+    snprintf(uuid, 48, "uuid:%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
+             h + 16, h + 20);
+}
+
+/* What each known archival field is (Decree 30/2020/ND-CP, Annex VI). */
+static const struct {
+    const char *name, *desc;
+} hoso_known[] = {
+    {"FileCode", "Mã hồ sơ (dossier code)"},
+    {"OrganId", "Mã định danh của cơ quan, tổ chức (agency identifier)"},
+    {"FileCatalog", "Mục lục số hoặc năm hình thành hồ sơ (catalogue "
+                    "number or year)"},
+    {"FileNotation", "Số và ký hiệu hồ sơ (dossier number and notation)"},
+    {"Title", "Tiêu đề hồ sơ (dossier title)"},
+    {"Maintenance", "Thời hạn bảo quản (retention period)"},
+    {"Rights", "Chế độ sử dụng (access regime)"},
+    {"Language", "Ngôn ngữ (language)"},
+    {"StartDate", "Thời gian bắt đầu (start date)"},
+    {"EndDate", "Thời gian kết thúc (end date)"},
+    {"DocTotal", "Tổng số văn bản trong hồ sơ (number of documents)"},
+    {"PageTotal", "Tổng số trang của hồ sơ (number of pages)"},
+    {"SheetTotal", "Tổng số tờ của hồ sơ (number of sheets)"},
+    {"Description", "Ghi chú (notes)"},
+    {"InforSign", "Ký hiệu thông tin (information sign)"},
+    {"Keyword", "Từ khóa (keywords)"},
+    {"Format", "Tình trạng vật lý (physical state)"},
+    {"Agency", "Cơ quan giao nộp hồ sơ (agency code)"},
+};
+
+/* The pdfaExtension description of the hoso fields: a description of
+   its own, before the one that uses them (readers such as xmpbox learn
+   extension schemas from descriptions whose first child is one). */
+static void xmp_extension(const sh_pdf *p, sh_buf *x, int *oom)
+{
+    bpf(x, oom,
+        "  <rdf:Description rdf:about=\"\"\n"
+        "    xmlns:pdfaExtension=\"http://www.aiim.org/pdfa/ns/extension/\"\n"
+        "    xmlns:pdfaSchema=\"http://www.aiim.org/pdfa/ns/schema#\"\n"
+        "    xmlns:pdfaProperty=\"http://www.aiim.org/pdfa/ns/property#\">\n"
+        "   <pdfaExtension:schemas>\n    <rdf:Bag>\n"
+        "     <rdf:li rdf:parseType=\"Resource\">\n"
+        "      <pdfaSchema:schema>sohoa dossier metadata (Decree "
+        "30/2020/ND-CP, Annex VI)</pdfaSchema:schema>\n"
+        "      <pdfaSchema:namespaceURI>" HOSO_NS "</pdfaSchema:namespaceURI>\n"
+        "      <pdfaSchema:prefix>hoso</pdfaSchema:prefix>\n"
+        "      <pdfaSchema:property>\n       <rdf:Seq>\n");
+    for (int i = 0; i < p->nfields; i++) {
+        const char *d = NULL;
+        for (size_t k = 0; k < SH_ARRAY_LEN(hoso_known) && !d; k++)
+            if (!strcmp(hoso_known[k].name, p->fields[i].name))
+                d = hoso_known[k].desc;
+        bpf(x, oom,
+            "        <rdf:li rdf:parseType=\"Resource\">\n"
+            "         <pdfaProperty:name>%s</pdfaProperty:name>\n"
+            "         <pdfaProperty:valueType>Text</pdfaProperty:valueType>\n"
+            "         <pdfaProperty:category>external</pdfaProperty:category>\n"
+            "         <pdfaProperty:description>", p->fields[i].name);
+        if (d)
+            bpf(x, oom, "%s", d);
+        else
+            bpf(x, oom, "Dossier field %s", p->fields[i].name);
+        bpf(x, oom, "</pdfaProperty:description>\n        </rdf:li>\n");
+    }
+    bpf(x, oom, "       </rdf:Seq>\n      </pdfaSchema:property>\n"
+        "     </rdf:li>\n    </rdf:Bag>\n   </pdfaExtension:schemas>\n"
+        "  </rdf:Description>\n");
+}
+
+/* The XMP packet (see the top comment). */
+static int build_xmp(const sh_pdf *p, const doc_time *dt, const char *uuid,
+                     sh_buf *x)
+{
+    int oom = 0;
+    bpf(x, &oom,
+        "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+        " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n");
+    if (p->nfields)
+        xmp_extension(p, x, &oom);
+    bpf(x, &oom,
+        "  <rdf:Description rdf:about=\"\"\n"
+        "    xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\"\n"
+        "    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n"
+        "    xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n"
+        "    xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\"\n"
+        "    xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\"%s>\n"
+        "   <pdfaid:part>2</pdfaid:part>\n"
+        "   <pdfaid:conformance>B</pdfaid:conformance>\n"
+        "   <dc:format>application/pdf</dc:format>\n",
+        p->nfields ? "\n    xmlns:hoso=\"" HOSO_NS "\"" : "");
+    if (p->title) {
+        bpf(x, &oom, "   <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">");
+        xml_esc(x, &oom, p->title);
+        bpf(x, &oom, "</rdf:li></rdf:Alt></dc:title>\n");
+    }
+    if (p->creator) {
+        bpf(x, &oom, "   <dc:creator><rdf:Seq><rdf:li>");
+        xml_esc(x, &oom, p->creator);
+        bpf(x, &oom, "</rdf:li></rdf:Seq></dc:creator>\n");
+    }
+    if (p->desc) {
+        bpf(x, &oom, "   <dc:description><rdf:Alt><rdf:li "
+            "xml:lang=\"x-default\">");
+        xml_esc(x, &oom, p->desc);
+        bpf(x, &oom, "</rdf:li></rdf:Alt></dc:description>\n");
+    }
+    bpf(x, &oom, "   <dc:language><rdf:Bag><rdf:li>%s</rdf:li></rdf:Bag>"
+        "</dc:language>\n"
+        "   <xmp:CreateDate>%s</xmp:CreateDate>\n"
+        "   <xmp:ModifyDate>%s</xmp:ModifyDate>\n"
+        "   <xmp:MetadataDate>%s</xmp:MetadataDate>\n"
+        "   <xmp:CreatorTool>sohoa</xmp:CreatorTool>\n"
+        "   <pdf:Producer>sohoa</pdf:Producer>\n"
+        "   <xmpMM:DocumentID>%s</xmpMM:DocumentID>\n"
+        "   <xmpMM:InstanceID>%s</xmpMM:InstanceID>\n",
+        p->lang, dt->xmp, dt->xmp, dt->xmp, uuid, uuid);
+    for (int i = 0; i < p->nfields; i++) {
+        bpf(x, &oom, "   <hoso:%s>", p->fields[i].name);
+        xml_esc(x, &oom, p->fields[i].value);
+        bpf(x, &oom, "</hoso:%s>\n", p->fields[i].name);
+    }
+    bpf(x, &oom, "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n"
+        "<?xpacket end=\"w\"?>");
+    return oom ? SH_ENOMEM : SH_OK;
+}
+
+/* ICC profile (11), Metadata (10), Info (9), Pages (2), Catalog (1). */
+static int write_doc(sh_pdf *p, const doc_time *dt, const char *uuid)
 {
     sh_buf b = {0};
     int oom = 0;
-    char date[64];
-    pdf_date(date);
-    bpf(&b, &oom, "<< /Producer (sohoa) /CreationDate (%s) /ModDate (%s)",
-        date, date);
+    uint8_t *z = NULL;
+    size_t zn = 0;
+
+    if (deflate_mem(p->icc, p->icc_n, &z, &zn))
+        return fail_mem(p);
+    put_stream(p, OBJ_ICC, " /N 3 /Filter /FlateDecode", z, zn);
+    free(z);
+
+    if (build_xmp(p, dt, uuid, &b)) {
+        sh_buf_release(&b);
+        return fail_mem(p);
+    }
+    put_stream(p, OBJ_METADATA, " /Type /Metadata /Subtype /XML", b.data,
+               b.len);
+
+    b.len = 0;
+    bpf(&b, &oom, "<< /Producer (sohoa) /Creator (sohoa) /CreationDate (%s)"
+        " /ModDate (%s)", dt->pdf, dt->pdf);
     if (p->title) {
-        bpf(&b, &oom, " /Title <FEFF");
-        const unsigned char *s = (const unsigned char *)p->title;
-        size_t n = strlen(p->title);
-        for (size_t at = 0; at < n;) {
-            uint32_t cp;
-            at += utf8_next(s + at, n - at, &cp);
-            if (cp > 0xFFFF) {
-                cp -= 0x10000;
-                bpf(&b, &oom, "%04X%04X", 0xD800 + (unsigned)(cp >> 10),
-                    0xDC00 + (unsigned)(cp & 0x3FF));
-            } else {
-                bpf(&b, &oom, "%04X", (unsigned)cp);
-            }
-        }
-        bpf(&b, &oom, ">");
+        bpf(&b, &oom, " /Title ");
+        pdf_text_string(&b, &oom, p->title);
+    }
+    if (p->creator) {
+        bpf(&b, &oom, " /Author ");
+        pdf_text_string(&b, &oom, p->creator);
+    }
+    if (p->desc) {
+        bpf(&b, &oom, " /Subject ");
+        pdf_text_string(&b, &oom, p->desc);
     }
     bpf(&b, &oom, " >>");
     if (oom) {
@@ -1466,14 +2020,24 @@ static int write_doc(sh_pdf *p)
         return fail_mem(p);
     }
     put_dict(p, OBJ_PAGES, b.data);
-    sh_buf_release(&b);
 
-    char s[64];
-    snprintf(s, sizeof s, "<< /Type /Catalog /Pages %d 0 R >>", OBJ_PAGES);
-    return put_dict(p, OBJ_CATALOG, s);
+    b.len = 0;
+    bpf(&b, &oom, "<< /Type /Catalog /Pages %d 0 R /Metadata %d 0 R"
+        " /OutputIntents [<< /Type /OutputIntent /S /GTS_PDFA1"
+        " /OutputConditionIdentifier (sRGB IEC61966-2.1)"
+        " /RegistryName (http://www.color.org) /Info (sRGB IEC61966-2.1)"
+        " /DestOutputProfile %d 0 R >>] /Lang (%s) >>", OBJ_PAGES,
+        OBJ_METADATA, OBJ_ICC, p->lang);
+    if (oom) {
+        sh_buf_release(&b);
+        return fail_mem(p);
+    }
+    put_dict(p, OBJ_CATALOG, b.data);
+    sh_buf_release(&b);
+    return p->rc;
 }
 
-static int write_xref(sh_pdf *p)
+static int write_xref(sh_pdf *p, const char *id_hex)
 {
     if (p->rc)
         return p->rc;
@@ -1487,19 +2051,9 @@ static int write_xref(sh_pdf *p)
     wprintf(p, "xref\n0 %d\n0000000000 65535 f \n", p->nobj + 1);
     for (int i = 1; i <= p->nobj; i++)
         wprintf(p, "%010llu 00000 n \n", (unsigned long long)p->xref[i]);
-
-    /* /ID: a digest of where, when and what. */
-    char seed[4400], hex[65];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(seed, sizeof seed, "%s|%lld.%09ld|%d|%d|%llu", p->final_path,
-             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid(), p->npages,
-             (unsigned long long)at);
-    sh_sha256_buf(seed, strlen(seed), hex);
-    hex[32] = 0;
     wprintf(p, "trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R"
             " /ID [<%s> <%s>] >>\n", p->nobj + 1, OBJ_CATALOG, OBJ_INFO,
-            hex, hex);
+            id_hex, id_hex);
     return wprintf(p, "startxref\n%llu\n%%%%EOF\n", (unsigned long long)at);
 }
 
@@ -1519,9 +2073,13 @@ int sh_pdf_commit(sh_pdf **pp, sh_err *err)
         rc = sh_errf(err, SH_EUSAGE, "%s: no pages to write", p->final_path);
         goto out;
     }
+    doc_time dt;
+    char id_hex[33], uuid[48];
+    doc_time_now(&dt);
+    make_id(p, id_hex, uuid);
     write_font(p);
-    write_doc(p);
-    write_xref(p);
+    write_doc(p, &dt, uuid);
+    write_xref(p, id_hex);
     wflush(p);
     if (!p->rc && sh_fsync(p->fd) < 0)
         fail_io(p, errno, "fsync of");
@@ -1530,6 +2088,16 @@ int sh_pdf_commit(sh_pdf **pp, sh_err *err)
         p->fd = -1;
         if (close(fd) < 0)
             fail_io(p, errno, "closing");
+    }
+    if (!p->rc && p->check) {
+        sh_err cerr = {0};
+        int crc = p->check(p->tmp_path, p->check_ctx, &cerr);
+        if (crc) {
+            p->rc = sh_errf(&p->err, crc, "%s: %s", p->final_path,
+                            cerr.msg[0] ? cerr.msg : "the check of the "
+                            "written file failed");
+            drop_tmp(p);
+        }
     }
     if (!p->rc && rename(p->tmp_path, p->final_path) < 0)
         fail_io(p, errno, "renaming into place");

@@ -14,13 +14,26 @@
  *
  * The writer is streaming: pages are written as they are added; the file
  * appears under its final name only at sh_pdf_commit (temp file, fsync,
- * rename, fsync of the folder).  The object layout is described at the
- * top of pdf.c.
+ * [optional check of the temp file], rename, fsync of the folder).  The
+ * object layout is described at the top of pdf.c.
+ *
+ * Every file is PDF/A-2b (ISO 19005-2, level B): PDF 1.7 header with a
+ * binary comment, trailer /ID, an XMP metadata packet on the Catalog
+ * (pdfaid part 2 / conformance B, Dublin Core, dates, producer, document
+ * and instance ids, and the dossier's archival fields in the `hoso`
+ * namespace with their pdfaExtension schema description), an Info
+ * dictionary that agrees with it, and an sRGB OutputIntent whose ICC
+ * profile is embedded once.  The ICC profile is $SOHOA_ICC, or else
+ * /usr/share/color/icc/sRGB.icc from the Debian package icc-profiles-free
+ * (a v2.3 monitor profile).  Nothing PDF/A forbids is ever written: no
+ * encryption, no LZW, no transparency, no actions or JavaScript, the one
+ * font embedded (and only used invisibly, text render mode 3).
  *
  * Functions:
  *   sh_pdf_image_from_pix / sh_pdf_image_from_jpeg / sh_pdf_image_release
  *   sh_pdf_image_save / sh_pdf_image_load   (worker → assembler hand-off)
- *   sh_pdf_open / sh_pdf_add_page / sh_pdf_commit / sh_pdf_abort
+ *   sh_pdf_open / sh_pdf_set_meta / sh_pdf_set_check / sh_pdf_add_page /
+ *   sh_pdf_commit / sh_pdf_abort
  */
 #ifndef SH_PDF_H
 #define SH_PDF_H
@@ -90,7 +103,7 @@ int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err);
 
 /* One page to add. */
 typedef struct sh_pdf_page {
-    double w_pt, h_pt;           /* MediaBox, 0 < side <= 14400            */
+    double w_pt, h_pt;           /* MediaBox, 3 <= side <= 14400 (PDF/A)   */
     const sh_pdf_image *img;     /* [optional] NULL = text only            */
     double img_matrix[6];        /* cm for the image unit square, e.g.
                                     {w_pt,0,0,h_pt,0,0} upright; an image
@@ -109,28 +122,99 @@ typedef struct sh_pdf sh_pdf;    /* opaque */
 
 /*
  * Start a PDF that will be committed to final_path: reads the text-layer
- * font, creates final_path.tmp.<pid> and writes the header.
- *   title [optional] document title (UTF-8) for the Info dictionary
+ * font and the sRGB ICC profile, creates final_path.tmp.<pid> and writes
+ * the header.
+ *   title [optional] document title (UTF-8) for Info and XMP (dc:title),
+ *         cleaned as sh_pdf_set_meta cleans text; "" = none;
+ *         sh_pdf_set_meta may replace it
  * The font is $SOHOA_PDF_FONT, or else Tesseract's
- * /usr/share/tesseract-ocr/5/tessdata/pdf.ttf.
- * Returns SH_OK; SH_EIO (font unreadable, or the temp file cannot be
- * created, e.g. missing folder), SH_ENOSPC, SH_EINPUT (font not TrueType),
- * SH_EUSAGE, SH_ENOMEM.  On error *out is NULL and no file is left.
+ * /usr/share/tesseract-ocr/5/tessdata/pdf.ttf.  The ICC profile is
+ * $SOHOA_ICC, or else /usr/share/color/icc/sRGB.icc (icc-profiles-free);
+ * it must be an RGB display or output profile of ICC version 2 to 4.
+ * Returns SH_OK; SH_EIO (font or ICC profile unreadable: err names the
+ * file and the Debian package; or the temp file cannot be created, e.g.
+ * missing folder), SH_ENOSPC, SH_EINPUT (font not TrueType, profile not a
+ * usable RGB ICC profile), SH_EUSAGE, SH_ENOMEM.  On error *out is NULL
+ * and no file is left.
  */
 int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
                 sh_err *err);
 
+/* One archival field: name is ASCII [A-Za-z][A-Za-z0-9]* (at most 64
+   bytes; it becomes the XMP property hoso:NAME), value UTF-8 text. */
+typedef struct sh_pdf_field {
+    const char *name;
+    const char *value;            /* NULL: the field is left out          */
+} sh_pdf_field;
+
+/* Document metadata; every member [optional]. */
+typedef struct sh_pdf_meta {
+    const char *title;            /* dc:title + Info /Title; NULL or ""
+                                     keeps the title given to sh_pdf_open  */
+    const char *language;         /* dc:language + Catalog /Lang; NULL =
+                                     "vi"; an RFC 3066 tag (letters{1,8},
+                                     then -alnum{1,8} parts)               */
+    const char *creator;          /* dc:creator + Info /Author (the
+                                     agency or person responsible)        */
+    const char *description;      /* dc:description + Info /Subject       */
+    const sh_pdf_field *fields;   /* archival fields, e.g. the dossier
+                                     metadata of Decree 30/2020 Annex VI
+                                     (FileCode, OrganId, FileCatalog,
+                                     FileNotation, Title, Maintenance,
+                                     Rights, Language, StartDate, EndDate,
+                                     DocTotal, PageTotal, SheetTotal,
+                                     Description, ...)                     */
+    int nfields;                  /* 0..256                                */
+} sh_pdf_meta;
+
+/*
+ * Set the document's metadata (copied; replaces what an earlier call
+ * set).  Any time between sh_pdf_open and sh_pdf_commit.
+ * Text is kept as given, except that bytes which are not UTF-8, control
+ * characters other than tab/LF/CR, and U+FFFE/U+FFFF become U+FFFD (so
+ * the XMP is well-formed and Info and XMP hold the same text); it is
+ * XML-escaped in the XMP.  Fields go into the XMP as hoso:NAME (namespace
+ * http://sohoa.vn/ns/hoso/1.0/) with a PDF/A extension schema describing
+ * each one as Text.
+ * Returns SH_OK; SH_EUSAGE (NULL p or m, a bad or repeated field name,
+ * a bad language tag, nfields out of range, title/creator/description
+ * over 8000 bytes or a value over 65536 bytes: err says which), SH_ENOMEM,
+ * or the error an earlier add_page hit.  On error the previous metadata
+ * stays.
+ */
+int sh_pdf_set_meta(sh_pdf *p, const sh_pdf_meta *m, sh_err *err);
+
+/*
+ * A check run on the finished file before it gets its final name:
+ * tmp_path is complete, fsynced and closed.  Returns SH_OK to let the
+ * commit go on, else an SH_E* code with err filled.
+ */
+typedef int (*sh_pdf_check_fn)(const char *tmp_path, void *ctx, sh_err *err);
+
+/* Have sh_pdf_commit call fn(tmp_path, ctx, err) after fsync, before the
+   rename (NULL fn: no check).  When fn fails, the temp file is removed,
+   nothing appears under the final name, and commit returns fn's code
+   with "final_path: " before fn's message.  See readback.h for the
+   text read-back check. */
+void sh_pdf_set_check(sh_pdf *p, sh_pdf_check_fn fn, void *ctx);
+
 /*
  * Write one page (image XObject, content stream, page object) at once;
  * only the page's own data is in memory meanwhile.
- * Words with empty text or an empty box are skipped; invalid UTF-8 and
- * characters beyond U+FFFF show as U+FFFD.  The text size is line_h
+ * Words with empty text or an empty box are skipped; invalid UTF-8 (each
+ * byte that does not start a well-formed sequence), control characters
+ * (U+0000–001F, U+007F–009F), U+FEFF, U+FFFE, U+FFFF and characters beyond
+ * U+FFFF show as U+FFFD.  The text size is line_h
  * (else the box height).  A word whose baseline_y lies between its box top
  * and half a line below its box sits on that baseline and spans
  * baseline-0.8*size .. baseline+0.2*size; otherwise it spans y1-size .. y1
  * (its box, when line_h is 0).  Words are stretched to their box width,
  * narrowed only to keep a gap of 0.22*size before the next word of the
- * line (text extractors split words by that gap).
+ * line (text extractors split words by that gap).  A word too narrow for
+ * its glyphs to advance 0.15*size each is set at the size that allows it,
+ * and a word repeating the previous word's text starts 0.15*size after it
+ * at least (poppler drops a repeated glyph closer than 0.1*size as a
+ * fake-bold duplicate).
  * Returns SH_OK; SH_EUSAGE (bad page: size, matrix with nan/inf or
  * singular, unsound image, pt_per_px) or SH_ENOMEM before anything was
  * written: the document is still usable.  SH_ENOSPC / SH_EIO / SH_ELIMIT
@@ -140,11 +224,13 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
 int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err);
 
 /*
- * Finish (shared font objects, Pages, Catalog, Info, xref, trailer with
- * /ID), fsync, close, rename to final_path, fsync the folder; frees *p
- * and sets it to NULL whatever the outcome.
+ * Finish (shared font objects, ICC profile, XMP metadata, Info, Pages,
+ * Catalog, xref, trailer with /ID), fsync, close, run the check set with
+ * sh_pdf_set_check, rename to final_path, fsync the folder; frees *p and
+ * sets it to NULL whatever the outcome.
  * Returns SH_OK; SH_EUSAGE (no pages), SH_ENOSPC, SH_EIO, SH_ELIMIT
- * (over 9.9 GB), SH_ENOMEM, or the error an earlier add_page hit.
+ * (over 9.9 GB), SH_ENOMEM, the check's code, or the error an earlier
+ * add_page hit.
  * On error nothing is left under final_path's name that was not there
  * before (a failed folder fsync removes the renamed file), and no temp.
  */

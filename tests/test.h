@@ -46,4 +46,15 @@ extern const char *sh_test_shared;
 /* A fresh temporary folder for this test (removed by the runner). */
 const char *sh_test_tmpdir(void);
 
+#include <stddef.h>
+struct sh_buf;
+/* Run cmd through the shell; its stdout into out (may be NULL).  Returns
+   the exit status, or -1.  (tests/testutil.c) */
+int sh_test_run(const char *cmd, struct sh_buf *out);
+/* buf = <this test's tmpdir>/name */
+void sh_test_path(char *buf, size_t n, const char *name);
+/* Number of entries of dir whose name contains sub (-1: no folder). */
+int sh_test_count_names(const char *dir, const char *sub);
+int sh_test_file_exists(const char *p);
+
 #endif

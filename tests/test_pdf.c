@@ -29,56 +29,14 @@ static int have_tools(void)
                   "command -v pdfinfo >/dev/null 2>&1") == 0;
 }
 
-/* Run cmd through the shell; its stdout into out (may be NULL).  Returns
-   the exit status, or -1. */
-static int run(const char *cmd, sh_buf *out)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char blk[4096];
-    size_t n;
-    while ((n = fread(blk, 1, sizeof blk, f)) > 0)
-        if (out && sh_buf_add(out, blk, n) != SH_OK)
-            break;
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void tpath(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", sh_test_tmpdir(), name);
-}
-
-/* Number of entries of dir whose name contains sub. */
-static int count_names(const char *dir, const char *sub)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return -1;
-    int c = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strstr(e->d_name, sub))
-            c++;
-    closedir(d);
-    return c;
-}
-
-static int file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
 /* Render page `page` of pdf at 72 dpi (1 px = 1 pt) as gray (or RGB). */
 static PIX *render(const char *pdf, int page, int gray)
 {
     char prefix[512], cmd[1400], out[600];
-    tpath(prefix, sizeof prefix, "render");
+    sh_test_path(prefix, sizeof prefix, "render");
     snprintf(cmd, sizeof cmd, "pdftoppm -r 72 %s -f %d -l %d -singlefile "
              "'%s' '%s'", gray ? "-gray" : "", page, page, pdf, prefix);
-    if (run(cmd, NULL) != 0)
+    if (sh_test_run(cmd, NULL) != 0)
         return NULL;
     snprintf(out, sizeof out, "%s.%s", prefix, gray ? "pgm" : "ppm");
     PIX *p = pixRead(out);
@@ -188,7 +146,7 @@ static int test_two_pages(void)
     if (!have_tools())
         return SH_SKIP;
     char pdf[512], cmd[1200];
-    tpath(pdf, sizeof pdf, "two.pdf");
+    sh_test_path(pdf, sizeof pdf, "two.pdf");
     sh_err err = {0};
 
     /* page 1: 800x600 1 bpp at 100 dpi, two black rectangles */
@@ -236,16 +194,16 @@ static int test_two_pages(void)
     sh_pdf_image_release(&im1);
     sh_pdf_image_release(&im2);
     CHECK(im1.data == NULL);
-    CHECK(count_names(sh_test_tmpdir(), ".tmp.") == 0);
+    CHECK(sh_test_count_names(sh_test_tmpdir(), ".tmp.") == 0);
 
     /* structure */
     snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", pdf);
-    CHECK(run(cmd, NULL) == 0);
+    CHECK(sh_test_run(cmd, NULL) == 0);
 
     /* text in reading order, words spaced, lines and pages broken */
     sh_buf txt = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -raw -enc UTF-8 '%s' -", pdf);
-    CHECK(run(cmd, &txt) == 0);
+    CHECK(sh_test_run(cmd, &txt) == 0);
     CHECKF(txt.data && strcmp(txt.data, "Hello world\nsecond line here\n\f"
                               "Trang hai ba\n\f") == 0, "got [%s]", txt.data);
     sh_buf_release(&txt);
@@ -253,7 +211,7 @@ static int test_two_pages(void)
     /* word boxes */
     sh_buf html = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -bbox -enc UTF-8 '%s' -", pdf);
-    CHECK(run(cmd, &html) == 0 && html.data);
+    CHECK(sh_test_run(cmd, &html) == 0 && html.data);
     int r = check_bbox(html.data, 1, page1_words, 5, 0.72, 576, 432);
     if (!r)
         r = check_bbox(html.data, 2, page2_words, 3, 1, 400, 300);
@@ -289,9 +247,9 @@ static int test_two_pages(void)
 static int extracted_equals(const char *pdf, int idx, PIX *want)
 {
     char prefix[512], cmd[1400], png[600];
-    tpath(prefix, sizeof prefix, "x");
+    sh_test_path(prefix, sizeof prefix, "x");
     snprintf(cmd, sizeof cmd, "pdfimages -png -f 1 '%s' '%s'", pdf, prefix);
-    if (run(cmd, NULL) != 0)
+    if (sh_test_run(cmd, NULL) != 0)
         return 0;
     snprintf(png, sizeof png, "%s-%03d.png", prefix, idx);
     PIX *got = pixRead(png);
@@ -305,7 +263,7 @@ static int extracted_equals(const char *pdf, int idx, PIX *want)
         pixEqual(got, want, &same);
     pixDestroy(&got);
     snprintf(cmd, sizeof cmd, "rm -f '%s'-*.png", prefix);
-    run(cmd, NULL);
+    sh_test_run(cmd, NULL);
     return same;
 }
 
@@ -314,7 +272,7 @@ static int test_pix_kinds(void)
     if (!have_tools())
         return SH_SKIP;
     char pdf[512];
-    tpath(pdf, sizeof pdf, "kinds.pdf");
+    sh_test_path(pdf, sizeof pdf, "kinds.pdf");
     sh_err err = {0};
     unsigned seed = 99;
 
@@ -384,7 +342,7 @@ static int test_pix_kinds(void)
 
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", pdf);
-    CHECK(run(cmd, NULL) == 0);
+    CHECK(sh_test_run(cmd, NULL) == 0);
     /* lossless: what a reader decodes is what went in */
     for (int i = 0; i < N; i++)
         if (want[i])
@@ -421,8 +379,8 @@ static int test_jpeg_passthrough(void)
     if (!have_tools())
         return SH_SKIP;
     char pdf[512], prefix[512], cmd[1400], got[600];
-    tpath(pdf, sizeof pdf, "jpeg.pdf");
-    tpath(prefix, sizeof prefix, "img");
+    sh_test_path(pdf, sizeof pdf, "jpeg.pdf");
+    sh_test_path(prefix, sizeof prefix, "img");
     sh_err err = {0};
 
     PIX *rgb = pixCreate(160, 90, 32);
@@ -460,9 +418,9 @@ static int test_jpeg_passthrough(void)
     sh_pdf_image_release(&b);
 
     snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", pdf);
-    CHECK(run(cmd, NULL) == 0);
+    CHECK(sh_test_run(cmd, NULL) == 0);
     snprintf(cmd, sizeof cmd, "pdfimages -j '%s' '%s'", pdf, prefix);
-    CHECK(run(cmd, NULL) == 0);
+    CHECK(sh_test_run(cmd, NULL) == 0);
     const struct { const char *suffix; const l_uint8 *want; size_t n; } outs[] = {
         {"-000.jpg", jpg, jn},
         {"-001.jpg", jpg_gray, jgn},
@@ -553,7 +511,7 @@ static int test_vietnamese(void)
         {"zero", 400, 300, 400, 340, 2, -1, 0},
     };
     char pdf[512], cmd[1200];
-    tpath(pdf, sizeof pdf, "vie.pdf");
+    sh_test_path(pdf, sizeof pdf, "vie.pdf");
     sh_err err = {0};
     sh_word wb[SH_ARRAY_LEN(words)];
     sh_words ws;
@@ -567,10 +525,10 @@ static int test_vietnamese(void)
     CHECKF(sh_pdf_commit(&p, &err) == SH_OK, "%s", err.msg);
 
     snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", pdf);
-    CHECK(run(cmd, NULL) == 0);
+    CHECK(sh_test_run(cmd, NULL) == 0);
     sh_buf txt = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -raw -enc UTF-8 '%s' -", pdf);
-    CHECK(run(cmd, &txt) == 0 && txt.data);
+    CHECK(sh_test_run(cmd, &txt) == 0 && txt.data);
     char want[256];
     snprintf(want, sizeof want, "%s\nHà Nội, - ngày 5.\n"
              "a\xEF\xBF\xBD" "b x\xEF\xBF\xBDy\n\f", sentence);
@@ -580,7 +538,7 @@ static int test_vietnamese(void)
     /* the title comes back from Info (UTF-16BE, surrogate pair kept) */
     sh_buf info = {0};
     snprintf(cmd, sizeof cmd, "pdfinfo -enc UTF-8 '%s'", pdf);
-    CHECK(run(cmd, &info) == 0 && info.data);
+    CHECK(sh_test_run(cmd, &info) == 0 && info.data);
     const char *t = strstr(info.data, "Title:");
     CHECK(t != NULL);
     for (t += 6; *t == ' '; t++)
@@ -600,7 +558,7 @@ static int test_rotated(void)
     if (!have_tools())
         return SH_SKIP;
     char pdf[512], cmd[1200];
-    tpath(pdf, sizeof pdf, "turned.pdf");
+    sh_test_path(pdf, sizeof pdf, "turned.pdf");
     sh_err err = {0};
     /* stored 300x200 image, shown turned 90° clockwise on a 200x300 page:
        its top-left corner lands at the page's top-right */
@@ -625,7 +583,7 @@ static int test_rotated(void)
     sh_pdf_image_release(&im);
 
     snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", pdf);
-    CHECK(run(cmd, NULL) == 0);
+    CHECK(sh_test_run(cmd, NULL) == 0);
     PIX *r = render(pdf, 1, 1);
     CHECK(r && pixGetWidth(r) == 200 && pixGetHeight(r) == 300);
     /* image pixel (20,20) → page x = H*(1-20/H) = 180, row 20 */
@@ -635,7 +593,7 @@ static int test_rotated(void)
     pixDestroy(&r);
     sh_buf txt = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -raw '%s' -", pdf);
-    CHECK(run(cmd, &txt) == 0 && txt.data && strcmp(txt.data, "turned\n\f") == 0);
+    CHECK(sh_test_run(cmd, &txt) == 0 && txt.data && strcmp(txt.data, "turned\n\f") == 0);
     sh_buf_release(&txt);
     return 0;
 }
@@ -653,7 +611,7 @@ static int same_image(const sh_pdf_image *a, const sh_pdf_image *b)
 static int test_save_load(void)
 {
     char path[512];
-    tpath(path, sizeof path, "page.img");
+    sh_test_path(path, sizeof path, "page.img");
     sh_err err = {0};
     PIX *pix = pixCreate(640, 480, 1);
     pixRasterop(pix, 100, 100, 50, 300, PIX_SET, NULL, 0, 0);
@@ -670,7 +628,7 @@ static int test_save_load(void)
         CHECK(same_image(&in[i], &out));
         sh_pdf_image_release(&out);
     }
-    CHECK(count_names(sh_test_tmpdir(), ".tmp.") == 0);
+    CHECK(sh_test_count_names(sh_test_tmpdir(), ".tmp.") == 0);
 
     /* damaged copies are refused, each for its own reason */
     uint8_t *f = NULL;
@@ -740,35 +698,35 @@ static int test_failures(void)
     CHECK(p == NULL && strstr(err.msg, "/nonexistent-sohoa/x.pdf") != NULL);
 
     /* abort leaves nothing */
-    tpath(path, sizeof path, "aborted.pdf");
+    sh_test_path(path, sizeof path, "aborted.pdf");
     CHECK(sh_pdf_open(path, "t", &p, &err) == SH_OK);
-    CHECK(count_names(dir, "aborted.pdf.tmp.") == 1);
+    CHECK(sh_test_count_names(dir, "aborted.pdf.tmp.") == 1);
     CHECK(add_plain_page(p, &im, &err) == SH_OK);
     sh_pdf_abort(&p);
     CHECK(p == NULL);
-    CHECK(count_names(dir, "aborted") == 0);
+    CHECK(sh_test_count_names(dir, "aborted") == 0);
     sh_pdf_abort(&p);                                 /* NULL is fine */
 
     /* no pages: refused, nothing left */
-    tpath(path, sizeof path, "empty.pdf");
+    sh_test_path(path, sizeof path, "empty.pdf");
     CHECK(sh_pdf_open(path, NULL, &p, &err) == SH_OK);
     CHECK(sh_pdf_commit(&p, &err) == SH_EUSAGE && p == NULL);
-    CHECK(count_names(dir, "empty") == 0);
+    CHECK(sh_test_count_names(dir, "empty") == 0);
 
     /* rename onto a non-empty folder fails at commit: error, no temp */
-    tpath(path, sizeof path, "isdir.pdf");
+    sh_test_path(path, sizeof path, "isdir.pdf");
     snprintf(sub, sizeof sub, "%s/keep", path);
     CHECK(mkdir(path, 0755) == 0 && mkdir(sub, 0755) == 0);
     CHECK(sh_pdf_open(path, NULL, &p, &err) == SH_OK);
     CHECK(add_plain_page(p, &im, &err) == SH_OK);
     int rc = sh_pdf_commit(&p, &err);
     CHECKF(rc == SH_EIO && strstr(err.msg, path), "rc %d: %s", rc, err.msg);
-    CHECK(p == NULL && count_names(dir, "isdir.pdf.tmp") == 0);
+    CHECK(p == NULL && sh_test_count_names(dir, "isdir.pdf.tmp") == 0);
     rmdir(sub);
     rmdir(path);
 
     /* bad page arguments are refused without spoiling the document */
-    tpath(path, sizeof path, "usage.pdf");
+    sh_test_path(path, sizeof path, "usage.pdf");
     CHECK(sh_pdf_open(path, NULL, &p, &err) == SH_OK);
     sh_pdf_page pg = {.w_pt = 100, .h_pt = 100, .img = &im,
                       .img_matrix = {NAN, 0, 0, 100, 0, 0}};
@@ -792,28 +750,28 @@ static int test_failures(void)
     CHECK(sh_pdf_add_page(p, &pg, &err) == SH_OK);
     CHECK(sh_pdf_add_page(NULL, &pg, &err) == SH_EUSAGE);
     CHECK(sh_pdf_commit(&p, &err) == SH_OK);
-    CHECK(file_exists(path) && count_names(dir, "usage.pdf.tmp") == 0);
+    CHECK(sh_test_file_exists(path) && sh_test_count_names(dir, "usage.pdf.tmp") == 0);
     if (have_tools()) {
         char cmd[1200];
         snprintf(cmd, sizeof cmd, "qpdf --check '%s' >/dev/null 2>&1", path);
-        CHECK(run(cmd, NULL) == 0);
+        CHECK(sh_test_run(cmd, NULL) == 0);
         /* no nan/inf anywhere, even inside the streams */
         sh_buf q = {0};
         snprintf(cmd, sizeof cmd, "qpdf --qdf --object-streams=disable '%s' - "
                  "| grep -a -c -i -w -E '(nan|inf|infinity)' ", path);
-        run(cmd, &q);
+        sh_test_run(cmd, &q);
         CHECKF(q.data && atoi(q.data) == 0, "nan/inf in %s", path);
         sh_buf_release(&q);
     }
 
     /* the text-layer font missing: clear error naming it, nothing made */
-    tpath(path, sizeof path, "nofont.pdf");
+    sh_test_path(path, sizeof path, "nofont.pdf");
     setenv("SOHOA_PDF_FONT", "/nonexistent/pdf.ttf", 1);
     rc = sh_pdf_open(path, NULL, &p, &err);
     unsetenv("SOHOA_PDF_FONT");
     CHECK(rc == SH_EIO && p == NULL);
     CHECKF(strstr(err.msg, "/nonexistent/pdf.ttf") != NULL, "%s", err.msg);
-    CHECK(count_names(dir, "nofont") == 0);
+    CHECK(sh_test_count_names(dir, "nofont") == 0);
 
     sh_pdf_image_release(&im);
     return 0;
@@ -824,7 +782,7 @@ static int test_disk_full(void)
 {
     const char *dir = sh_test_tmpdir();
     char path[512];
-    tpath(path, sizeof path, "full.pdf");
+    sh_test_path(path, sizeof path, "full.pdf");
     sh_err err = {0};
     /* a noisy image that does not compress below the limit */
     PIX *pix = pixCreate(300, 300, 8);
@@ -852,13 +810,13 @@ static int test_disk_full(void)
     signal(SIGXFSZ, prev);
     CHECKF(rc == SH_ENOSPC, "rc %d: %s", rc, err.msg);
     CHECK(strstr(err.msg, path) != NULL);
-    CHECK(count_names(dir, "full.pdf") == 0);       /* temp already gone */
+    CHECK(sh_test_count_names(dir, "full.pdf") == 0);       /* temp already gone */
     /* the failure sticks */
     sh_err e2 = {0};
     CHECK(add_plain_page(p, &im, &e2) == SH_ENOSPC);
     CHECK(sh_pdf_commit(&p, &e2) == SH_ENOSPC && p == NULL);
     CHECK(strcmp(e2.msg, err.msg) == 0);
-    CHECK(count_names(dir, "full.pdf") == 0);
+    CHECK(sh_test_count_names(dir, "full.pdf") == 0);
     sh_pdf_image_release(&im);
     return 0;
 }
@@ -881,7 +839,7 @@ static int test_tight_words(void)
     sh_words ws;
     fill_words(&ws, wb, tw, (int)SH_ARRAY_LEN(tw));
     char path[512], cmd[1200];
-    tpath(path, sizeof path, "tight.pdf");
+    sh_test_path(path, sizeof path, "tight.pdf");
     sh_err err = {0};
     sh_pdf *p = NULL;
     CHECK(sh_pdf_open(path, NULL, &p, &err) == SH_OK);
@@ -890,13 +848,13 @@ static int test_tight_words(void)
     CHECK(sh_pdf_commit(&p, &err) == SH_OK);
     sh_buf txt = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -raw '%s' -", path);
-    CHECK(run(cmd, &txt) == 0 && txt.data);
+    CHECK(sh_test_run(cmd, &txt) == 0 && txt.data);
     CHECKF(strcmp(txt.data, "alpha beta gamma i\ndelta eps\n\f") == 0,
            "got [%s]", txt.data);
     sh_buf_release(&txt);
     sh_buf html = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -bbox '%s' -", path);
-    CHECK(run(cmd, &html) == 0 && html.data);
+    CHECK(sh_test_run(cmd, &html) == 0 && html.data);
     const char *s = html.data;
     for (size_t i = 0; i < SH_ARRAY_LEN(tw); i++) {
         double b[4];
@@ -934,7 +892,7 @@ static int test_many_lines(void)
     sh_words ws;
     fill_words(&ws, wb, tw, LINES * PER);
     char path[512], cmd[1200];
-    tpath(path, sizeof path, "lines.pdf");
+    sh_test_path(path, sizeof path, "lines.pdf");
     sh_err err = {0};
     sh_pdf *p = NULL;
     CHECK(sh_pdf_open(path, NULL, &p, &err) == SH_OK);
@@ -945,7 +903,7 @@ static int test_many_lines(void)
     CHECK(sh_pdf_commit(&p, &err) == SH_OK);
     sh_buf txt = {0}, want = {0};
     snprintf(cmd, sizeof cmd, "pdftotext -raw '%s' -", path);
-    CHECK(run(cmd, &txt) == 0 && txt.data);
+    CHECK(sh_test_run(cmd, &txt) == 0 && txt.data);
     for (int l = 0; l < LINES; l++)
         for (int i = 0; i < PER; i++)
             sh_buf_printf(&want, "w%d_%d%s", l, i, i == PER - 1 ? "\n" : " ");
