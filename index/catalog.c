@@ -70,9 +70,7 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS document_type ON document(type_name);\n"
     "CREATE INDEX IF NOT EXISTS document_date ON document(issued_date);\n"
     "CREATE INDEX IF NOT EXISTS document_notation ON document(code_notation);\n"
-    "CREATE VIRTUAL TABLE IF NOT EXISTS page_fts USING fts5(\n"
-    "  text, content='page', content_rowid='id', tokenize='sohoa',\n"
-    "  detail=full);\n";
+    SH_INDEX_FTS_SQL;
 
 int sh_db_exec(sqlite3 *db, const char *sql, sh_err *err)
 {

@@ -9,6 +9,8 @@
  *   sh__qtok_*          the same tokenizer, driven directly (query parsing,
  *                       snippets)
  *   sh__fold_token      fold one token, fast (a table for Latin letters)
+ *   (static) text_forms (the exact way), forms_fast (the table way),
+ *            tok_* (the tokenizer)
  *
  * Method.  Text is decoded to code points (an invalid UTF-8 byte becomes
  * U+FFFD, so nothing here fails on content), Ð/ð (U+00D0/U+00F0, Icelandic
@@ -32,24 +34,29 @@
  * emitted, and when indexing a document the folded form, if different, is
  * emitted too at the same position (FTS5_TOKEN_COLOCATED).  A query token
  * is emitted only as normalised: "đất" finds only đất, "dat" finds dat and
- * every accented form of it.  Pure-ASCII tokens take a fast path: unicode61
- * already lower-cased them and they have nothing to fold.  For auxiliary
- * functions (snippet, highlight), which only map positions to byte
- * offsets, unicode61's tokens go out as they are.
+ * every accented form of it.  For auxiliary functions (snippet,
+ * highlight), which only map positions to byte offsets, unicode61's tokens
+ * go out as they are.
  *
- * Pairs.  A Vietnamese word is several syllables, each of them common
- * ("nguyễn", "văn", "an"), so most searches are phrases that are rare
- * while their syllables are everywhere, and FTS5 checks a phrase by
- * reading the positions of every page holding all its syllables.  So a
- * document also gets, at each position after the first, the folded pair
- * "previous this" as one more colocated token ("nguyen van" at văn, "van
- * an" at an) and, when it differs, the exact pair ("nguyễn văn"): the
- * phrase a b c is then the pair phrase "a b" "b c", read from doclists as
- * rare as the phrase, with or without its diacritics.  A pair has a space
- * in it, which no unicode61 token has, so pairs never collide with words.  To name them in
- * a query, search.c writes a string that starts with SH__RAW (a control
- * character, never in a token, never in user text that reaches FTS5):
- * such a query string is split on SH__RAW and its pieces are the tokens.
+ * Speed.  Pure-ASCII tokens are emitted as they are: unicode61 already
+ * lower-cased them and they have nothing to fold.  A token of ASCII and
+ * precomposed Latin letters (every Vietnamese word in NFC) goes through
+ * forms_fast: such a letter is its own normal form, so only the tone rule
+ * above can change the word, and folding is one table look-up a letter;
+ * the table (latin_table) is filled once from text_forms itself, letter by
+ * letter, so the two cannot disagree (tests/test_index.c checks them on
+ * every vowel, tone and neighbour the rule looks at).  Anything else
+ * (decomposed text, other scripts, eth) takes text_forms, with
+ * libunistring.
+ *
+ * Index formats.  The table declaration names the format:
+ * tokenize='sohoa 2' is the above.  tokenize='sohoa' (format 1, catalogs
+ * made before) also emitted, at each position after the first, the pair
+ * "previous this", folded and (when different) exact, as colocated
+ * tokens, so that phrases of common syllables were read from rare
+ * doclists; they tripled the cost of indexing a page.  Format 1 still
+ * emits them, so a page of such a catalog is unindexed exactly; search.c
+ * no longer reads them (see sh_index_upgrade).
  */
 #include "index_int.h"
 
@@ -272,47 +279,94 @@ int sh_text_fold(const char *in, char **out)
     return text_to(in, out, 1);
 }
 
-/* ---- fast folding of one token ---- */
+/* ---- the Latin table: fast folding and normalising ---- */
 
-/* fold_table[c - FT_LO] = the folded letter of code point c (for
-   U+00C0–U+024F and U+1E00–U+1EFF when it is one ASCII letter), else 0.
-   Built once from text_forms itself, so it cannot disagree with it. */
+/* What text_forms does to each code point of the Latin blocks
+   (U+00C0–U+024F, U+1E00–U+1EFF), taken from text_forms itself once, so
+   that the fast paths cannot disagree with it. */
 #define FT_LO 0xC0
 #define FT_MID 0x250
 #define FT_HI 0x1E00
 #define FT_END 0x1F00
-static unsigned char fold_table[(FT_MID - FT_LO) + (FT_END - FT_HI)];
-static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+#define FT_SIZE ((FT_MID - FT_LO) + (FT_END - FT_HI))
 
-static void fold_table_init(void)
+typedef struct latin {
+    unsigned char fold;         /* its folded form, one ASCII letter; 0:
+                                   anything else */
+    unsigned char plain;        /* 1: a letter whose normal form is itself
+                                   (every precomposed Vietnamese letter) */
+    unsigned char base;         /* its NFD base when an ASCII letter, else
+                                   0 (đ)                                  */
+    unsigned char tone;         /* 1..5: NFD is base + this tone alone
+                                   (tones[tone - 1]); 0: other marks too,
+                                   or none                               */
+} latin;
+
+static const uint32_t tones[5] = {0x300, 0x301, 0x303, 0x309, 0x323};
+static latin latin_table[FT_SIZE];
+/* toned[v][t]: o, u, O, U (v 0..3) carrying tones[t] (NFC). */
+static uint32_t toned[4][5];
+static pthread_once_t latin_once = PTHREAD_ONCE_INIT;
+
+static void latin_init(void)
 {
     for (uint32_t c = FT_LO; c < FT_END; c++) {
         if (c == FT_MID)
             c = FT_HI;
+        latin *l = &latin_table[c < FT_MID ? c - FT_LO
+                                           : (FT_MID - FT_LO) + c - FT_HI];
         uint8_t u[4];
         int k = u8_uctomb(u, c, 4);
-        sh_buf f = {0};
-        unsigned char v = 0;
-        if (k > 0 && text_forms((const char *)u, (size_t)k, NULL, &f) == 0 &&
-            f.len == 1 && (unsigned char)f.data[0] < 0x80)
-            v = (unsigned char)f.data[0];
+        sh_buf f = {0}, nm = {0};
+        if (k > 0 && text_forms((const char *)u, (size_t)k, &nm, &f) == 0) {
+            if (f.len == 1 && (unsigned char)f.data[0] < 0x80)
+                l->fold = (unsigned char)f.data[0];
+            l->plain = l->fold && is_letter(c) && nm.len == (size_t)k &&
+                       memcmp(nm.data, u, (size_t)k) == 0;
+        }
         sh_buf_release(&f);
-        fold_table[c < FT_MID ? c - FT_LO : (FT_MID - FT_LO) + c - FT_HI] = v;
+        sh_buf_release(&nm);
+        uint32_t d[8];
+        size_t dl = SH_ARRAY_LEN(d);
+        uint32_t *nfd = u32_normalize(UNINORM_NFD, &c, 1, d, &dl);
+        if (nfd && dl >= 1 && nfd[0] < 0x80 && is_letter(nfd[0]))
+            l->base = (unsigned char)nfd[0];
+        for (int t = 0; nfd && l->base && dl == 2 && t < 5; t++)
+            if (nfd[1] == tones[t])
+                l->tone = (unsigned char)(t + 1);
+        if (nfd && nfd != d)
+            free(nfd);
     }
+    static const uint32_t vowels[4] = {'o', 'u', 'O', 'U'};
+    for (int v = 0; v < 4; v++)
+        for (int t = 0; t < 5; t++) {
+            uint32_t in[2] = {vowels[v], tones[t]}, o[4];
+            size_t ol = SH_ARRAY_LEN(o);
+            uint32_t *r = u32_normalize(UNINORM_NFC, in, 2, o, &ol);
+            toned[v][t] = r && ol == 1 ? r[0] : 0;
+            if (r && r != o)
+                free(r);
+        }
+}
+
+static const latin *latin_of(ucs4_t c)
+{
+    if (c >= FT_LO && c < FT_MID)
+        return &latin_table[c - FT_LO];
+    if (c >= FT_HI && c < FT_END)
+        return &latin_table[(FT_MID - FT_LO) + c - FT_HI];
+    return NULL;
 }
 
 static unsigned char fold_fast(ucs4_t c)
 {
-    if (c >= FT_LO && c < FT_MID)
-        return fold_table[c - FT_LO];
-    if (c >= FT_HI && c < FT_END)
-        return fold_table[(FT_MID - FT_LO) + c - FT_HI];
-    return 0;
+    const latin *l = latin_of(c);
+    return l ? l->fold : 0;
 }
 
 int sh__fold_token(const char *tok, int n, char *out, int cap)
 {
-    pthread_once(&fold_once, fold_table_init);
+    pthread_once(&latin_once, latin_init);
     const uint8_t *p = (const uint8_t *)tok;
     int k = 0;
     for (int i = 0; i < n;) {
@@ -347,11 +401,91 @@ int sh__fold_token(const char *tok, int n, char *out, int cap)
     return k;
 }
 
+/* Longest token taken by forms_fast (code points). */
+#define FAST_MAX 64
+
+/* The normal and folded forms of a token made of ASCII and of "plain"
+   Latin letters (see latin): what text_forms gives, without
+   libunistring.  Such a token is its own NFC; what can change is the tone
+   of a final oa/oe/uy (tone_fix's rule, on precomposed letters) and, in
+   the folded form, each letter.  Returns 1 with the forms appended to
+   norm and fold (fold may be NULL), 0 when the token is not of that kind
+   (nothing appended), -1 out of memory. */
+static int forms_fast(const char *tok, int n, sh_buf *norm, sh_buf *fold)
+{
+    uint32_t cp[FAST_MAX];
+    const latin *lt[FAST_MAX];
+    const uint8_t *p = (const uint8_t *)tok;
+    int m = 0;
+    for (int i = 0; i < n; m++) {
+        if (m == FAST_MAX)
+            return 0;
+        if (p[i] < 0x80) {
+            cp[m] = p[i++];
+            lt[m] = NULL;
+            continue;
+        }
+        ucs4_t c;
+        int len = u8_mbtoucr(&c, p + i, (size_t)(n - i));
+        if (len <= 0 || !(lt[m] = latin_of(c)) || !lt[m]->plain)
+            return 0;
+        cp[m] = c;
+        i += len;
+    }
+    /* tone_fix: in each word (run of letters), a final A B with A plain o
+       or u and B a, e (after o) or y (after u) carrying a tone and no
+       other mark, not after another vowel (nor q, for uy). */
+    for (int i = 0; i < m;) {
+        if (!lt[i] && !is_letter(cp[i])) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < m && (lt[j] || is_letter(cp[j])))
+            j++;
+        if (j - i >= 2 && lt[j - 1] && lt[j - 1]->tone) {
+            uint32_t x = cp[j - 2], y = lt[j - 1]->base;
+            int v = x == 'o' ? 0 : x == 'u' ? 1 : x == 'O' ? 2 : x == 'U' ? 3
+                                                                          : -1;
+            uint32_t xl = ascii_lower(x), yl = ascii_lower(y);
+            int pair = v >= 0 && ((xl == 'o' && (yl == 'a' || yl == 'e')) ||
+                                  (xl == 'u' && yl == 'y'));
+            if (pair && j - i >= 3) {
+                uint32_t w = lt[j - 3] ? lt[j - 3]->base : cp[j - 3];
+                if (is_vowel_base(w) || (xl == 'u' && ascii_lower(w) == 'q'))
+                    pair = 0;
+            }
+            if (pair && toned[v][lt[j - 1]->tone - 1]) {
+                cp[j - 2] = toned[v][lt[j - 1]->tone - 1];
+                lt[j - 2] = latin_of(cp[j - 2]);
+                cp[j - 1] = y;
+                lt[j - 1] = NULL;
+            }
+        }
+        i = j;
+    }
+    if (put_utf8(norm, cp, (size_t)m))
+        return -1;
+    if (fold) {
+        if (sh_buf_reserve(fold, (size_t)m))
+            return -1;
+        for (int i = 0; i < m; i++)
+            fold->data[fold->len++] =
+                (char)(lt[i] ? lt[i]->fold : ascii_lower(cp[i]));
+        fold->data[fold->len] = 0;
+    }
+    return 1;
+}
+
 /* ---- the "sohoa" tokenizer ---- */
 
+/* Index formats (the tokenizer's argument in the table declaration):
+   1 ("sohoa", the first catalogs) also indexes the pairs "previous this"
+   of a document; 2 ("sohoa 2") does not. */
 typedef struct sohoa_tok {
     fts5_tokenizer inner_api;   /* unicode61's methods */
     Fts5Tokenizer *inner;       /* unicode61 remove_diacritics 0 */
+    int pairs;                  /* format 1 */
 } sohoa_tok;
 
 typedef int (*token_fn)(void *, int, const char *, int, int, int);
@@ -359,9 +493,10 @@ typedef int (*token_fn)(void *, int, const char *, int, int, int);
 typedef struct tok_call {
     void *ctx;
     token_fn emit;
-    int document;               /* also emit folded forms and pairs */
+    int document;               /* also emit folded forms (and pairs) */
+    int pairs;                  /* format 1: pairs                    */
     sh_buf norm, fold;          /* this token's forms */
-    sh_buf pnorm, pfold;        /* the previous token's (document mode) */
+    sh_buf pnorm, pfold;        /* the previous token's (pairs) */
     int have_prev;
     sh_buf pair;
 } tok_call;
@@ -372,12 +507,17 @@ static int tok_create(void *api_ctx, const char **argv, int argc,
     static const char *inner_args[] = {"remove_diacritics", "0"};
     fts5_api *api = api_ctx;
     *out = NULL;
-    if (argc > 0)
-        return SQLITE_ERROR;    /* "sohoa" takes no options */
+    int pairs = 1;
+    if (argc == 1 && strcmp(argv[0], "2") == 0)
+        pairs = 0;
+    else if (argc > 0)
+        return SQLITE_ERROR;    /* "sohoa" takes no other option */
+    pthread_once(&latin_once, latin_init);
     sohoa_tok *t = sqlite3_malloc(sizeof *t);
     if (!t)
         return SQLITE_NOMEM;
     memset(t, 0, sizeof *t);
+    t->pairs = pairs;
     void *uctx = NULL;
     int rc = api->xFindTokenizer(api, "unicode61", &uctx, &t->inner_api);
     if (rc == SQLITE_OK)
@@ -418,7 +558,7 @@ static int emit_pair(tok_call *c, int tflags, const char *a, size_t na,
                    (int)p->len, start, end);
 }
 
-/* Document mode, after this token's own forms (normal nm, folded f): the
+/* Format 1, after this token's own forms (normal nm, folded f): the
    folded pair "previous this" and, when it differs, the exact pair, at
    this position; then this token becomes the previous one. */
 static int emit_pairs(tok_call *c, int tflags, const char *nm, size_t nn,
@@ -454,15 +594,18 @@ static int tok_each(void *p, int tflags, const char *tok, int n, int start,
             break;
         }
     if (ascii || n <= 0) {
+        /* unicode61 lower-cased it; nothing to normalise or fold */
         rc = c->emit(c->ctx, tflags, tok, n, start, end);
-        if (rc == SQLITE_OK && c->document && n > 0)
+        if (rc == SQLITE_OK && c->pairs && n > 0)
             rc = emit_pairs(c, tflags, tok, (size_t)n, tok, (size_t)n, start,
                             end);
         return rc;
     }
     c->norm.len = 0;
     c->fold.len = 0;
-    if (text_forms(tok, (size_t)n, &c->norm, c->document ? &c->fold : NULL))
+    sh_buf *fold = c->document ? &c->fold : NULL;
+    int fast = forms_fast(tok, n, &c->norm, fold);
+    if (fast < 0 || (!fast && text_forms(tok, (size_t)n, &c->norm, fold)))
         return SQLITE_NOMEM;
     if (c->norm.len > INT_MAX || c->fold.len > INT_MAX)
         return SQLITE_TOOBIG;
@@ -471,43 +614,23 @@ static int tok_each(void *p, int tflags, const char *tok, int n, int start,
         !same_bytes(c->fold.data, c->fold.len, c->norm.data, c->norm.len))
         rc = c->emit(c->ctx, tflags | FTS5_TOKEN_COLOCATED, c->fold.data,
                      (int)c->fold.len, start, end);
-    if (rc == SQLITE_OK && c->document && c->fold.len > 0)
+    if (rc == SQLITE_OK && c->pairs && c->fold.len > 0)
         rc = emit_pairs(c, tflags, c->norm.data, c->norm.len, c->fold.data,
                         c->fold.len, start, end);
     return rc;
-}
-
-/* Query text SH__RAW "tok" SH__RAW "tok"...: the tokens as they are. */
-static int raw_tokens(void *ctx, const char *text, int n, token_fn emit)
-{
-    int i = 1;
-    while (i < n) {
-        int j = i;
-        while (j < n && text[j] != SH__RAW)
-            j++;
-        if (j > i) {
-            int rc = emit(ctx, 0, text + i, j - i, i, j);
-            if (rc != SQLITE_OK)
-                return rc;
-        }
-        i = j + 1;
-    }
-    return SQLITE_OK;
 }
 
 static int tok_tokenize(Fts5Tokenizer *p, void *ctx, int flags,
                         const char *text, int n, token_fn emit)
 {
     sohoa_tok *t = (sohoa_tok *)p;
-    if ((flags & FTS5_TOKENIZE_QUERY) && n > 0 && text[0] == SH__RAW)
-        return raw_tokens(ctx, text, n, emit);
     /* Auxiliary functions (snippet, highlight) only map positions to byte
        offsets, which normalising does not change: unicode61 alone. */
     if (flags & FTS5_TOKENIZE_AUX)
         return t->inner_api.xTokenize(t->inner, ctx, flags, text, n, emit);
-    tok_call c = {.ctx = ctx,
-                  .emit = emit,
-                  .document = (flags & FTS5_TOKENIZE_DOCUMENT) != 0};
+    tok_call c = {.ctx = ctx, .emit = emit};
+    c.document = (flags & FTS5_TOKENIZE_DOCUMENT) != 0;
+    c.pairs = c.document && t->pairs;
     int rc = t->inner_api.xTokenize(t->inner, &c, flags, text, n, tok_each);
     sh_buf_release(&c.norm);
     sh_buf_release(&c.fold);

@@ -14,19 +14,22 @@
  *        -- pageno: 1-based page in the dossier PDF, NULL until placed
  *   run(id, started, finished, ...)            -- job journal
  *   page_fts: FTS5 over page.text, external content (content='page',
- *             content_rowid='id'), tokenizer "sohoa", detail=full.
+ *             content_rowid='id'), tokenizer "sohoa 2", detail=full
+ *             (SH_INDEX_FTS_SQL).
  *
  * Folding (the "sohoa" tokenizer wraps unicode61 remove_diacritics 0):
  * each token is indexed as written (NFC, lower case, Ð read as Đ, the tone
  * of a final oa/oe/uy on its first vowel: hoà → hòa, thuỷ → thủy) and,
  * when different, also folded (tone and vowel marks removed, đ → d) at the
  * same position (FTS5_TOKEN_COLOCATED).  A query token with diacritics
- * matches only the exact form; without, it matches every form.  Each
- * position after the first also holds the pair "previous this", folded
- * ("nguyen van" at văn) and, when different, exact ("nguyễn văn"): tokens
- * no word can equal (they have a space).  A phrase of common syllables
- * ("Nguyễn Văn An") is then read from the rare pairs instead of checking
- * positions on every page that has all its syllables.
+ * matches only the exact form; without, it matches every form.
+ *
+ * Index formats: 2 (tokenize='sohoa 2') is the above.  1 (tokenize='sohoa',
+ * catalogs made before) also holds at each position after the first the
+ * pair "previous this", folded and exact; search reads both formats the
+ * same way, and a format-1 index stays correct as it is (indexing and
+ * unindexing it keep its pairs).  sh_index_upgrade rebuilds it in format 2,
+ * where indexing is three times faster.
  *
  * Search (sh_search): the user's words are matched folded, all of them
  * (AND); ranking puts first the pages holding the whole query as a phrase
@@ -37,11 +40,16 @@
  * search costs a few milliseconds to a few tens however common its words;
  * what remains is I/O, so a search connection gains from a larger
  * PRAGMA cache_size, and the index from an occasional
- * INSERT INTO page_fts(page_fts) VALUES('optimize') after big runs.
+ * INSERT INTO page_fts(page_fts) VALUES('optimize') after big runs.  A
+ * phrase costs most: FTS5 checks its positions on every page holding all
+ * its words, so a rare phrase of words found on most pages is looked for
+ * window by window (see sh_search), ~10–40 ms a page of hits on a million
+ * pages.
  *
- * Indexing is the caller's: call sh_index_add once a page's text is final
- * (inside the transaction that stores it), and sh_index_remove with the
- * very text that was indexed before changing or deleting page.text.
+ * Indexing is the caller's: call sh_index_add (or sh_indexer_add, for many
+ * pages) once a page's text is final (inside the transaction that stores
+ * it), and sh_index_remove with the very text that was indexed before
+ * changing or deleting page.text.
  */
 #ifndef SH_INDEX_H
 #define SH_INDEX_H
@@ -83,6 +91,34 @@ int sh_index_register(sqlite3 *db, sh_err *err);
 int sh_index_add(sqlite3 *db, int64_t page_id, const char *text, sh_err *err);
 int sh_index_remove(sqlite3 *db, int64_t page_id, const char *text,
                     sh_err *err);
+
+/* Index many pages in a row (a dossier, a merge, a rebuild): as
+   sh_index_add, with the statement prepared once.  The caller's
+   transactions apply as with sh_index_add.  Close the indexer before
+   closing db (an open indexer keeps sqlite3_close from closing it).
+   open: *out is NULL on error.  Returns SH_OK, SH_ENOMEM, SH_ENOSPC or
+   SH_EINDEX; close accepts NULL and sets *ix to NULL. */
+typedef struct sh_indexer sh_indexer;
+int sh_indexer_open(sqlite3 *db, sh_indexer **out, sh_err *err);
+int sh_indexer_add(sh_indexer *ix, int64_t page_id, const char *text,
+                   sh_err *err);
+void sh_indexer_close(sh_indexer **ix);
+
+/* The declaration of page_fts in the current format (2), for the
+   catalog's schema. */
+#define SH_INDEX_FTS_SQL                                                   \
+    "CREATE VIRTUAL TABLE IF NOT EXISTS page_fts USING fts5(\n"           \
+    "  text, content='page', content_rowid='id', tokenize='sohoa 2',\n"   \
+    "  detail=full);\n"
+/* The format of db's page_fts: 2, 1, 0 (no page_fts) or -1 (unknown
+   declaration, or the schema could not be read). */
+int sh_index_format(sqlite3 *db);
+/* A format-1 page_fts is rebuilt in format 2 from the pages that have a
+   pageno (those the pipeline indexes), in one transaction (its own, or
+   the caller's when one is open); anything else is left alone.  Takes
+   about as long as indexing those pages (~3,000 pages/s).  Returns SH_OK,
+   SH_ENOSPC or SH_EINDEX (the index is then as it was). */
+int sh_index_upgrade(sqlite3 *db, sh_err *err);
 
 /* ---- search ---- */
 
@@ -141,9 +177,11 @@ typedef struct sh_hits {
    syntax (see index.h top).
    Notes: the hits are ordered by tier, then BM25, then newest page.  When
    more than 1000 pages match, ranking is by blocks: first the newest 500
-   pages holding the query as typed as a phrase, ranked, then the matches
-   newest first in blocks of 1000 (fewer under a filter that keeps few
-   pages), each ranked within itself.  The order is a fixed function of
+   pages holding the query as typed as a phrase (looked for among about
+   the newest 20,000 matches), ranked, then the matches newest first in
+   blocks of 1000 (fewer under a filter that keeps few pages, and for a
+   query with a "quoted phrase" no more than the matches among about
+   20,000 pages holding all its words), each ranked within itself.  The order is a fixed function of
    the catalog and the query, so pages of results never overlap, and the
    cost of a search stays bounded however common the words.  Snippets:
    about 16 words around the most query words, each word of the query

@@ -7,11 +7,6 @@
 
 #include "index.h"
 
-/* A query string starting with this byte lists raw tokens separated by
-   it (the "sohoa" tokenizer emits them as they are): how search.c names
-   the folded pair tokens "a b" that the index holds. */
-#define SH__RAW '\x1f'
-
 /* The FTS5 API of db, or NULL when SQLite was built without FTS5. */
 fts5_api *sh__fts5_api(sqlite3 *db);
 

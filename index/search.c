@@ -3,6 +3,8 @@
  *
  * Functions:
  *   sh_index_add, sh_index_remove   one page into / out of page_fts
+ *   sh_indexer_*                    many pages, one prepared statement
+ *   sh_index_format, sh_index_upgrade   which index format; 1 → 2
  *   sh_search, sh_hits_release      ranked, filtered, paginated search
  *   sh__search_register             SQL functions sh_search relies on:
  *                                   sohoa_rank (FTS5 auxiliary),
@@ -22,12 +24,11 @@
  * string ("" doubled), folded.  A one-token group typed with diacritics is
  * written ("fold" OR "exact"): the same pages (the index holds the folded
  * form at every accented position), but the ranking sees where the exact
- * form is.  A group of several tokens is its phrase of folded pairs (see
- * fold.c: "a b c" is the pair phrase "a b" "b c"), and if accented also
- * ("pairs" OR "exact pairs").  Groups are ANDed: a page matches when it
- * holds every group, diacritics or not.  Naming each syllable of a phrase
- * as its own term is avoided on purpose: FTS5 would then seek the long
- * doclist of every common syllable at each match.
+ * form is.  A group of several tokens is their folded phrase "f1 f2", and
+ * for each accented token AND ("fi" OR "ei"), so that the ranking sees
+ * where the exact forms are (a token typed without marks stands for
+ * itself folded, which matches every form).  Groups are ANDed: a page
+ * matches when it holds every group, diacritics or not.
  *
  * Ranking.  sohoa_rank() reads, for the row at hand, where each group
  * starts, folded and as typed, and places the page in a tier: 1 the whole
@@ -35,8 +36,10 @@
  * folded phrase, 3 every group with its diacritics, 4 the rest; within a
  * tier by Okapi BM25 (k1 1.2, b 0.75) over the groups, higher better.  It
  * returns (4 - tier) * TIER_SPAN + bm25.  Document frequencies come from
- * xQueryPhrase stopped after IDF_CAP rows and extrapolated over the rowid
- * range, so a word on every page costs no pass over its whole doclist.
+ * the first IDF_CAP pages holding a word, extrapolated over the rowid
+ * range, so a word on every page costs no pass over its whole doclist; a
+ * phrase counts as its rarest word (counting its own pages would check its
+ * positions on every page holding all its words).
  *
  * Cost bound.  FTS5 can only rank by visiting every match, and a common
  * word is on most of a million pages, so ranking never looks at more than
@@ -49,9 +52,21 @@
  * cut from.  When the matches fit in one block they are ranked together;
  * up to EXACT_MAX of them are all checked and `total` is exact.  When they
  * do not fit, a second walk collects the newest PBLOCK pages holding the
- * query as typed as a phrase (its exact pair phrase) and ranks them first;
- * then come the matches in blocks of BLOCK newest first, each ranked
- * within itself.  An inexact `total` (hits.approx = 1) is the matches,
+ * query as typed as a phrase and ranks them first.  Then come the matches
+ * in blocks of BLOCK newest first, each ranked within itself.
+ *
+ * Phrases.  FTS5 finds a phrase by checking its positions on every page
+ * that holds all its words (0.5–3 µs a page), and a phrase of common
+ * words can be rare while its words are on nearly every page: looking for
+ * it through a million pages would take a second.  So the work a phrase
+ * costs is bounded by ids: the walk for the query as typed goes down only
+ * through about the newest PHRASE_SCAN pages holding all its words (an id
+ * floor, from their density), and when the query has a quoted phrase (or
+ * a word that is one, "30/2020/NĐ-CP"), the main walk goes through the ids
+ * in windows holding about PHRASE_SCAN such pages each (phrase_window),
+ * and a block never spans two windows: a rare phrase's pages come newest
+ * window first, each window's ranked within itself, and `total` is then
+ * an estimate.  An inexact `total` (hits.approx = 1) is the matches,
  * counted or estimated from the share of the ids walked, times the share
  * of checked candidates that could be shown.  The order is a fixed
  * function of the catalog and the query, so pages of results never
@@ -80,6 +95,7 @@
 #define BLOCK 1000              /* matches ranked together             */
 #define EXACT_MAX 1000          /* up to this many matches, exact total */
 #define PBLOCK 500              /* phrase pages ranked first           */
+#define PHRASE_SCAN 20000       /* matches searched for them, about    */
 #define WALK_BUDGET 20000       /* rows walked for a block, about      */
 #define BLOCK_MIN 200           /* the least a block holds             */
 #define IDF_CAP 500             /* rows read to estimate a frequency   */
@@ -103,29 +119,36 @@ static int db_fail(sqlite3 *db, sh_err *err, const char *fmt, long long id)
                    what, sqlite3_errmsg(db));
 }
 
+static const char sql_add[] =
+    "INSERT INTO page_fts(rowid, text) VALUES(?1, ?2)";
+
+static int page_fts_run(sqlite3 *db, sqlite3_stmt *st, int64_t page_id,
+                        const char *text, const char *what, sh_err *err)
+{
+    sqlite3_bind_int64(st, 1, page_id);
+    sqlite3_bind_text(st, 2, text ? text : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? SH_OK : db_fail(db, err, what, (long long)page_id);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
 static int page_fts_write(sqlite3 *db, const char *sql, int64_t page_id,
                           const char *text, const char *what, sh_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = SH_OK;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, what, (long long)page_id);
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, page_id);
-    sqlite3_bind_text(st, 2, text ? text : "", -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_fail(db, err, what, (long long)page_id);
-out:
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, what, (long long)page_id);
+    int rc = page_fts_run(db, st, page_id, text, what, err);
     sqlite3_finalize(st);
     return rc;
 }
 
 int sh_index_add(sqlite3 *db, int64_t page_id, const char *text, sh_err *err)
 {
-    return page_fts_write(db,
-                          "INSERT INTO page_fts(rowid, text) VALUES(?1, ?2)",
-                          page_id, text, "indexing page id %lld", err);
+    return page_fts_write(db, sql_add, page_id, text,
+                          "indexing page id %lld", err);
 }
 
 int sh_index_remove(sqlite3 *db, int64_t page_id, const char *text,
@@ -137,11 +160,102 @@ int sh_index_remove(sqlite3 *db, int64_t page_id, const char *text,
                           page_id, text, "unindexing page id %lld", err);
 }
 
+struct sh_indexer {
+    sqlite3 *db;
+    sqlite3_stmt *add;
+};
+
+int sh_indexer_open(sqlite3 *db, sh_indexer **out, sh_err *err)
+{
+    *out = NULL;
+    sh_indexer *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return sh_errf(err, SH_ENOMEM, "catalog: out of memory");
+    ix->db = db;
+    if (sqlite3_prepare_v3(db, sql_add, -1, SQLITE_PREPARE_PERSISTENT,
+                           &ix->add, NULL) != SQLITE_OK) {
+        int full = sqlite3_errcode(db) == SQLITE_FULL;
+        int rc = sh_errf(err, full ? SH_ENOSPC : SH_EINDEX,
+                         "catalog: preparing to index pages: %s",
+                         sqlite3_errmsg(db));
+        free(ix);
+        return rc;
+    }
+    *out = ix;
+    return SH_OK;
+}
+
+int sh_indexer_add(sh_indexer *ix, int64_t page_id, const char *text,
+                   sh_err *err)
+{
+    return page_fts_run(ix->db, ix->add, page_id, text,
+                        "indexing page id %lld", err);
+}
+
+void sh_indexer_close(sh_indexer **ix)
+{
+    if (ix && *ix) {
+        sqlite3_finalize((*ix)->add);
+        free(*ix);
+        *ix = NULL;
+    }
+}
+
+int sh_index_format(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int format = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT sql FROM sqlite_schema WHERE type = "
+                           "'table' AND name = 'page_fts'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *sql = (const char *)sqlite3_column_text(st, 0);
+        format = sql && strstr(sql, "tokenize='sohoa 2'") ? 2
+                 : sql && strstr(sql, "tokenize='sohoa'") ? 1
+                                                           : -1;
+    } else if (step != SQLITE_DONE) {
+        format = -1;
+    }
+    sqlite3_finalize(st);
+    return format;
+}
+
+int sh_index_upgrade(sqlite3 *db, sh_err *err)
+{
+    int format = sh_index_format(db);
+    if (format < 0)
+        return sh_errf(err, SH_EINDEX,
+                       "catalog: the full-text index (page_fts) is in no "
+                       "format this sohoa knows (%s)",
+                       sqlite3_errmsg(db));
+    if (format != 1)
+        return SH_OK;
+    int txn = sqlite3_get_autocommit(db);
+    int rc = txn ? sh_db_exec(db, "BEGIN IMMEDIATE", err) : SH_OK;
+    if (!rc)
+        rc = sh_db_exec(db,
+                        "DROP TABLE page_fts;\n" SH_INDEX_FTS_SQL
+                        "INSERT INTO page_fts(rowid, text) SELECT id, "
+                        "coalesce(text, '') FROM page WHERE pageno IS NOT "
+                        "NULL;",
+                        err);
+    if (txn && !rc)
+        rc = sh_db_exec(db, "COMMIT", err);
+    if (txn && rc)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 /* ---- query parsing ---- */
 
 typedef struct qtok {
     char *exact;                /* normalised, lower case */
     char *fold;
+    double df;                  /* pages holding fold, estimated; < 0:
+                                   not yet */
 } qtok;
 
 typedef struct qgroup {
@@ -240,7 +354,7 @@ static int add_group(query *q, const char *s, size_t n)
             free(fold);
             continue;
         }
-        q->tok[q->ntok] = (qtok){.exact = exact, .fold = fold};
+        q->tok[q->ntok] = (qtok){.exact = exact, .fold = fold, .df = -1};
         q->ntok++;
         g->n++;
         if (strcmp(exact, fold) != 0)
@@ -320,7 +434,7 @@ static int parse_query(sqlite3 *db, const char *text, query *q, sh_err *err)
         }
         memcpy(s + i, text + i, (size_t)k);
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            s[i] = ' ';         /* controls (SH__RAW among them): space */
+            s[i] = ' ';         /* controls: space */
         nquotes += text[i] == '"';
         i += (size_t)k;
     }
@@ -352,18 +466,18 @@ static int parse_query(sqlite3 *db, const char *text, query *q, sh_err *err)
 /* ---- the FTS5 expressions ---- */
 
 /* What the ranking function needs to know of an expression: for each
-   group, the phrase that gives its folded starts and the one that gives
-   its exact starts. */
+   group, the phrase that gives its folded starts, and for each token typed
+   with diacritics the phrase that gives where its exact form is. */
 typedef struct rgroup {
     int first, n;               /* query tokens [first, first + n)      */
-    int ph;                     /* folded: one token, or pair phrase    */
-    int eph;                    /* exact: same shape; -1: same as ph    */
-    int shift;                  /* start = instance position - shift    */
+    int ph;                     /* folded: one token, or a phrase       */
 } rgroup;
 
 typedef struct rexpr {
     rgroup g[SH_QUERY_MAX_TOKENS];
     int ng;
+    int etok[SH_QUERY_MAX_TOKENS];  /* per query token: its exact form's
+                                       phrase, or -1 (as folded)       */
 } rexpr;
 
 enum {
@@ -392,73 +506,78 @@ static int put_token(sh_buf *b, const char *t)
     return sh_buf_add(b, "\"", 1);
 }
 
-/* The phrase of the pairs of tokens [first, first + n), n >= 2, folded or
-   exact: "<RAW>a b<RAW>b c" (its instances sit at the second token).  The
-   index holds an exact pair only where it differs from the folded one. */
-static int put_pairs(sh_buf *b, const query *q, int first, int n, int exact)
+/* The phrase of tokens [first, first + n), n >= 2, folded (exact = 0) or
+   as typed (exact = 1: each token in its exact form, which the index holds
+   only where the text has it; a token typed without marks is its folded
+   form, which matches every form). */
+static int put_phrase(sh_buf *b, const query *q, int first, int n, int exact)
 {
-    char raw = SH__RAW;
     if (sh_buf_add(b, "\"", 1))
         return SH_ENOMEM;
-    for (int i = first + 1; i < first + n; i++) {
-        const qtok *x = &q->tok[i - 1], *y = &q->tok[i];
-        int e = exact && (accented(x) || accented(y));
-        if (sh_buf_add(b, &raw, 1) || put_quoted(b, e ? x->exact : x->fold) ||
-            sh_buf_add(b, " ", 1) || put_quoted(b, e ? y->exact : y->fold))
+    for (int i = first; i < first + n; i++) {
+        const qtok *t = &q->tok[i];
+        if ((i > first && sh_buf_add(b, " ", 1)) ||
+            put_quoted(b, exact ? t->exact : t->fold))
             return SH_ENOMEM;
     }
     return sh_buf_add(b, "\"", 1);
 }
 
-/* One group, from phrase number *ph on:
-     one token:   "f", or ("f" OR "e") when accented: the same pages, but
-                  the ranking sees where the exact form is;
-     several:     "pairs", or "pairs" AND ("pairs" OR "exact pairs").
-   Pair phrases are read from rare doclists; naming each token as its own
-   term would make FTS5 seek each common syllable's long doclist at every
-   match, which costs more than all the rest. */
-static int put_group(sh_buf *b, const query *q, int first, int n, rexpr *rx,
-                     int *ph)
+/* ("f" OR "e") for token t accented: the pages of f (the index holds the
+   folded form at every accented position), and the ranking sees where the
+   exact form is.  Its phrases are *ph (f) and *ph + 1 (e). */
+static int put_either(sh_buf *b, const qtok *t, rexpr *rx, int at, int *ph)
 {
-    rgroup *g = &rx->g[rx->ng++];
-    *g = (rgroup){.first = first, .n = n, .eph = -1, .shift = n > 1};
-    int acc = 0;
-    for (int i = first; i < first + n; i++)
-        acc |= accented(&q->tok[i]);
-    g->ph = (*ph)++;
-    if (n == 1) {
-        const qtok *t = &q->tok[first];
-        if (!acc)
-            return put_token(b, t->fold);
-        g->eph = (*ph)++;
-        if (sh_buf_adds(b, "(") || put_token(b, t->fold) ||
-            sh_buf_adds(b, " OR ") || put_token(b, t->exact) ||
-            sh_buf_adds(b, ")"))
-            return SH_ENOMEM;
-        return SH_OK;
-    }
-    if (put_pairs(b, q, first, n, 0))
-        return SH_ENOMEM;
-    if (!acc)
-        return SH_OK;
-    (*ph)++;                    /* the folded pairs again */
-    g->eph = (*ph)++;
-    if (sh_buf_adds(b, " AND (") || put_pairs(b, q, first, n, 0) ||
-        sh_buf_adds(b, " OR ") || put_pairs(b, q, first, n, 1) ||
+    rx->etok[at] = *ph + 1;
+    *ph += 2;
+    if (sh_buf_adds(b, "(") || put_token(b, t->fold) ||
+        sh_buf_adds(b, " OR ") || put_token(b, t->exact) ||
         sh_buf_adds(b, ")"))
         return SH_ENOMEM;
     return SH_OK;
 }
 
+/* One group, from phrase number *ph on:
+     one token:   "f", or ("f" OR "e") when accented;
+     several:     their folded phrase "f1 f2 f3", and for each accented
+                  token AND ("fi" OR "ei").
+   The exact forms are single tokens, not an exact phrase: FTS5 finds a
+   phrase by checking its positions on every page holding all its tokens,
+   while a token is only sought at the pages the folded phrase found. */
+static int put_group(sh_buf *b, const query *q, int first, int n, rexpr *rx,
+                     int *ph)
+{
+    rgroup *g = &rx->g[rx->ng++];
+    *g = (rgroup){.first = first, .n = n};
+    if (n == 1) {
+        const qtok *t = &q->tok[first];
+        if (!accented(t)) {
+            g->ph = (*ph)++;
+            return put_token(b, t->fold);
+        }
+        g->ph = *ph;
+        return put_either(b, t, rx, first, ph);
+    }
+    g->ph = (*ph)++;
+    if (put_phrase(b, q, first, n, 0))
+        return SH_ENOMEM;
+    for (int i = first; i < first + n; i++)
+        if (accented(&q->tok[i]) &&
+            (sh_buf_adds(b, " AND ") || put_either(b, &q->tok[i], rx, i, ph)))
+            return SH_ENOMEM;
+    return SH_OK;
+}
+
 /* The expression of one kind (EXPR_*) into b, and its layout into rx.
    EXPR_MATCH: every group, ANDed.  EXPR_PHRASE: the pages holding the
-   whole query as typed, as a phrase: its exact token, or its exact pair
-   phrase (folded where nothing is accented). */
+   whole query as typed, as a phrase. */
 static int build_expr(const query *q, int kind, rexpr *rx, sh_buf *b)
 {
     int ph = 0;
     b->len = 0;
     memset(rx, 0, sizeof *rx);
+    for (int i = 0; i < SH_QUERY_MAX_TOKENS; i++)
+        rx->etok[i] = -1;
     if (kind == EXPR_MATCH) {
         for (int gi = 0; gi < q->ngrp; gi++)
             if ((gi && sh_buf_adds(b, " AND ")) ||
@@ -466,11 +585,10 @@ static int build_expr(const query *q, int kind, rexpr *rx, sh_buf *b)
                 return SH_ENOMEM;
         return SH_OK;
     }
-    rx->g[rx->ng++] = (rgroup){.n = q->ntok, .eph = -1,
-                               .shift = q->ntok > 1};
+    rx->g[rx->ng++] = (rgroup){.n = q->ntok};
     if (q->ntok == 1)
         return put_token(b, q->tok[0].exact);
-    return put_pairs(b, q, 0, q->ntok, 1);
+    return put_phrase(b, q, 0, q->ntok, 1);
 }
 
 /* ---- sohoa_rank(): tier and BM25 of the current row ---- */
@@ -480,12 +598,14 @@ typedef struct rank_spec {
     int64_t minid, maxid;       /* page ids, for frequency estimates */
     int ready;
     double avgdl;
+    double df[SH_QUERY_MAX_TOKENS];     /* per group: pages holding it,
+                                           estimated; < 0: ask FTS5     */
     double idf[SH_QUERY_MAX_TOKENS];    /* per group */
     int *pos;                   /* scratch: positions of every phrase */
     size_t pos_cap;
 } rank_spec;
 
-/* Phrases in an expression: at most 3 per group. */
+/* Phrases in an expression: at most 3 per token. */
 #define MAX_PHRASES (3 * SH_QUERY_MAX_TOKENS)
 
 typedef struct df_count {
@@ -513,14 +633,17 @@ static int rank_prepare(const Fts5ExtensionApi *api, Fts5Context *fc,
         return rc;
     s->avgdl = nrow > 0 && ntok > 0 ? (double)ntok / (double)nrow : 1.0;
     for (int gi = 0; gi < s->rx.ng; gi++) {
-        df_count c = {0, 0};
-        rc = api->xQueryPhrase(fc, s->rx.g[gi].ph, &c, df_row);
-        if (rc != SQLITE_OK)
-            return rc;
-        double df = c.n;
-        if (c.n >= IDF_CAP && c.last > s->minid && s->maxid > s->minid)
-            df = c.n * (double)(s->maxid - s->minid + 1) /
-                 (double)(c.last - s->minid + 1);
+        double df = s->df[gi];
+        if (df < 0) {
+            df_count c = {0, 0};
+            rc = api->xQueryPhrase(fc, s->rx.g[gi].ph, &c, df_row);
+            if (rc != SQLITE_OK)
+                return rc;
+            df = c.n;
+            if (c.n >= IDF_CAP && c.last > s->minid && s->maxid > s->minid)
+                df = c.n * (double)(s->maxid - s->minid + 1) /
+                     (double)(c.last - s->minid + 1);
+        }
         if (df > (double)nrow)
             df = (double)nrow;
         double idf = log(((double)nrow - df + 0.5) / (df + 0.5));
@@ -549,12 +672,33 @@ typedef struct rowpos {
     const int *pos;
 } rowpos;
 
-/* Does group g start at position at, folded (exact = 0) or as typed
-   (exact = 1)? */
-static int starts_at(const rgroup *g, const rowpos *rp, int at, int exact)
+static int at_pos(const rowpos *rp, int ph, int at)
 {
-    int ph = exact && g->eph >= 0 ? g->eph : g->ph;
-    return has_pos(rp->pos + rp->start[ph], rp->count[ph], at + g->shift);
+    return has_pos(rp->pos + rp->start[ph], rp->count[ph], at);
+}
+
+/* Does group g start at position at, folded (exact = 0) or as typed
+   (exact = 1: every accented token's exact form in its place too)? */
+static int starts_at(const rexpr *rx, const rgroup *g, const rowpos *rp,
+                     int at, int exact)
+{
+    if (!at_pos(rp, g->ph, at))
+        return 0;
+    for (int i = 0; exact && i < g->n; i++) {
+        int e = rx->etok[g->first + i];
+        if (e >= 0 && !at_pos(rp, e, at + i))
+            return 0;
+    }
+    return 1;
+}
+
+/* Does group g start anywhere as typed? */
+static int group_exact(const rexpr *rx, const rgroup *g, const rowpos *rp)
+{
+    for (int i = 0; i < rp->count[g->ph]; i++)
+        if (starts_at(rx, g, rp, rp->pos[rp->start[g->ph] + i], 1))
+            return 1;
+    return 0;
 }
 
 /* Do the groups follow one another somewhere: the whole query as a
@@ -562,12 +706,12 @@ static int starts_at(const rgroup *g, const rowpos *rp, int at, int exact)
 static int chained(const rexpr *rx, const rowpos *rp, int exact)
 {
     const rgroup *g0 = &rx->g[0];
-    int ph0 = exact && g0->eph >= 0 ? g0->eph : g0->ph;
-    for (int i = 0; i < rp->count[ph0]; i++) {
-        int at = rp->pos[rp->start[ph0] + i] - g0->shift, ok = 1;
+    for (int i = 0; i < rp->count[g0->ph]; i++) {
+        int at = rp->pos[rp->start[g0->ph] + i];
+        int ok = starts_at(rx, g0, rp, at, exact);
         for (int gi = 1; ok && gi < rx->ng; gi++) {
             at += rx->g[gi - 1].n;
-            ok = starts_at(&rx->g[gi], rp, at, exact);
+            ok = starts_at(rx, &rx->g[gi], rp, at, exact);
         }
         if (ok)
             return 1;
@@ -632,7 +776,7 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
         double tf = rp.count[g->ph];
         score += s->idf[gi] * tf * (k1 + 1) /
                  (tf + k1 * (1 - b + b * dl / s->avgdl));
-        if (g->eph >= 0 && rp.count[g->eph] == 0)
+        if (exact_groups && !group_exact(rx, g, &rp))
             exact_groups = 0;
     }
     int tier;
@@ -994,19 +1138,43 @@ static int plan_filter(search *s)
 }
 
 /* A walk: the matches of one expression, newest first, ranked, over the
-   ranges of s in turn (one statement, re-bound per range). */
+   ranges of s in turn (one statement, re-bound per range), each range cut
+   into windows of `window` ids when that is set. */
 typedef struct walk {
     search *s;
     sqlite3_stmt *st;
     size_t range;               /* the range being walked */
+    int64_t floor;              /* no id below this one */
+    int64_t window;             /* ids per window; 0: whole ranges */
+    int64_t lo, hi;             /* the ids being walked now */
     int64_t last;               /* the last id returned */
     size_t seen;                /* rows returned */
     int done;
 } walk;
 
-static int walk_open(search *s, walk *w, const char *expr, rank_spec *spec)
+/* Bind the ids of range r of s from hi down (cut at the walk's floor and
+   window) to the walk's statement: 0, or 1 if nothing of it is left. */
+static int walk_bind(walk *w, size_t r, int64_t hi)
 {
-    *w = (walk){.s = s};
+    const idrange *g = &w->s->ranges[r];
+    int64_t lo = g->lo > w->floor ? g->lo : w->floor;
+    if (hi < lo)
+        return 1;
+    if (w->window > 0 && hi - lo + 1 > w->window)
+        lo = hi - w->window + 1;
+    w->lo = lo;
+    w->hi = hi;
+    sqlite3_bind_int64(w->st, 4, lo);
+    sqlite3_bind_int64(w->st, 5, hi);
+    return 0;
+}
+
+/* Open a walk of expr over the ranges of s, ids from floor up, in windows
+   of `window` ids (0: none). */
+static int walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
+                     int64_t floor, int64_t window)
+{
+    *w = (walk){.s = s, .floor = floor, .window = window};
     sh_buf *b = &s->sql;
     b->len = 0;
     if (sh_buf_printf(b,
@@ -1022,15 +1190,13 @@ static int walk_open(search *s, walk *w, const char *expr, rank_spec *spec)
     sqlite3_bind_pointer(w->st, 2, spec, rank_ptr_type, NULL);
     if (s->use_ids)
         sqlite3_bind_pointer(w->st, 3, &s->ids, idset_ptr_type, NULL);
-    w->done = s->nranges == 0;
-    if (!w->done) {
-        sqlite3_bind_int64(w->st, 4, s->ranges[0].lo);
-        sqlite3_bind_int64(w->st, 5, s->ranges[0].hi);
-    }
+    w->done = s->nranges == 0 ||
+              walk_bind(w, 0, s->ranges[0].hi);
     return SH_OK;
 }
 
-/* The next row of a walk: 1 row, 0 end, -1 error (reported in s->err). */
+/* The next row of a walk: 1 row, 0 end, 2 end of a window (more to
+   come), -1 error (reported in s->err). */
 static int walk_next(walk *w, int64_t *id, double *rank)
 {
     search *s = w->s;
@@ -1046,13 +1212,19 @@ static int walk_next(walk *w, int64_t *id, double *rank)
             sfail(s, "searching");
             return -1;
         }
-        if (++w->range == s->nranges) {
+        sqlite3_reset(w->st);
+        if (w->lo > s->ranges[w->range].lo &&
+            !walk_bind(w, w->range, w->lo - 1))
+            return 2;           /* the next window of this range */
+        while (++w->range < s->nranges &&
+               walk_bind(w, w->range, s->ranges[w->range].hi))
+            ;
+        if (w->range >= s->nranges) {
             w->done = 1;
             break;
         }
-        sqlite3_reset(w->st);
-        sqlite3_bind_int64(w->st, 4, s->ranges[w->range].lo);
-        sqlite3_bind_int64(w->st, 5, s->ranges[w->range].hi);
+        if (w->window > 0)
+            return 2;
     }
     return 0;
 }
@@ -1065,10 +1237,15 @@ static void walk_span(const walk *w, double *covered, double *all)
     for (size_t r = 0; r < s->nranges; r++) {
         double len = (double)(s->ranges[r].hi - s->ranges[r].lo + 1);
         *all += len;
-        if (r < w->range || w->done)
+        if (r < w->range || w->done) {
             *covered += len;
-        else if (r == w->range && w->seen)
-            *covered += (double)(s->ranges[r].hi - w->last + 1);
+        } else if (r == w->range) {
+            /* the windows above this one, and this one down to the last
+               row returned */
+            *covered += (double)(s->ranges[r].hi - w->hi);
+            if (w->seen && w->last >= w->lo && w->last <= w->hi)
+                *covered += (double)(w->hi - w->last + 1);
+        }
     }
 }
 
@@ -1279,6 +1456,125 @@ static void estimate_total(search *s, double matches)
     out->approx = 1;
 }
 
+/* How many pages hold token t (folded): the first IDF_CAP of them, the
+   count extrapolated over the id range (as rank_prepare does). */
+static int token_df(search *s, qtok *t, sqlite3_stmt **st)
+{
+    if (t->df >= 0)
+        return SH_OK;
+    int rc;
+    if (!*st && (rc = prepare(s,
+                              "SELECT rowid FROM page_fts WHERE page_fts "
+                              "MATCH ?1 ORDER BY rowid LIMIT ?2",
+                              st, "estimating word frequencies")))
+        return rc;
+    sh_buf *b = &s->sql;
+    b->len = 0;
+    if (put_token(b, t->fold))
+        return nomem(s);
+    sqlite3_reset(*st);
+    sqlite3_bind_text(*st, 1, b->data, (int)b->len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(*st, 2, IDF_CAP);
+    int n = 0, step;
+    int64_t last = 0;
+    while ((step = sqlite3_step(*st)) == SQLITE_ROW) {
+        last = sqlite3_column_int64(*st, 0);
+        n++;
+    }
+    if (step != SQLITE_DONE)
+        return sfail(s, "estimating word frequencies");
+    t->df = n;
+    if (n >= IDF_CAP && last > s->minid && s->maxid > s->minid)
+        t->df = n * (double)(s->maxid - s->minid + 1) /
+                (double)(last - s->minid + 1);
+    return SH_OK;
+}
+
+/* The frequencies a walk's ranking uses: FTS5's own count for a group of
+   one token (rank_prepare); for a phrase, that of its rarest token (an
+   upper bound: counting the phrase's pages would check its positions on
+   every page holding all its tokens). */
+static int plan_df(search *s, rank_spec *spec)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = SH_OK;
+    for (int gi = 0; !rc && gi < spec->rx.ng; gi++) {
+        const rgroup *g = &spec->rx.g[gi];
+        spec->df[gi] = -1;
+        for (int i = g->first; !rc && g->n > 1 && i < g->first + g->n; i++) {
+            qtok *t = &s->qy.tok[i];
+            if (!(rc = token_df(s, t, &st)) &&
+                (spec->df[gi] < 0 || t->df < spec->df[gi]))
+                spec->df[gi] = t->df;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The lowest id of the newest `want` ids of the ranges of s. */
+static int64_t ids_floor(const search *s, double want)
+{
+    for (size_t r = 0; r < s->nranges; r++) {
+        double len = (double)(s->ranges[r].hi - s->ranges[r].lo + 1);
+        if (want <= len)
+            return s->ranges[r].hi - (int64_t)want + 1;
+        want -= len;
+    }
+    return INT64_MIN;
+}
+
+/* FTS5 finds a phrase by checking its positions on every page that holds
+   all its words (about 0.5 µs a page), and a phrase of common words can
+   be rare while they are on most pages.  The ids in which about
+   PHRASE_SCAN pages hold all the query's words, from how many of the
+   newest BLOCK such pages there are; 0 when all of them are fewer. */
+static int phrase_window(search *s, int64_t *window)
+{
+    *window = 0;
+    sh_buf b = {0};
+    for (int i = 0; i < s->qy.ntok; i++)
+        if ((i && sh_buf_adds(&b, " AND ")) ||
+            put_token(&b, s->qy.tok[i].fold)) {
+            sh_buf_release(&b);
+            return nomem(s);
+        }
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s,
+                     "SELECT rowid FROM page_fts WHERE page_fts MATCH ?1 AND "
+                     "rowid BETWEEN ?2 AND ?3 ORDER BY rowid DESC",
+                     &st, "estimating the cost of a phrase");
+    if (rc) {
+        sh_buf_release(&b);
+        return rc;
+    }
+    sqlite3_bind_text(st, 1, b.data, (int)b.len, SQLITE_STATIC);
+    size_t n = 0;
+    double covered = 0;
+    for (size_t r = 0; !rc && n < BLOCK && r < s->nranges; r++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 2, s->ranges[r].lo);
+        sqlite3_bind_int64(st, 3, s->ranges[r].hi);
+        int step;
+        int64_t last = s->ranges[r].lo;
+        while (n < BLOCK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            last = sqlite3_column_int64(st, 0);
+            n++;
+        }
+        if (n < BLOCK && step != SQLITE_DONE)
+            rc = sfail(s, "estimating the cost of a phrase");
+        covered += (double)(s->ranges[r].hi - last + 1);
+    }
+    sqlite3_finalize(st);
+    sh_buf_release(&b);
+    if (!rc && n >= BLOCK) {
+        double w = covered * PHRASE_SCAN / (double)n;
+        *window = w < 1 ? 1 : w > (double)INT64_MAX / 2 ? INT64_MAX / 2
+                                                         : (int64_t)w;
+    }
+    return rc;
+}
+
 static int run_search(search *s)
 {
     sh_hits *out = s->out;
@@ -1293,9 +1589,14 @@ static int run_search(search *s)
         rc = nomem(s);
         goto out;
     }
+    int phrases = 0;            /* groups of several tokens */
+    for (int gi = 0; gi < s->spec.rx.ng; gi++)
+        phrases += s->spec.rx.g[gi].n > 1;
+    int64_t window = 0;
     if ((rc = id_range(s)) || (rc = plan_filter(s)) ||
-        (rc = open_check(s)) ||
-        (rc = walk_open(s, &mw, s->expr.data, &s->spec)))
+        (rc = open_check(s)) || (rc = plan_df(s, &s->spec)) ||
+        (phrases && (rc = phrase_window(s, &window))) ||
+        (rc = walk_open(s, &mw, s->expr.data, &s->spec, INT64_MIN, window)))
         goto out;
     out->h = calloc((size_t)s->limit, sizeof *out->h);
     if (!out->h) {
@@ -1313,10 +1614,11 @@ static int run_search(search *s)
         block = b >= BLOCK ? BLOCK : b <= BLOCK_MIN ? BLOCK_MIN : (size_t)b;
     }
 
-    /* The first block, and one row more to learn whether there is more. */
+    /* The first block, and one row more to learn whether there is more
+       (or the first window's matches, when the walk has windows). */
     int64_t id = 0;
     double rank;
-    while (first.n <= block && (r = walk_next(&mw, &id, &rank)) > 0)
+    while (first.n <= block && (r = walk_next(&mw, &id, &rank)) == 1)
         if (cands_add(&first, id, rank)) {
             rc = nomem(s);
             goto out;
@@ -1325,7 +1627,8 @@ static int run_search(search *s)
         rc = walk_fail(s);
         goto out;
     }
-    if (first.n <= block) {
+    int cut = r == 2;           /* first[] is a window: a block of its own */
+    if (mw.done && first.n <= block) {
         /* All the matches fit one block: rank them together.  Check them
            all, for an exact total, when that is cheap enough. */
         int all = first.n <= EXACT_MAX;
@@ -1345,7 +1648,18 @@ static int run_search(search *s)
             rc = nomem(s);
             goto out;
         }
-        if ((rc = walk_open(s, &pw, s->pexpr.data, &s->pspec)))
+        /* A phrase: among about the newest PHRASE_SCAN matches (see
+           phrase_window), at the density the main walk found. */
+        int64_t floor = INT64_MIN;
+        if (s->qy.ntok > 1 && window > 0) {
+            floor = ids_floor(s, (double)window);
+        } else if (s->qy.ntok > 1 && first.n > 0) {
+            double covered, all;
+            walk_span(&mw, &covered, &all);
+            floor = ids_floor(s, covered * PHRASE_SCAN / (double)first.n);
+        }
+        if ((rc = plan_df(s, &s->pspec)) ||
+            (rc = walk_open(s, &pw, s->pexpr.data, &s->pspec, floor, 0)))
             goto out;
         int64_t pid;
         double pr;
@@ -1375,23 +1689,28 @@ static int run_search(search *s)
     while (out->n < s->limit && (!mw.done || k < first.n)) {
         blk.n = 0;
         while (blk.n < block) {
+            int end = 0;        /* this row ends a window */
             if (k < first.n) {
                 id = first.c[k].id;
                 rank = first.c[k].rank;
                 k++;
-            } else if ((r = walk_next(&mw, &id, &rank)) <= 0) {
+                end = cut && k == first.n;
+            } else if ((r = walk_next(&mw, &id, &rank)) != 1) {
                 if (r < 0) {
                     rc = walk_fail(s);
                     goto out;
                 }
+                if (r == 2 && blk.n == 0)
+                    continue;   /* an empty window */
                 break;
             }
-            if (pids && bsearch(&id, pids, npids, sizeof *pids, id_cmp))
-                continue;
-            if (cands_add(&blk, id, rank)) {
+            if (!(pids && bsearch(&id, pids, npids, sizeof *pids, id_cmp)) &&
+                cands_add(&blk, id, rank)) {
                 rc = nomem(s);
                 goto out;
             }
+            if (end)
+                break;
         }
         if ((rc = offer_all(s, &blk, 0)))
             goto out;

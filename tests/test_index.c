@@ -303,6 +303,23 @@ static void ids_of(const sh_hits *h, char *buf, size_t n)
 
 /* ---- tokenizer ---- */
 
+/* count(*) of the single-row query sql (?1 bound to text t when given). */
+static int count_of(sqlite3 *db, const char *sql, const char *t)
+{
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (t)
+            sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+    } else {
+        fprintf(stderr, "  %s: %s\n", sql, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
 static int test_tokenizer(void)
 {
     sqlite3 *db = fixture();
@@ -323,11 +340,6 @@ static int test_tokenizer(void)
         {15, 6, "đổi"}, {15, 6, "doi"}, {2, 7, "nđ"},   {2, 7, "nd"},
         {2, 8, "cp"},   {3, 2, "hòa"},  {3, 2, "hoa"},  {4, 2, "thủy"},
         {5, 2, "dat"},
-        /* pairs "previous this" at "this": folded, and exact where it
-           differs */
-        {15, 1, "dat dai"}, {15, 1, "đất đai"}, {1, 1, "quyet dinh"},
-        {1, 1, "quyết định"}, {5, 3, "dat dai"}, {2, 8, "nd cp"},
-        {2, 8, "nđ cp"}, {3, 3, "hòa giải"},
     };
     sqlite3_stmt *st = NULL;
     CHECK(sqlite3_prepare_v2(db,
@@ -344,20 +356,18 @@ static int test_tokenizer(void)
                (long long)want[i].doc, want[i].off, want[i].term);
     }
     sqlite3_finalize(st);
-    /* Nothing in the old tone style, no eth, no upper case, no pair at
-       the first position, no exact pair where it equals the folded one. */
-    CHECK(sqlite3_prepare_v2(db,
-                             "SELECT count(*) FROM v WHERE term IN ('hoà', "
-                             "'thuỷ', 'ðất', 'Đất', 'ĐẤT', 'hoà giải') OR "
-                             "(offset = 0 AND term LIKE '% %') OR "
-                             "(doc = 5 AND term LIKE '% %' AND term <> "
-                             "'ghi chu' AND term <> 'chu dat' AND term <> "
-                             "'dat dai' AND term <> 'dai cua' AND term <> "
-                             "'cua ong' AND term <> 'ong nam' AND term <> "
-                             "'nam ban' AND term <> 'ban sao')",
-                             -1, &st, NULL) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
-    sqlite3_finalize(st);
+    /* Nothing in the old tone style, no eth, no upper case; at each
+       position the token and its folded form (and in format 1 the pairs,
+       see index/tokenizer-formats). */
+    CHECK(count_of(db,
+                   "SELECT count(*) FROM v WHERE term IN ('hoà', 'thuỷ', "
+                   "'ðất', 'Đất', 'ĐẤT', 'hoà giải')",
+                   NULL) == 0);
+    CHECK(count_of(db,
+                   "SELECT count(*) FROM (SELECT doc, offset FROM v WHERE "
+                   "term NOT LIKE '% %' GROUP BY doc, offset HAVING "
+                   "count(*) > 2)",
+                   NULL) == 0);
     /* Query side: an accented token matches only its exact form, a plain
        one every form. */
     CHECK(sqlite3_prepare_v2(db,
@@ -382,23 +392,335 @@ static int test_tokenizer(void)
                q[i].match, got ? got : "", q[i].ids);
     }
     sqlite3_finalize(st);
-    /* NFD text is indexed like NFC; "sohoa" takes no options. */
+    /* NFD text is indexed like NFC; "sohoa" takes no option but the
+       format. */
     CHECK(sh_db_exec(db,
                      "CREATE VIRTUAL TABLE temp.t USING fts5(x, "
-                     "tokenize='sohoa');"
+                     "tokenize='sohoa 2');"
                      "INSERT INTO temp.t VALUES('D\xcc\x9b\xcc\x81' || "
                      "'t \xc4\x90\x61\xcc\x82\xcc\x81t');",
                      &err) == SH_OK);
-    CHECK(sqlite3_prepare_v2(db,
-                             "SELECT count(*) FROM temp.t WHERE t MATCH "
-                             "'\"đất\" AND \"dat\"'",
-                             -1, &st, NULL) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
-    sqlite3_finalize(st);
+    CHECK(count_of(db,
+                   "SELECT count(*) FROM temp.t WHERE t MATCH "
+                   "'\"đất\" AND \"dat\"'",
+                   NULL) == 1);
     CHECK(sh_db_exec(db,
                      "CREATE VIRTUAL TABLE temp.t2 USING fts5(x, "
                      "tokenize='sohoa remove_diacritics 2')",
                      &err) == SH_EINDEX);
+    CHECK(sh_db_exec(db,
+                     "CREATE VIRTUAL TABLE temp.t3 USING fts5(x, "
+                     "tokenize='sohoa 3')",
+                     &err) == SH_EINDEX);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* Index format 1 (tokenize='sohoa', the first catalogs) also holds the
+   pairs "previous this", so that a page indexed then is unindexed
+   exactly; format 2 (tokenize='sohoa 2') holds none.  Both answer the
+   same searches. */
+static int test_tokenizer_formats(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    sh_err err = {0};
+    CHECK(sh_db_exec(db,
+                     "CREATE TABLE temp.c(id INTEGER PRIMARY KEY, x TEXT);"
+                     "CREATE VIRTUAL TABLE temp.f1 USING fts5(x, "
+                     "content='c', content_rowid='id', tokenize='sohoa');"
+                     "CREATE VIRTUAL TABLE temp.f2 USING fts5(x, "
+                     "content='c', content_rowid='id', tokenize='sohoa 2');"
+                     "CREATE VIRTUAL TABLE temp.v1 USING "
+                     "fts5vocab(temp, f1, 'instance');"
+                     "CREATE VIRTUAL TABLE temp.v2 USING "
+                     "fts5vocab(temp, f2, 'instance');",
+                     &err) == SH_OK);
+    for (size_t i = 0; i < SH_ARRAY_LEN(pages); i++) {
+        sqlite3_stmt *st = NULL;
+        CHECK(sqlite3_prepare_v2(db,
+                                 "INSERT INTO temp.c(id, x) "
+                                 "VALUES(?1, ?2)",
+                                 -1, &st, NULL) == SQLITE_OK);
+        sqlite3_bind_int64(st, 1, pages[i].id);
+        sqlite3_bind_text(st, 2, pages[i].text, -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(st) == SQLITE_DONE);
+        sqlite3_finalize(st);
+    }
+    CHECK(sh_db_exec(db,
+                     "INSERT INTO temp.f1(rowid, x) SELECT id, x FROM temp.c;"
+                     "INSERT INTO temp.f2(rowid, x) SELECT id, x FROM temp.c;",
+                     &err) == SH_OK);
+    static const struct {
+        int64_t doc;
+        int off;
+        const char *term;
+    } pairs[] = {
+        {15, 1, "dat dai"}, {15, 1, "đất đai"}, {1, 1, "quyet dinh"},
+        {1, 1, "quyết định"}, {5, 3, "dat dai"}, {2, 8, "nd cp"},
+        {2, 8, "nđ cp"}, {3, 3, "hòa giải"},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(pairs); i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM temp.v1 WHERE doc = %lld AND "
+                 "offset = %d AND term = ?1",
+                 (long long)pairs[i].doc, pairs[i].off);
+        CHECKF(count_of(db, sql, pairs[i].term) == 1,
+               "format 1: page %lld offset %d: no pair %s",
+               (long long)pairs[i].doc, pairs[i].off, pairs[i].term);
+    }
+    /* Format 1: no pair at the first position, no exact pair where it
+       equals the folded one. */
+    CHECK(count_of(db,
+                   "SELECT count(*) FROM temp.v1 WHERE (offset = 0 AND term "
+                   "LIKE '% %') OR (doc = 5 AND term LIKE '% %' AND term "
+                   "NOT IN ('ghi chu', 'chu dat', 'dat dai', 'dai cua', "
+                   "'cua ong', 'ong nam', 'nam ban', 'ban sao'))",
+                   NULL) == 0);
+    CHECK(count_of(db, "SELECT count(*) FROM temp.v2 WHERE term LIKE '% %'",
+                   NULL) == 0);
+    /* The same words at the same places in both. */
+    CHECK(count_of(db,
+                   "SELECT count(*) FROM (SELECT doc, offset, term FROM "
+                   "temp.v1 WHERE term NOT LIKE '% %' EXCEPT SELECT doc, "
+                   "offset, term FROM temp.v2)",
+                   NULL) == 0);
+    CHECK(count_of(db,
+                   "SELECT count(*) FROM (SELECT doc, offset, term FROM "
+                   "temp.v2 EXCEPT SELECT doc, offset, term FROM temp.v1)",
+                   NULL) == 0);
+    /* Unindexing with the text indexed leaves nothing behind. */
+    CHECK(sh_db_exec(db,
+                     "INSERT INTO temp.f1(f1, rowid, x) SELECT 'delete', "
+                     "id, x FROM temp.c;"
+                     "INSERT INTO temp.f2(f2, rowid, x) SELECT 'delete', "
+                     "id, x FROM temp.c;",
+                     &err) == SH_OK);
+    CHECK(count_of(db, "SELECT count(*) FROM temp.v1", NULL) == 0);
+    CHECK(count_of(db, "SELECT count(*) FROM temp.v2", NULL) == 0);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* The catalog's index is in format 2. */
+static int test_index_format(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    int n = count_of(db,
+                     "SELECT count(*) FROM sqlite_schema WHERE name = "
+                     "'page_fts' AND sql LIKE '%tokenize=''sohoa 2''%'",
+                     NULL);
+    sh_db_close(&db);
+    CHECKF(n == 1, "page_fts is not declared with tokenize='sohoa 2' "
+                   "(index/catalog.c)");
+    return 0;
+}
+
+/* A catalog indexed in format 1 searches the same, unindexes exactly,
+   and sh_index_upgrade rebuilds it in format 2. */
+static int test_index_upgrade(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    sh_err err = {0};
+    CHECK(sh_db_exec(db,
+                     "DROP TABLE page_fts;"
+                     "CREATE VIRTUAL TABLE page_fts USING fts5(text, "
+                     "content='page', content_rowid='id', tokenize='sohoa', "
+                     "detail=full);"
+                     "INSERT INTO page_fts(rowid, text) SELECT id, text FROM "
+                     "page WHERE pageno IS NOT NULL;"
+                     "CREATE VIRTUAL TABLE temp.v USING "
+                     "fts5vocab(main, page_fts, 'instance');",
+                     &err) == SH_OK);
+    CHECK(sh_index_format(db) == 1);
+    CHECK(count_of(db, "SELECT count(*) FROM v WHERE term = 'đất đai'",
+                   NULL) == 6);
+    for (int round = 0; round < 2; round++) {
+        EXPECT_IDS(db, "đất đai", "1 5 9 12 13 14 15");
+        EXPECT_IDS(db, "\"quyền sử dụng đất\"", "1");
+        EXPECT_IDS(db, "30/2020/NĐ-CP", "2");
+        sh_hits h;
+        CHECK(find(db, "đất đai", &h) == SH_OK);
+        CHECK(h.n == 7 && pos_of(&h, 5) == 5 && pos_of(&h, 14) == 6);
+        sh_hits_release(&h);
+        /* Out and in again: nothing left of the page in between. */
+        CHECK(sh_index_remove(db, 15, pages[14].text, &err) == SH_OK);
+        CHECK(count_of(db, "SELECT count(*) FROM v WHERE doc = 15", NULL) ==
+              0);
+        CHECK(sh_index_add(db, 15, pages[14].text, &err) == SH_OK);
+        if (round == 0) {
+            CHECK(sh_index_upgrade(db, &err) == SH_OK);
+            CHECK(sh_index_format(db) == 2);
+            CHECK(sh_db_exec(db,
+                             "DROP TABLE temp.v; CREATE VIRTUAL TABLE temp.v "
+                             "USING fts5vocab(main, page_fts, 'instance');",
+                             &err) == SH_OK);
+            CHECK(count_of(db, "SELECT count(*) FROM v WHERE term LIKE "
+                               "'% %'", NULL) == 0);
+            /* the pages with a pageno, no more */
+            CHECK(count_of(db, "SELECT count(DISTINCT doc) FROM v", NULL) ==
+                  15);
+        }
+    }
+    CHECK(sh_index_upgrade(db, &err) == SH_OK && sh_index_format(db) == 2);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* The tokenizer's fast path (precomposed Latin letters, a table) gives
+   what sh_text_norm and sh_text_fold give, on every Vietnamese vowel with
+   every tone after and before the letters that decide where a tone goes,
+   and on text the fast path hands to libunistring. */
+typedef struct tok_list {
+    char **t;
+    int n, cap;
+} tok_list;
+
+static int collect_tok(void *ctx, const char *tok, int len, int start,
+                       int end)
+{
+    tok_list *l = ctx;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 1024;
+        char **t = realloc(l->t, (size_t)cap * sizeof *t);
+        if (!t)
+            return SQLITE_NOMEM;
+        l->t = t;
+        l->cap = cap;
+    }
+    if (!(l->t[l->n] = malloc((size_t)len + 1)))
+        return SQLITE_NOMEM;
+    memcpy(l->t[l->n], tok, (size_t)len);
+    l->t[l->n++][len] = 0;
+    return SQLITE_OK;
+}
+
+static void tok_list_release(tok_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->t[i]);
+    free(l->t);
+    memset(l, 0, sizeof *l);
+}
+
+static int test_tokenizer_fast(void)
+{
+    /* a ă â e ê i o ô ơ u ư y, each with no tone and the five tones */
+    static const char *const vowels[] = {
+        "a", "à", "á", "ả", "ã", "ạ", "ă", "ằ", "ắ", "ẳ", "ẵ", "ặ",
+        "â", "ầ", "ấ", "ẩ", "ẫ", "ậ", "e", "è", "é", "ẻ", "ẽ", "ẹ",
+        "ê", "ề", "ế", "ể", "ễ", "ệ", "i", "ì", "í", "ỉ", "ĩ", "ị",
+        "o", "ò", "ó", "ỏ", "õ", "ọ", "ô", "ồ", "ố", "ổ", "ỗ", "ộ",
+        "ơ", "ờ", "ớ", "ở", "ỡ", "ợ", "u", "ù", "ú", "ủ", "ũ", "ụ",
+        "ư", "ừ", "ứ", "ử", "ữ", "ự", "y", "ỳ", "ý", "ỷ", "ỹ", "ỵ",
+        "A", "Á", "Ọ", "Ê", "Ỷ", "Ý", "Ư",
+    };
+    static const char *const before[] = {
+        "", "o", "u", "O", "U", "ô", "ơ", "ư", "ó", "q", "Q", "h", "qu",
+        "hu", "ho", "th", "đ", "Đ", "ð", "2", "a", "i", "y", "gi", "ngh",
+    };
+    static const char *const after[] = {"", "n", "ng", "2", "o"};
+    static const char *const others[] = {
+        "Thuỷ", "THUỶ", "hoà", "HOÀ", "Khoẻ", "quỷ", "Quý", "ngoà", "ngoài",
+        "2hoà", "hoà2", "x2hoà", "q\xcc\x81uy\xcc\x81", "a\xcc\x80",
+        "ho\xcc\x80", "Ðổi", "đổi", "Ωμέγα", "naïve", "ﬁnal", "ǅemal",
+        "İstanbul", "ß", "Æble", "œuvre", "ŉ", "ǰ", "ẞ", "ȸ", "ḍ", "ṃ",
+        "hoạ", "toả", "tuý", "tuỳ", "uỷ", "oà", "Oà", "Uỷ", "qoà", "quà",
+        "giuỷ", "aoà", "đoà", "ðoà", "ươ", "ưở", "khuya", "khuỷu",
+    };
+    sh_buf text = {0};
+    for (size_t b = 0; b < SH_ARRAY_LEN(before); b++)
+        for (size_t o = 0; o < 5; o++)
+            for (size_t v = 0; v < SH_ARRAY_LEN(vowels); v++)
+                for (size_t a = 0; a < SH_ARRAY_LEN(after); a++) {
+                    static const char *const ou[] = {"", "o", "u", "O", "U"};
+                    CHECK(sh_buf_printf(&text, "%s%s%s%s ", before[b],
+                                        ou[o], vowels[v], after[a]) == 0);
+                }
+    for (size_t i = 0; i < SH_ARRAY_LEN(others); i++)
+        CHECK(sh_buf_printf(&text, "%s ", others[i]) == 0);
+
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    sh__qtok *tk = NULL;
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    CHECK(sh__qtok_open(db, &tk, &err) == SH_OK);
+    /* unicode61's tokens (raw) and ours (query side: the normal form) */
+    tok_list raw = {0}, norm = {0};
+    CHECK(sh__qtok_run(tk, text.data, (int)text.len, 1, collect_tok, &raw) ==
+          SQLITE_OK);
+    CHECK(sh__qtok_run(tk, text.data, (int)text.len, 0, collect_tok,
+                       &norm) == SQLITE_OK);
+    CHECKF(raw.n == norm.n && raw.n > 10000, "%d raw tokens, %d normal",
+           raw.n, norm.n);
+    for (int i = 0; i < raw.n; i++) {
+        char *want = NULL;
+        CHECK(sh_text_norm(raw.t[i], &want) == SH_OK);
+        CHECKF(strcmp(norm.t[i], want) == 0, "\"%s\": normal \"%s\", want "
+               "\"%s\"", raw.t[i], norm.t[i], want);
+        free(want);
+    }
+    /* Document side: at each position the normal form and, when it
+       differs, the folded form, and nothing else. */
+    sqlite3_stmt *st = NULL;
+    CHECK(sh_db_exec(db,
+                     "CREATE VIRTUAL TABLE temp.t USING fts5(x, "
+                     "tokenize='sohoa 2');"
+                     "CREATE VIRTUAL TABLE temp.v USING "
+                     "fts5vocab(temp, t, 'instance');",
+                     &err) == SH_OK);
+    CHECK(sqlite3_prepare_v2(db, "INSERT INTO temp.t(rowid, x) VALUES(1, ?1)",
+                             -1, &st, NULL) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, text.data, (int)text.len, SQLITE_STATIC);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+    CHECK(sqlite3_prepare_v2(db,
+                             "SELECT offset, term FROM temp.v ORDER BY "
+                             "offset, term",
+                             -1, &st, NULL) == SQLITE_OK);
+    int at = -1, k = 0, seen_norm = 0, seen_fold = 0, bad = 0;
+    char *want_norm = NULL, *want_fold = NULL;
+    int step;
+    while (!bad && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        int off = sqlite3_column_int(st, 0);
+        const char *term = (const char *)sqlite3_column_text(st, 1);
+        if (off != at) {
+            bad = at >= 0 && (!seen_norm || !seen_fold);
+            free(want_norm);
+            free(want_fold);
+            want_norm = want_fold = NULL;
+            at = off;
+            seen_norm = seen_fold = 0;
+            if (bad || off >= raw.n || sh_text_norm(raw.t[off], &want_norm) ||
+                sh_text_fold(raw.t[off], &want_fold)) {
+                bad = 1;
+                break;
+            }
+            k++;
+        }
+        int is_norm = strcmp(term, want_norm) == 0;
+        int is_fold = strcmp(term, want_fold) == 0;
+        if (!is_norm && !is_fold)
+            bad = 1;
+        seen_norm |= is_norm;
+        seen_fold |= is_fold;
+    }
+    bad |= !seen_norm || !seen_fold;
+    CHECKF(!bad && k == raw.n, "offset %d (\"%s\"): terms differ from "
+           "\"%s\" / \"%s\" (%d of %d offsets)", at,
+           at >= 0 && at < raw.n ? raw.t[at] : "", want_norm ? want_norm : "",
+           want_fold ? want_fold : "", k, raw.n);
+    sqlite3_finalize(st);
+    free(want_norm);
+    free(want_fold);
+    tok_list_release(&raw);
+    tok_list_release(&norm);
+    sh_buf_release(&text);
+    sh__qtok_close(&tk);
     sh_db_close(&db);
     return 0;
 }
@@ -783,11 +1105,102 @@ static int test_search_many(void)
     return 0;
 }
 
+/* A quoted phrase of words on every page, on few pages itself: its
+   matches are found window by window (PHRASE_SCAN pages holding all its
+   words, see search.c), and paging still gives each page once. */
+static int test_search_rare_phrase(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    enum { N = 30000, PER = 100, EVERY = 97 };
+    CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+    sh_indexer *ix = NULL;
+    CHECK(sh_indexer_open(db, &ix, &err) == SH_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(db,
+                             "INSERT INTO page(id, dossier, pageno, "
+                             "source_name, source_sha256, frame, state, "
+                             "text) VALUES(?1, ?2, ?3, 's.tif', 'x', ?1, "
+                             "'ocr', ?4)",
+                             -1, &st, NULL) == SQLITE_OK);
+    char did[32], text[96];
+    int want = 0;
+    for (int i = 1; i <= N; i++) {
+        int d = (i - 1) / PER;
+        snprintf(did, sizeof did, "HS-2023-%05d", d);
+        if ((i - 1) % PER == 0)
+            CHECK(add_dossier(db, did, "A", "done", PER) == 0);
+        int hit = i % EVERY == 0;
+        want += hit;
+        snprintf(text, sizeof text, hit ? "bản sao lưu trữ số %d"
+                                        : "lưu bản sao trữ số %d", i);
+        sqlite3_reset(st);
+        sqlite3_bind_int(st, 1, i);
+        sqlite3_bind_text(st, 2, did, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, (i - 1) % PER + 1);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        CHECK(sqlite3_step(st) == SQLITE_DONE);
+        CHECK(sh_indexer_add(ix, i, text, &err) == SH_OK);
+    }
+    sqlite3_finalize(st);
+    sh_indexer_close(&ix);
+    CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+
+    static const char *const queries[] = {"\"lưu trữ\"", "\"luu tru\"",
+                                          "\"sao lưu trữ\""};
+    for (size_t qi = 0; qi < SH_ARRAY_LEN(queries); qi++) {
+        char *seen = calloc(N + 1, 1);
+        CHECK(seen);
+        int count = 0, total = 0, approx = 0;
+        int64_t prev_block_min = INT64_MAX;
+        for (int off = 0; off < want + 40; off += 40) {
+            sh_query q = {.text = queries[qi], .limit = 40, .offset = off};
+            sh_hits h;
+            CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+            for (int i = 0; i < h.n; i++) {
+                int64_t id = h.h[i].page_id;
+                CHECKF(id >= 1 && id <= N && id % EVERY == 0 && !seen[id],
+                       "%s offset %d: page %lld", queries[qi], off,
+                       (long long)id);
+                seen[id] = 1;
+                count++;
+                if (id < prev_block_min)
+                    prev_block_min = id;
+                CHECK(h.h[i].exact == 1);
+            }
+            if (off == 0) {
+                total = h.total;
+                approx = h.approx;
+            }
+            sh_hits_release(&h);
+        }
+        free(seen);
+        CHECKF(count == want, "%s: paged through %d pages, want %d",
+               queries[qi], count, want);
+        CHECKF(approx && total > want * 8 / 10 && total < want * 12 / 10,
+               "%s: total %d%s, really %d", queries[qi], total,
+               approx ? "~" : "", want);
+    }
+    /* The newest come first: the first hit is among the newest window. */
+    sh_hits h;
+    sh_query q = {.text = "\"lưu trữ\"", .limit = 5};
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECK(h.n == 5 && h.h[0].page_id > N / 2);
+    sh_hits_release(&h);
+    sh_db_close(&db);
+    return 0;
+}
+
 const sh_test sh_tests_index[] = {
     {"index/norm", test_norm},
     {"index/fold", test_fold},
     {"index/fold-fast", test_fold_fast},
     {"index/tokenizer", test_tokenizer},
+    {"index/tokenizer-formats", test_tokenizer_formats},
+    {"index/tokenizer-fast", test_tokenizer_fast},
+    {"index/format", test_index_format},
+    {"index/upgrade", test_index_upgrade},
     {"index/search-fold", test_search_fold},
     {"index/search-phrase", test_search_phrase},
     {"index/search-rank", test_search_rank},
@@ -796,5 +1209,6 @@ const sh_test sh_tests_index[] = {
     {"index/search-filters", test_search_filters},
     {"index/search-pages", test_search_pages},
     {"index/search-many", test_search_many},
+    {"index/search-rare-phrase", test_search_rare_phrase},
     {NULL, NULL},
 };
