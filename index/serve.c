@@ -39,6 +39,7 @@
  * All HTML is built here with every variable part escaped; the one script
  * is a static file (the CSP forbids inline script and style).
  */
+#include "docs.h"
 #include "web.h"
 #include "index.h"
 #include "../pipeline/pipeline.h"
@@ -1005,6 +1006,49 @@ static int run_search(ctx *c, const sparams *p, sh_hits *hits)
     return rc;
 }
 
+/* "Văn bản 2 (trang 2–3): Tờ trình số 112/TTr-STNMT ngày 26/02/2024 —
+   trích yếu" under a hit, when the run recorded the page's document. */
+static void doc_line(sh_buf *b, ctx *c, const sh_hit *h)
+{
+    sh_docinfo di;
+    sh_err err = {0};
+    if (sh_doc_at(c->db, h->dossier, h->page, &di, &err) || !di.ordinal) {
+        sh_docinfo_release(&di);
+        return;
+    }
+    sh_buf_printf(b, "<p class=\"doc\">Văn bản %d (trang %d–%d)",
+                  di.ordinal, di.first_page, di.last_page);
+    if (di.type_name || di.code || di.issued_date)
+        sh_buf_adds(b, ": ");
+    if (di.type_name)
+        sh_web_html_escape(b, di.type_name);
+    if (di.code) {
+        sh_buf_adds(b, di.type_name ? " số " : "Số ");
+        sh_web_html_escape(b, di.code);
+    }
+    if (di.issued_date) {
+        /* ISO → dd/mm/yyyy as Vietnamese write it (partial dates as
+           they are). */
+        int y = 0, m = 0, d = 0;
+        int k = sscanf(di.issued_date, "%4d-%2d-%2d", &y, &m, &d);
+        if (k == 3)
+            sh_buf_printf(b, " ngày %02d/%02d/%04d", d, m, y);
+        else if (k == 2)
+            sh_buf_printf(b, " tháng %02d/%04d", m, y);
+        else if (k == 1)
+            sh_buf_printf(b, " năm %04d", y);
+    }
+    if (di.subject) {
+        sh_buf_adds(b, " — ");
+        sh_web_html_escape(b, di.subject);
+    }
+    if (di.origin && !strcmp(di.origin, "ocr"))
+        sh_buf_adds(b, " <span class=\"meta\">(đọc tự động, cần "
+                       "kiểm tra)</span>");
+    sh_buf_adds(b, "</p>");
+    sh_docinfo_release(&di);
+}
+
 static int search_link(sh_buf *b, const sparams *p, int offset)
 {
     sh_buf_adds(b, "/?q=");
@@ -1138,8 +1182,9 @@ static enum MHD_Result page_search(ctx *c)
                 sh_buf_adds(&b, "<span class=\"meta\">(khớp khi bỏ dấu)</span>");
             sh_buf_adds(&b, "<a class=\"meta\" href=\"/pdf/");
             sh_web_url_encode(&b, h->dossier);
-            sh_buf_printf(&b, "#page=%d\">PDF</a></div><p class=\"snippet\">",
-                          h->page);
+            sh_buf_printf(&b, "#page=%d\">PDF</a></div>", h->page);
+            doc_line(&b, c, h);
+            sh_buf_adds(&b, "<p class=\"snippet\">");
             sh_web_snippet_html(&b, h->snippet);
             sh_buf_adds(&b, "</p></li>\n");
         }
@@ -1201,6 +1246,9 @@ static enum MHD_Result api_search(ctx *c)
                               h->score, "exact", h->exact, "agency",
                               jstr(h->agency), "pdf", jstr(url.data));
         sh_buf_release(&url);
+        if (o)
+            json_object_set_new(o, "document",
+                                sh_doc_json(c->db, h->dossier, h->page));
         if (!o || json_array_append_new(arr, o)) {
             json_decref(arr);
             arr = NULL;

@@ -8,6 +8,7 @@
  * Both open the catalog read-only, so they run while a run writes (WAL).
  */
 #include "pipeline.h"
+#include "../index/docs.h"
 #include "../index/index.h"
 
 #include <getopt.h>
@@ -180,6 +181,8 @@ int sh_cmd_search(int argc, char **argv)
                                                        : json_null());
             json_object_set_new(o, "pdf", h->pdf ? json_string(h->pdf)
                                                  : json_null());
+            json_object_set_new(o, "document",
+                                sh_doc_json(db, h->dossier, h->page));
             json_array_append_new(arr, o);
         }
         json_t *top = json_pack("{sssisisiso}", "query", q.text, "total",
@@ -196,6 +199,19 @@ int sh_cmd_search(int argc, char **argv)
             printf("%3d. %s page %d  (%s#page=%d)\n     ",
                    q.offset + i + 1, h->dossier, h->page, h->pdf ? h->pdf : "",
                    h->page);
+            sh_docinfo di;
+            sh_err derr = {0};
+            if (!sh_doc_at(db, h->dossier, h->page, &di, &derr) &&
+                di.ordinal > 0 && (di.type_name || di.code || di.issued_date)) {
+                printf("[document %d, pages %d-%d:%s%s%s%s%s%s]\n     ",
+                       di.ordinal, di.first_page, di.last_page,
+                       di.type_name ? " " : "",
+                       di.type_name ? di.type_name : "",
+                       di.code ? " số " : "", di.code ? di.code : "",
+                       di.issued_date ? ", " : "",
+                       di.issued_date ? di.issued_date : "");
+            }
+            sh_docinfo_release(&di);
             /* one line per hit: the page's line breaks become spaces */
             int sp = 0;
             for (const char *ch = h->snippet ? h->snippet : ""; *ch; ch++) {

@@ -386,9 +386,12 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
                              (const char *)sqlite3_column_text(st, 1), err);
     sqlite3_finalize(st);
     st = NULL;
-    static const char *const del[] = {"DELETE FROM page WHERE dossier=?",
-                                      "DELETE FROM source WHERE dossier=?",
-                                      "DELETE FROM dossier WHERE id=?"};
+    static const char *const del[] = {
+        "DELETE FROM page WHERE dossier=?",
+        "DELETE FROM source WHERE dossier=?",
+        "DELETE FROM document WHERE dossier=?",
+        "DELETE FROM dossier_meta WHERE dossier=?",
+        "DELETE FROM dossier WHERE id=?"};
     for (size_t i = 0; !rc && i < SH_ARRAY_LEN(del); i++)
         if (!(rc = prep(m->db, del[i], &st, err))) {
             bind_text(st, 1, id);
@@ -403,7 +406,12 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
         (rc = copy_rows(sdb, m->db, "source", "dossier", id, NULL, NULL, NULL,
                         err)) ||
         (rc = copy_rows(sdb, m->db, "page", "dossier", id, "id", NULL, &npages,
-                        err)))
+                        err)) ||
+        /* Its documents (văn bản) and manifest metadata. */
+        (rc = copy_rows(sdb, m->db, "document", "dossier", id, NULL, NULL,
+                        NULL, err)) ||
+        (rc = copy_rows(sdb, m->db, "dossier_meta", "dossier", id, NULL, NULL,
+                        NULL, err)))
         goto out;
     if ((rc = prep(m->db,
                    "SELECT id, text FROM page WHERE dossier=? AND pageno IS "
@@ -411,9 +419,12 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
                    &st, err)))
         goto out;
     bind_text(st, 1, id);
+    sh_indexer *ix = NULL;
+    rc = sh_indexer_open(m->db, &ix, err);
     while (!rc && sqlite3_step(st) == SQLITE_ROW)
-        rc = sh_index_add(m->db, sqlite3_column_int64(st, 0),
-                          (const char *)sqlite3_column_text(st, 1), err);
+        rc = sh_indexer_add(ix, sqlite3_column_int64(st, 0),
+                            (const char *)sqlite3_column_text(st, 1), err);
+    sh_indexer_close(&ix);
     sqlite3_finalize(st);
     st = NULL;
     if (rc)

@@ -24,8 +24,11 @@
  * on.
  */
 #include "pipeline.h"
+#include "archive.h"
 #include "../index/index.h"
+#include "../ocr/fields.h"
 #include "../ocr/pdf.h"
+#include "../ocr/readback.h"
 #include "../scanners/prep.h"
 #include "../scanners/scan.h"
 
@@ -87,6 +90,10 @@ typedef struct run {
     int64_t run_id;
     sh_dossier_in *ds;
     int nds;
+    sh_manifest **mf;   /* [nds]: the manifest of each dossier's batch, or
+                           NULL (owned by mfs) */
+    sh_manifest **mfs;  /* one per batch folder named, NULL entries ok */
+    int nmfs;
     dstate *st;
     job *jobs;
     int njobs, capjobs, next;
@@ -99,6 +106,7 @@ typedef struct run {
     int jobs_done;
     long worker_rss_kb; /* largest worker peak RSS seen */
     double t_start, ocr_time;
+    double t_readback;  /* s spent reading PDFs back */
     int deadline_hit;
 } run;
 
@@ -275,11 +283,34 @@ static int push_job(run *r, const job *j)
 /* ------------------------------------------------------------------ */
 /* planning                                                            */
 
-static void inputs_sig(const sh_dossier_in *d, char hex[65])
+static void inputs_sig(const sh_dossier_in *d, const sh_manifest *m,
+                       char hex[65])
 {
     sh_buf b = {0};
     for (int i = 0; i < d->nfiles; i++)
         sh_buf_printf(&b, "%s\t%s\n", d->files[i].name, d->files[i].sha256);
+    /* The dossier's manifest row (or the manifest's verdict on it) is an
+       input too: it goes into the PDF's XMP.  Nothing is added without a
+       manifest, so warehouses made before manifests stay up to date. */
+    if (m) {
+        const char *why = NULL;
+        const sh_meta *x = sh_manifest_find(m, d->id, &why);
+        if (m->fatal)
+            sh_buf_printf(&b, "manifest-fatal\t%s\n", m->fatal);
+        else if (why)
+            sh_buf_printf(&b, "manifest-error\t%s\n", why);
+        else if (x) {
+            const char *v[] = {x->file_code, x->organ_id, x->file_notation,
+                               x->title, x->maintenance, x->rights,
+                               x->language, x->start_date, x->end_date,
+                               x->description, x->agency};
+            sh_buf_adds(&b, "manifest");
+            for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+                sh_buf_printf(&b, "\t%s", v[i] ? v[i] : "\x01");
+            sh_buf_printf(&b, "\t%d\t%d\t%d\t%d\n", x->file_catalog,
+                          x->doc_total, x->page_total, x->sheet_total);
+        }
+    }
     sh_sha256_buf(b.data ? b.data : "", b.len, hex);
     sh_buf_release(&b);
 }
@@ -320,7 +351,13 @@ static int plan_dossier(run *r, int d, sh_err *err)
         s->done = 1;
         return SH_OK;
     }
-    inputs_sig(in, sig);
+    const sh_manifest *mf = r->mf ? r->mf[d] : NULL;
+    const char *row_error = NULL;
+    const sh_meta *meta = sh_manifest_find(mf, in->id, &row_error);
+    /* The manifest's agency is the dossier's; --agency is for the rest. */
+    const char *agency = meta && !row_error && meta->agency ? meta->agency
+                                                             : r->agency;
+    inputs_sig(in, mf, sig);
 
     sqlite3_stmt *st;
     int rc = stmt(r->db,
@@ -336,7 +373,7 @@ static int plan_dossier(run *r, int d, sh_err *err)
         const char *osig = (const char *)sqlite3_column_text(st, 1);
         const char *pdf = (const char *)sqlite3_column_text(st, 2);
         const char *ag = (const char *)sqlite3_column_text(st, 3);
-        int same_agency = !r->agency || (ag && !strcmp(ag, r->agency));
+        int same_agency = !agency || (ag && !strcmp(ag, agency));
         up_to_date = state && !strcmp(state, "done") && osig &&
                      !strcmp(osig, sig) && pdf && file_exists(pdf) &&
                      same_agency;
@@ -363,13 +400,16 @@ static int plan_dossier(run *r, int d, sh_err *err)
     if (!rc) {
         bind_text(st, 1, in->id);
         bind_text(st, 2, in->batch);
-        bind_text(st, 3, r->agency);
+        bind_text(st, 3, agency);
         bind_text(st, 4, sig);
         bind_text(st, 5, when);
         rc = step_done(r->db, st, err);
     }
     if (!rc)
         rc = unplace(r, in->id, err);
+    char *mwhy = NULL;
+    if (!rc && mf)
+        rc = sh_manifest_apply(r->db, mf, in->id, &mwhy, err);
     /* Forget sources and pages that are no longer in the folder. */
     if (!rc && !(rc = stmt(r->db,
                            "UPDATE source SET state='gone' WHERE dossier=?",
@@ -467,10 +507,19 @@ static int plan_dossier(run *r, int d, sh_err *err)
     }
     if (rc) {
         sh_db_exec(r->db, "ROLLBACK", NULL);
+        free(mwhy);
         return rc;
     }
-    if ((rc = sh_db_exec(r->db, "COMMIT", err)))
+    if ((rc = sh_db_exec(r->db, "COMMIT", err))) {
+        free(mwhy);
         return rc;
+    }
+    if (mwhy) {
+        /* Its pages are still recognised (kept for the next run), but no
+           PDF goes out with metadata the clerk must correct. */
+        dossier_error(r, d, mf->path, -1, mwhy);
+        free(mwhy);
+    }
     if (in->nfiles == 0)
         dossier_error(r, d, in->dir, -1,
                       "no scanner files (TIFF, JPEG or PNG) in this folder");
@@ -583,6 +632,173 @@ static void finish_failed(run *r, int d)
            s->errors.data ? s->errors.data : "failed");
 }
 
+/* The documents (văn bản) of a dossier: a page whose header block says
+   it begins a new one starts a document; the first page always does. */
+#define DOC_START_CONF 0.5f
+
+typedef struct docs {
+    sh_doc_fields *f;   /* [n]: the fields read from each first page */
+    int *first;         /* [n]: its 1-based PDF page */
+    int n, cap;
+} docs;
+
+static void docs_release(docs *x)
+{
+    for (int i = 0; i < x->n; i++)
+        sh_doc_fields_release(&x->f[i]);
+    free(x->f);
+    free(x->first);
+    memset(x, 0, sizeof *x);
+}
+
+/* Page pageno (1-based) has fields f: keep them if it starts a document
+   (f is then owned by x), else release them. */
+static int docs_page(docs *x, int pageno, sh_doc_fields *f)
+{
+    if (pageno > 1 && f->start_conf < DOC_START_CONF) {
+        sh_doc_fields_release(f);
+        return SH_OK;
+    }
+    if (x->n == x->cap) {
+        int cap = x->cap ? 2 * x->cap : 8;
+        sh_doc_fields *nf = realloc(x->f, (size_t)cap * sizeof *nf);
+        if (nf)
+            x->f = nf;
+        int *np = realloc(x->first, (size_t)cap * sizeof *np);
+        if (np)
+            x->first = np;
+        if (!nf || !np) {
+            sh_doc_fields_release(f);
+            return SH_ENOMEM;
+        }
+        x->cap = cap;
+    }
+    x->f[x->n] = *f;
+    x->first[x->n++] = pageno;
+    memset(f, 0, sizeof *f);
+    return SH_OK;
+}
+
+/* The documents' rows: suggestions (origin 'ocr') replace the earlier
+   suggestions; rows a person or a manifest gave are kept. */
+static int docs_store(run *r, const char *id, const docs *x, int npages,
+                      sh_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(r->db, "DELETE FROM document WHERE dossier=? AND "
+                  "origin='ocr'", &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    if ((rc = step_done(r->db, st, err)))
+        return rc;
+    for (int i = 0; !rc && i < x->n; i++) {
+        const sh_doc_fields *f = &x->f[i];
+        sh_document doc = {
+            .dossier = id,
+            .ordinal = i + 1,
+            .first_page = x->first[i],
+            .last_page = i + 1 < x->n ? x->first[i + 1] - 1 : npages,
+            .start_conf = f->start_conf,
+            .type_name = f->type_name.value,
+            .type_conf = f->type_name.conf,
+            .code_number = f->code_number.value,
+            .code_notation = f->code_notation.value,
+            .code_conf = f->code_notation.value ? f->code_notation.conf
+                                                : f->code_number.conf,
+            .issued_date = f->issued_date.value,
+            .place = f->place.value,
+            .date_conf = f->issued_date.value ? f->issued_date.conf
+                                              : f->place.conf,
+            .organ_name = f->organ_name.value,
+            .organ_conf = f->organ_name.conf,
+            .subject = f->subject.value,
+            .subject_conf = f->subject.conf,
+            .origin = "ocr",
+        };
+        rc = sh_document_store(r->db, &doc, NULL, err);
+    }
+    return rc;
+}
+
+/* XMP metadata of the dossier's PDF: the manifest row (NĐ 30/2020 Phụ lục
+   VI names) and what the run counted; dates from the documents when the
+   manifest gave none. */
+static int set_pdf_meta(run *r, const char *id, sh_pdf *w, const docs *x,
+                        int npages, int sheets, sh_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = stmt(r->db,
+                  "SELECT file_code, organ_id, file_catalog, file_notation,"
+                  " title, maintenance, rights, language, start_date,"
+                  " end_date, description, agency FROM dossier_meta WHERE"
+                  " dossier=?",
+                  &st, err);
+    if (rc)
+        return rc;
+    bind_text(st, 1, id);
+    char *v[12] = {0};
+    if (sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < 12; i++)
+            if (sqlite3_column_type(st, i) != SQLITE_NULL)
+                v[i] = strdup((const char *)sqlite3_column_text(st, i));
+    sqlite3_finalize(st);
+    char *agency = NULL;
+    if (!v[11] && !stmt(r->db, "SELECT agency FROM dossier WHERE id=?", &st,
+                        NULL)) {
+        bind_text(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            agency = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    /* Earliest and latest issued dates read from the documents. */
+    const char *d0 = NULL, *d1 = NULL;
+    for (int i = 0; i < x->n; i++) {
+        const char *dt = x->f[i].issued_date.value;
+        if (!dt)
+            continue;
+        if (!d0 || strcmp(dt, d0) < 0)
+            d0 = dt;
+        if (!d1 || strcmp(dt, d1) > 0)
+            d1 = dt;
+    }
+    char nd[16], np[16], ns[16];
+    snprintf(nd, sizeof nd, "%d", x->n);
+    snprintf(np, sizeof np, "%d", npages);
+    snprintf(ns, sizeof ns, "%d", sheets);
+    sh_pdf_field fl[] = {
+        {"DossierId", id},
+        {"FileCode", v[0]},
+        {"OrganId", v[1]},
+        {"FileCatalog", v[2]},
+        {"FileNotation", v[3]},
+        {"Title", v[4]},
+        {"Maintenance", v[5]},
+        {"Rights", v[6]},
+        {"Language", v[7] ? v[7] : "vi"},
+        {"StartDate", v[8] ? v[8] : d0},
+        {"EndDate", v[9] ? v[9] : d1},
+        {"DocTotal", nd},
+        {"PageTotal", np},
+        {"SheetTotal", ns},
+        {"Description", v[10]},
+        {"Agency", v[11] ? v[11] : agency},
+    };
+    sh_pdf_meta m = {
+        .title = v[4] ? v[4] : id,
+        .language = "vi",
+        .creator = v[11] ? v[11] : agency,
+        .description = v[10],
+        .fields = fl,
+        .nfields = (int)(sizeof fl / sizeof fl[0]),
+    };
+    rc = sh_pdf_set_meta(w, &m, err);
+    for (int i = 0; i < 12; i++)
+        free(v[i]);
+    free(agency);
+    return rc;
+}
+
 /* Write the dossier's PDF and place + index its pages in one transaction. */
 static int assemble(run *r, int d, sh_err *err)
 {
@@ -594,6 +810,10 @@ static int assemble(run *r, int d, sh_err *err)
     int rc, npages = 0;
     int64_t *ids = NULL;
     int cap = 0;
+    docs dx = {0};
+    sh_readback *rb = NULL;
+    if ((rc = sh_readback_new(&rb, err)))
+        return rc;
 
     rc = stmt(r->db,
               "SELECT p.id, p.geom, p.words, p.kind,"
@@ -656,6 +876,13 @@ static int assemble(run *r, int d, sh_err *err)
         pg.pt_per_px = sh_geom_pt_per_px(&g);
         pg.reuse_image = reuse;
         rc = sh_pdf_add_page(w, &pg, err);
+        sh_doc_fields f;
+        if (!rc && !(rc = sh_fields_extract(&ws, g.ocr_w, g.ocr_h, &f)))
+            rc = docs_page(&dx, npages + 1, &f);
+        if (!rc)
+            rc = sh_readback_add_page(rb, &ws, err);
+        else if (rc == SH_ENOMEM)
+            sh_errf(err, rc, "out of memory");
         sh_words_release(&ws);
         sh_pdf_image_release(&img);
         if (rc)
@@ -681,6 +908,12 @@ static int assemble(run *r, int d, sh_err *err)
                      blanks, blanks == 1 ? " is" : "s are");
         goto out;
     }
+    if ((rc = set_pdf_meta(r, in->id, w, &dx, npages, sheets, err)))
+        goto out;
+    /* The text layer is read back from the finished file (another PDF
+       reader's view) and compared with the OCR before the file gets its
+       name and its pages are indexed. */
+    sh_pdf_set_check(w, sh_readback_check, rb);
     if ((rc = sh_pdf_commit(&w, err)))
         goto out;
 
@@ -695,6 +928,10 @@ static int assemble(run *r, int d, sh_err *err)
 
     if ((rc = sh_db_exec(r->db, "BEGIN IMMEDIATE", err)))
         goto out;
+    rc = docs_store(r, in->id, &dx, npages, err);
+    sh_indexer *ix = NULL;
+    if (!rc)
+        rc = sh_indexer_open(r->db, &ix, err);
     for (int i = 0; !rc && i < npages; i++) {
         if ((rc = stmt(r->db,
                        "UPDATE page SET pageno=? WHERE id=? RETURNING text",
@@ -703,14 +940,15 @@ static int assemble(run *r, int d, sh_err *err)
         sqlite3_bind_int(st, 1, i + 1);
         sqlite3_bind_int64(st, 2, ids[i]);
         if (sqlite3_step(st) == SQLITE_ROW)
-            rc = sh_index_add(r->db, ids[i],
-                              (const char *)sqlite3_column_text(st, 0), err);
+            rc = sh_indexer_add(ix, ids[i],
+                                (const char *)sqlite3_column_text(st, 0), err);
         else
             rc = sh_errf(err, SH_EINDEX, "catalog: %s",
                          sqlite3_errmsg(r->db));
         sqlite3_finalize(st);
         st = NULL;
     }
+    sh_indexer_close(&ix);
     char when[32];
     now_iso(when);
     if (!rc && !(rc = stmt(r->db,
@@ -750,14 +988,22 @@ static int assemble(run *r, int d, sh_err *err)
     }
     r->d_done++;
     r->st[d].done = 1;
-    sh_log(SH_LOG_INFO, "%s: %d page%s from %d sheet%s%s -> %s (%.1f MB from "
-           "%.1f MB of scans)", in->id, npages, npages == 1 ? "" : "s",
+    int rb_pages = 0;
+    double rb_s = 0;
+    sh_readback_stats(rb, &rb_pages, &rb_s);
+    r->t_readback += rb_s;
+    sh_log(SH_LOG_INFO, "%s: %d page%s from %d sheet%s%s, %d document%s -> "
+           "%s (%.1f MB from %.1f MB of scans; text layer read back in "
+           "%.0f ms)", in->id, npages, npages == 1 ? "" : "s",
            sheets, sheets == 1 ? "" : "s", blanks ? ", blanks left out" : "",
-           pdf, sb.st_size / 1e6, in_bytes / 1e6);
+           dx.n, dx.n == 1 ? "" : "s", pdf, sb.st_size / 1e6,
+           in_bytes / 1e6, rb_s * 1000);
 out:
     if (st)
         sqlite3_finalize(st);
     sh_pdf_abort(&w);
+    sh_readback_free(&rb);
+    docs_release(&dx);
     free(ids);
     return rc;
 }
@@ -1391,6 +1637,7 @@ int sh_cmd_run(int argc, char **argv)
     r->nw = (int)sysconf(_SC_NPROCESSORS_ONLN);
     r->page_timeout = 180;
     double max_minutes = 0;
+    int *mf_from = NULL;    /* first dossier of each batch with a manifest */
     static const struct option opts[] = {
         {"warehouse", required_argument, NULL, 'w'},
         {"jobs", required_argument, NULL, 'j'},
@@ -1499,6 +1746,21 @@ int sh_cmd_run(int argc, char **argv)
         close(lockfd);
         return SH_EXIT_USAGE;
     }
+    if (sh_index_format(r->db) == 1) {
+        /* A warehouse from before index format 2: rebuilt once, in one
+           transaction (killed midway, it is as it was and the next run
+           does it again). */
+        double t0 = sh_now();
+        sh_log(SH_LOG_INFO, "%s: upgrading the full-text index to format 2 "
+               "(once; about 3,000 pages/s)", r->wh);
+        if ((rc = sh_index_upgrade(r->db, &err))) {
+            sh_log(SH_LOG_ERROR, "%s", err.msg);
+            sh_db_close(&r->db);
+            close(lockfd);
+            return SH_EXIT_USAGE;
+        }
+        sh_log(SH_LOG_INFO, "index upgraded in %.1f s", sh_now() - t0);
+    }
     {
         sqlite3_stmt *st;
         char when[32];
@@ -1519,9 +1781,28 @@ int sh_cmd_run(int argc, char **argv)
         sh_buf_release(&a);
     }
 
+    mf_from = calloc((size_t)argc + 1, sizeof *mf_from);
+    r->mfs = calloc((size_t)argc + 1, sizeof *r->mfs);
+    if (!mf_from || !r->mfs)
+        rc = sh_errf(&err, SH_ENOMEM, "out of memory");
     for (int i = optind; i < argc && !rc; i++) {
         int before = r->nds;
         rc = sh_batch_list(argv[i], &r->ds, &r->nds, &err);
+        /* The batch's manifest.csv, if any: its dossiers' metadata. */
+        mf_from[r->nmfs] = before;
+        if (!rc && !(rc = sh_manifest_load(argv[i], &r->mfs[r->nmfs], &err))
+            && r->mfs[r->nmfs]) {
+            sh_manifest *m = r->mfs[r->nmfs];
+            for (int k = 0; k < m->nwarnings; k++)
+                sh_log(SH_LOG_WARN, "%s", m->warnings[k]);
+            if (m->fatal)
+                sh_log(SH_LOG_ERROR, "%s (every dossier of %s fails until "
+                       "it is fixed)", m->fatal, argv[i]);
+            else
+                sh_log(SH_LOG_INFO, "%s: %d dossier row%s", m->path, m->n,
+                       m->n == 1 ? "" : "s");
+        }
+        r->nmfs++;
         if (!rc && r->nds == before) {
             /* Scanner files straight in the folder: a dossier folder was
                named instead of its batch. */
@@ -1556,7 +1837,12 @@ int sh_cmd_run(int argc, char **argv)
         goto out;
     }
     r->st = calloc((size_t)r->nds + 1, sizeof *r->st);
-    if (!r->st) {
+    r->mf = calloc((size_t)r->nds + 1, sizeof *r->mf);
+    for (int i = 0; r->mf && i < r->nmfs; i++)
+        for (int d = mf_from[i]; d < (i + 1 < r->nmfs ? mf_from[i + 1]
+                                                      : r->nds); d++)
+            r->mf[d] = r->mfs[i];
+    if (!r->st || !r->mf) {
         exit_code = SH_EXIT_USAGE;
         goto out;
     }
@@ -1634,6 +1920,11 @@ out:
         for (int d = 0; d < r->nds; d++)
             sh_buf_release(&r->st[d].errors);
     free(r->st);
+    free(r->mf);
+    for (int i = 0; i < r->nmfs; i++)
+        sh_manifest_free(&r->mfs[i]);
+    free(r->mfs);
+    free(mf_from);
     sh_dossiers_free(&r->ds, r->nds);
     sh_db_close(&r->db);
     if (lockfd >= 0)

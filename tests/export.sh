@@ -14,12 +14,10 @@
 # parsed with Python; refusals (a dossier not done, a changed PDF), skip
 # and --force, usage errors.
 #
-# Until `sohoa run` reads the manifest and fills the document table (the
-# lead is wiring pipeline/run.c), the script says so and stands in for the
-# run with sqlite3: it stores the valid row's values in dossier_meta, marks
-# HS-2024-00003 failed with the manifest's message, and inserts document
-# rows for HS-2024-00002 (its three văn bản, one per page).  Once run.c
-# calls sh_manifest_load, the run's own behaviour is required.
+# The run must also: find HS-2024-00002's three văn bản (one per page) with
+# their header fields, write every PDF as PDF/A-2b with the manifest's
+# values in its XMP, and rebuild a dossier's PDF when its manifest row
+# changes (and only then).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,7 +44,6 @@ printf '%s\r\n' \
 "$SOHOA" run --warehouse "$WH" --jobs 2 --agency STNMT "$B" >"$TMP/run.log" 2>&1
 run_rc=$?
 FC2='000.00.00.H40.2024.07/VP' DIR2='000.00.00.H40.2024.07_VP'
-if grep -q 'sh_manifest_load' pipeline/run.c; then
     [ $run_rc = 1 ] && ok "run exits 1 (one dossier failed)" || { cat "$TMP/run.log"; bad "run exit $run_rc, want 1"; }
     st=$(sql "SELECT id||':'||state FROM dossier ORDER BY id" | tr '\n' ' ')
     [ "$st" = "HS-2024-00001:done HS-2024-00002:done HS-2024-00003:failed " ] &&
@@ -62,20 +59,58 @@ if grep -q 'sh_manifest_load' pipeline/run.c; then
     [ "$m" = "$FC2|Hồ sơ phòng, chống thiên tai; năm 2024|10 năm|2024-04-14|2024-05-03|2" ] &&
         ok "dossier_meta holds the valid row (FileCode computed, dates ISO)" || bad "dossier_meta: $m"
     grep -q "HS-2024-00001.*has no row" "$TMP/run.log" && ok "a folder with no row is a warning" || bad "no warning for HS-2024-00001"
-else
-    echo "NOTE sohoa run does not read manifest.csv yet (pipeline/run.c): standing in with sqlite3"
-    [ $run_rc = 0 ] || { cat "$TMP/run.log"; bad "run exit $run_rc"; }
-    sql "INSERT INTO dossier_meta(dossier,file_code,organ_id,file_catalog,file_notation,title,maintenance,rights,start_date,end_date,page_total,manifest,manifest_row)
-         VALUES('HS-2024-00002','$FC2','000.00.00.H40',2024,'07/VP','Hồ sơ phòng, chống thiên tai; năm 2024','10 năm','Công khai','2024-04-14','2024-05-03',3,'$B/manifest.csv',2);
-         UPDATE dossier SET state='failed', error='$B/manifest.csv, row 3: column StartDate: ''31/02/2024'' is not a real date (no day 31 in month 2 of 2024)' WHERE id='HS-2024-00003';"
-fi
-if [ "$(sql "SELECT count(*) FROM document WHERE dossier='HS-2024-00002'")" = 0 ]; then
-    echo "NOTE the run filled no document rows: inserting HS-2024-00002's three văn bản with sqlite3"
-    sql "INSERT INTO document(dossier,ordinal,first_page,last_page,type_name,type_conf,code_number,code_notation,code_conf,issued_date,place,date_conf,organ_name,organ_conf,subject,subject_conf,origin) VALUES
-         ('HS-2024-00002',1,1,1,'Công văn',0.9,'318','UBND-NN',0.8,'2024-04-14','Nghệ An',0.85,'UBND TỈNH NGHỆ AN',0.7,'Về việc sửa chữa công trình',0.6,'ocr'),
-         ('HS-2024-00002',2,2,2,'Thông báo',0.9,'46','TB-VPUB',0.8,'2024-04-22','Nghệ An',0.85,'VĂN PHÒNG',0.7,NULL,NULL,'ocr'),
-         ('HS-2024-00002',3,3,3,'Kế hoạch',NULL,'59','KH-UBND',NULL,'2024-05-03','Quỳnh Lưu',NULL,'UBND HUYỆN QUỲNH LƯU',NULL,NULL,NULL,'manual');"
-fi
+
+# ---- documents and header fields (HS-2024-00002: công văn, thông báo, kế hoạch)
+docs=$(sql "SELECT ordinal||':'||first_page||'-'||last_page||':'||coalesce(type_name,'')||':'||coalesce(code_number,'')||'/'||coalesce(code_notation,'')||':'||coalesce(issued_date,'')||':'||origin FROM document WHERE dossier='HS-2024-00002' ORDER BY ordinal" | tr '\n' ' ')
+[ "$docs" = "1:1-1:Công văn:318/UBND-NN:2024-04-14:ocr 2:2-2:Thông báo:46/TB-VPUB:2024-04-22:ocr 3:3-3:Kế hoạch:59/KH-UBND:2024-05-03:ocr " ] &&
+    ok "three documents found, with type, number/notation and date read from their headers" || bad "documents: $docs"
+subj=$(sql "SELECT subject FROM document WHERE dossier='HS-2024-00002' AND ordinal=1")
+case "$subj" in *"tu bổ công trình thủy lợi"*) ok "the V/v trích yếu of the công văn is read" ;; *) bad "subject: $subj" ;; esac
+
+# ---- PDF/A-2b and its metadata --------------------------------------------
+P2=$WH/pdf/HS-2024-00002.pdf
+$PY - "$P2" <<'PY' && ok "PDF/A: XMP with pdfaid 2/B, the manifest's FileCode and Title, DocTotal 3; sRGB OutputIntent" || bad "PDF/A metadata of $P2"
+import re, sys, zlib
+raw = open(sys.argv[1], "rb").read()
+m = re.search(rb"<x:xmpmeta.*?</x:xmpmeta>", raw, re.S)
+assert m, "no XMP packet"
+x = m.group(0).decode("utf-8")
+import xml.etree.ElementTree as ET
+root = ET.fromstring(x)
+txt = {}
+for el in root.iter():
+    tag = el.tag.split("}")[-1]
+    if el.text and el.text.strip():
+        txt.setdefault(tag, el.text.strip())
+    for k, v in el.attrib.items():
+        txt.setdefault(k.split("}")[-1], v)
+assert txt.get("part") == "2" and txt.get("conformance") == "B", txt
+assert txt.get("FileCode") == "000.00.00.H40.2024.07/VP", txt.get("FileCode")
+assert "thiên tai" in x and txt.get("DocTotal") == "3", x
+assert b"/OutputIntents" in raw and b"/GTS_PDFA1" in raw
+assert b"/Encrypt" not in raw and b"/LZWDecode" not in raw
+PY
+qpdf --check "$P2" >/dev/null 2>&1 && ok "qpdf --check on the run's PDF" || bad "qpdf --check $P2"
+[ "$(pdffonts "$P2" | awk 'NR>2 && $0 !~ / yes /' | wc -l)" = 0 ] && ok "pdffonts: every font embedded" || bad "a font not embedded"
+pdftotext "$P2" "$TMP/p2.txt" && grep -q "thủy lợi" "$TMP/p2.txt" && ok "the text layer reads back with its accents (pdftotext)" || bad "pdftotext lost the accents"
+grep -q "text layer read back" "$TMP/run.log" && ok "the run reports the read-back of each PDF" || bad "no read-back in the log"
+
+# ---- a changed manifest row rebuilds that dossier only ---------------------
+sum1=$(sha256sum "$WH/pdf/HS-2024-00001.pdf" | cut -d' ' -f1)
+"$SOHOA" run --warehouse "$WH" --jobs 2 --agency STNMT "$B" >"$TMP/run2.log" 2>&1
+grep -q "0 pages to recognise" "$TMP/run2.log" && grep -q "2 up to date" "$TMP/run2.log" &&
+    ok "a second run changes nothing (2 up to date, the failed one retried from cache)" || { cat "$TMP/run2.log"; bad "second run"; }
+sed -i 's/31\/02\/2024/28\/02\/2024/' "$B/manifest.csv"
+"$SOHOA" run --warehouse "$WH" --jobs 2 --agency STNMT "$B" >"$TMP/run3.log" 2>&1
+rc=$?
+[ $rc = 0 ] && [ "$(sql "SELECT state FROM dossier WHERE id='HS-2024-00003'")" = done ] &&
+    grep -q "0 pages to recognise" "$TMP/run3.log" &&
+    [ "$(sql "SELECT start_date FROM dossier_meta WHERE dossier='HS-2024-00003'")" = 2024-02-28 ] &&
+    ok "fixing the row: that dossier is done from cached OCR, its metadata stored" || { cat "$TMP/run3.log"; bad "after the fix: exit $rc"; }
+[ "$(sha256sum "$WH/pdf/HS-2024-00001.pdf" | cut -d' ' -f1)" = "$sum1" ] &&
+    ok "the other dossiers' PDFs are untouched" || bad "HS-2024-00001 was rebuilt"
+"$SOHOA" run --warehouse "$WH" --jobs 2 --agency STNMT "$B" >/dev/null 2>&1
+sql "UPDATE dossier SET state='failed' WHERE id='HS-2024-00003'"   # as before, for the export checks
 
 # ---- usage -----------------------------------------------------------------
 "$SOHOA" export --warehouse "$WH" --all >/dev/null 2>&1; [ $? = 2 ] && ok "no --to: exit 2" || bad "no --to"
