@@ -144,6 +144,17 @@ typedef struct sh_query {
     int year;                /* [optional] 0 = any; filter on dossier year
                                 = the first run of exactly 4 digits in
                                 the dossier id ("HS-2019-0042" → 2019)   */
+    /* [optional] filters on the document (văn bản) holding the page, as
+       `sohoa run` recorded it (table document): a page outside every
+       document row never passes them.  Text is compared folded (no
+       marks, any case: "quyet dinh" = "Quyết định"). */
+    const char *doc_type;    /* its type: "Quyết định", "Công văn", ...    */
+    const char *doc_code;    /* its number/notation contains this:
+                                "05/QĐ-UBND", "QĐ-UBND", "TTr"           */
+    const char *issued_from; /* its issued date (ISO) >= this, e.g.
+                                "2024-01-01" or "2024"                   */
+    const char *issued_to;   /* its issued date <= this ("2024-06-30";
+                                "2024" takes the whole year)             */
 } sh_query;
 
 typedef struct sh_hit {

@@ -845,6 +845,21 @@ static void year_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
     }
 }
 
+/* sohoa_fold(text): sh_text_fold, for comparing what officers type with
+   what the run read ("quyet dinh" = "Quyết định"). */
+static void fold_fn(sqlite3_context *ctx, int n, sqlite3_value **v)
+{
+    const char *s = (const char *)sqlite3_value_text(v[0]);
+    if (!s)
+        return;
+    char *f = NULL;
+    if (sh_text_fold(s, &f)) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, f, -1, free);
+}
+
 int sh__search_register(sqlite3 *db, fts5_api *api, sh_err *err)
 {
     int rc = api->xCreateFunction(api, "sohoa_rank", NULL, rank_fn, NULL);
@@ -857,6 +872,11 @@ int sh__search_register(sqlite3 *db, fts5_api *api, sh_err *err)
             db, "sohoa_year", 1,
             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
             year_fn, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(
+            db, "sohoa_fold", 1,
+            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+            fold_fn, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return sh_errf(err, SH_EINDEX,
                        "catalog: cannot register search functions: %s",
@@ -868,7 +888,18 @@ int sh__search_register(sqlite3 *db, fts5_api *api, sh_err *err)
 
 #define P_FILTER 10             /* first parameter number of the filters */
 
-static int filter_sql(const sh_query *q, sh_buf *b)
+static int has_doc_filter(const sh_query *q)
+{
+    return (q->doc_type && q->doc_type[0]) || (q->doc_code && q->doc_code[0])
+           || (q->issued_from && q->issued_from[0]) ||
+           (q->issued_to && q->issued_to[0]);
+}
+
+/* The filters as SQL on dossier d and, when with_page, page p.  Without
+   p (an estimate over dossiers), a document filter keeps the dossiers
+   that have such a document.  Both forms number their parameters the
+   same way (filter_bind). */
+static int filter_sql(const sh_query *q, sh_buf *b, int with_page)
 {
     int p = P_FILTER;
     if (q->agencies) {
@@ -890,13 +921,40 @@ static int filter_sql(const sh_query *q, sh_buf *b)
     }
     if (q->year && sh_buf_printf(b, " AND sohoa_year(d.id) = ?%d", p++))
         return SH_ENOMEM;
-    return SH_OK;
+    if (!has_doc_filter(q))
+        return SH_OK;
+    if (sh_buf_adds(b, " AND EXISTS (SELECT 1 FROM document x WHERE "
+                       "x.dossier = d.id") ||
+        (with_page && sh_buf_adds(b, " AND p.pageno BETWEEN x.first_page "
+                                     "AND x.last_page")))
+        return SH_ENOMEM;
+    if (q->doc_type && q->doc_type[0] &&
+        sh_buf_printf(b, " AND sohoa_fold(x.type_name) = sohoa_fold(?%d)",
+                      p++))
+        return SH_ENOMEM;
+    if (q->doc_code && q->doc_code[0] &&
+        sh_buf_printf(b, " AND instr(sohoa_fold(coalesce(x.code_number, '')"
+                         " || '/' || coalesce(x.code_notation, '')),"
+                         " sohoa_fold(?%d)) > 0", p++))
+        return SH_ENOMEM;
+    if (q->issued_from && q->issued_from[0] &&
+        sh_buf_printf(b, " AND x.issued_date >= ?%d", p++))
+        return SH_ENOMEM;
+    /* "2024" or "2024-06" as an upper bound takes the whole year/month. */
+    if (q->issued_to && q->issued_to[0] &&
+        sh_buf_printf(b, " AND substr(x.issued_date, 1, length(?%d)) <= ?%d",
+                      p, p))
+        return SH_ENOMEM;
+    if (q->issued_to && q->issued_to[0])
+        p++;
+    return sh_buf_adds(b, ")") ? SH_ENOMEM : SH_OK;
 }
 
 static int has_filter(const sh_query *q)
 {
     return q->agencies || q->agency ||
-           (q->dossier_prefix && q->dossier_prefix[0]) || q->year;
+           (q->dossier_prefix && q->dossier_prefix[0]) || q->year ||
+           has_doc_filter(q);
 }
 
 static void filter_bind(const sh_query *q, sqlite3_stmt *st)
@@ -911,6 +969,11 @@ static void filter_bind(const sh_query *q, sqlite3_stmt *st)
         sqlite3_bind_text(st, p++, q->dossier_prefix, -1, SQLITE_STATIC);
     if (q->year)
         sqlite3_bind_int(st, p++, q->year);
+    const char *doc[] = {q->doc_type, q->doc_code, q->issued_from,
+                         q->issued_to};
+    for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++)
+        if (doc[i] && doc[i][0])
+            sqlite3_bind_text(st, p++, doc[i], -1, SQLITE_STATIC);
 }
 
 /* ---- the search ---- */
@@ -966,7 +1029,8 @@ typedef struct search {
     idrange *ranges;            /* the ids to walk, newest first        */
     size_t nranges, cranges;
     sh_buf expr, pexpr;         /* the match and tier-1 expressions     */
-    sh_buf sql, filt;
+    sh_buf sql, filt;           /* filters on d and p                  */
+    sh_buf filt_d;              /* the same on d alone (estimates)      */
     sqlite3_stmt *check;        /* fields of page ?1 if it may be shown */
     sh_hits *out;
     int limit;
@@ -1101,7 +1165,7 @@ static int plan_filter(search *s)
     if (sh_buf_printf(b,
                       "SELECT total(pages) FROM dossier d "
                       "WHERE d.state = 'done'%s",
-                      s->filt.data))
+                      s->filt_d.data))
         return nomem(s);
     if ((rc = prepare(s, b->data, &st, "estimating the filter")))
         return rc;
@@ -1584,7 +1648,7 @@ static int run_search(search *s)
     size_t npids = 0;
     int rc, r = 0;
 
-    if (filter_sql(s->q, &s->filt) ||
+    if (filter_sql(s->q, &s->filt, 1) || filter_sql(s->q, &s->filt_d, 0) ||
         build_expr(&s->qy, EXPR_MATCH, &s->spec.rx, &s->expr)) {
         rc = nomem(s);
         goto out;
@@ -1755,7 +1819,7 @@ int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
     int rc = parse_query(db, q->text, &s.qy, err);
     if (rc || s.qy.ngrp == 0)
         goto out;
-    if (sh_buf_adds(&s.filt, "")) {
+    if (sh_buf_adds(&s.filt, "") || sh_buf_adds(&s.filt_d, "")) {
         rc = sh_errf(err, SH_ENOMEM, "search: out of memory");
         goto out;
     }
@@ -1781,6 +1845,7 @@ out:
     sh_buf_release(&s.pexpr);
     sh_buf_release(&s.sql);
     sh_buf_release(&s.filt);
+    sh_buf_release(&s.filt_d);
     return rc;
 }
 

@@ -16,7 +16,7 @@
  *   GET  /view/ID/N?q=           one page: image, hit boxes, PDF link
  *   GET  /page/ID/N.png          the page rendered from the source scan
  *   GET  /pdf/ID                 the dossier PDF
- *   GET  /api/search?q=&limit=&offset=&agency=&year=&prefix=
+ *   GET  /api/search?q=&limit=&offset=&agency=&year=&prefix=&type=&code=&from=&to=
  *   GET  /api/page/ID/N?q=       page size in OCR px + boxes of hit words
  *   GET  /static/app.js, /static/app.css
  *
@@ -941,7 +941,22 @@ typedef struct sparams {
     int qcut;               /* 1: the typed query was longer             */
     int limit, offset, year;
     const char *agency, *prefix;
+    /* the document (văn bản) filters: type, number/notation, issued
+       from/to (ISO dates, partial allowed); "" = none */
+    const char *dtype, *dcode, *dfrom, *dto;
 } sparams;
+
+/* A date filter: YYYY, YYYY-MM or YYYY-MM-DD (as <input type=date> sends). */
+static int valid_date(const char *t)
+{
+    size_t n = strlen(t);
+    if (n != 4 && n != 7 && n != 10)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((i == 4 || i == 7) ? t[i] != '-' : (t[i] < '0' || t[i] > '9'))
+            return 0;
+    return 1;
+}
 
 static int parse_int(const char *s, int lo, int hi, int dflt, int *out)
 {
@@ -981,6 +996,20 @@ static int parse_search(ctx *c, sparams *p, const char **why)
         (strlen(p->prefix) > SH_WEB_ID_MAX ||
          u8_check((const uint8_t *)p->prefix, strlen(p->prefix))))
         *why = "prefix: at most 200 bytes of UTF-8";
+    p->dtype = arg(c, "type");
+    p->dcode = arg(c, "code");
+    p->dfrom = arg(c, "from");
+    p->dto = arg(c, "to");
+    const char *tx[] = {p->dtype, p->dcode};
+    for (int i = 0; i < 2 && !*why; i++)
+        if (tx[i] && (strlen(tx[i]) > SH_WEB_ID_MAX ||
+                      u8_check((const uint8_t *)tx[i], strlen(tx[i]))))
+            *why = i ? "code: at most 200 bytes of UTF-8"
+                     : "type: at most 200 bytes of UTF-8";
+    if (!*why && p->dfrom && p->dfrom[0] && !valid_date(p->dfrom))
+        *why = "from: a date as YYYY-MM-DD (or YYYY-MM, YYYY)";
+    if (!*why && p->dto && p->dto[0] && !valid_date(p->dto))
+        *why = "to: a date as YYYY-MM-DD (or YYYY-MM, YYYY)";
     return *why ? -1 : 0;
 }
 
@@ -996,6 +1025,10 @@ static int run_search(ctx *c, const sparams *p, sh_hits *hits)
     q.year = p->year;
     q.agency = p->agency;
     q.dossier_prefix = p->prefix;
+    q.doc_type = p->dtype;
+    q.doc_code = p->dcode;
+    q.issued_from = p->dfrom;
+    q.issued_to = p->dto;
     q.agencies = c->u.admin ? NULL : (const char *const *)c->u.agencies;
     sh_err err = {0};
     int rc = ro_db(c);
@@ -1063,9 +1096,36 @@ static int search_link(sh_buf *b, const sparams *p, int offset)
         sh_buf_adds(b, "&amp;prefix=");
         sh_web_url_encode(b, p->prefix);
     }
+    const char *dk[] = {"type", "code", "from", "to"};
+    const char *dv[] = {p->dtype, p->dcode, p->dfrom, p->dto};
+    for (int i = 0; i < 4; i++)
+        if (dv[i] && dv[i][0]) {
+            sh_buf_printf(b, "&amp;%s=", dk[i]);
+            sh_web_url_encode(b, dv[i]);
+        }
     if (offset)
         sh_buf_printf(b, "&amp;offset=%d", offset);
     return SH_OK;
+}
+
+/* The document types the catalog knows, offered to the type filter. */
+static void doc_types(sh_buf *b, ctx *c)
+{
+    sqlite3_stmt *st;
+    sh_buf_adds(b, "<datalist id=\"doctypes\">");
+    if (!ro_db(c) && sqlite3_prepare_v2(c->db,
+                                        "SELECT DISTINCT type_name FROM "
+                                        "document WHERE type_name IS NOT "
+                                        "NULL ORDER BY 1 LIMIT 200",
+                                        -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            sh_buf_adds(b, "<option value=\"");
+            sh_web_html_escape(b, (const char *)sqlite3_column_text(st, 0));
+            sh_buf_adds(b, "\">");
+        }
+        sqlite3_finalize(st);
+    }
+    sh_buf_adds(b, "</datalist>");
 }
 
 /* The agencies offered in the filter: the user's, or all for an admin. */
@@ -1132,7 +1192,22 @@ static enum MHD_Result page_search(ctx *c)
     sh_buf_adds(&b, "\"></label><label>Mã hồ sơ <input name=\"prefix\" "
                     "placeholder=\"VD: HS-2024\" value=\"");
     sh_web_html_escape(&b, p.prefix ? p.prefix : "");
-    sh_buf_adds(&b, "\"></label></div></form>\n");
+    sh_buf_adds(&b, "\"></label></div><div class=\"filters\"><label>Loại "
+                    "văn bản <input name=\"type\" list=\"doctypes\" "
+                    "placeholder=\"VD: Quyết định\" value=\"");
+    sh_web_html_escape(&b, p.dtype ? p.dtype : "");
+    sh_buf_adds(&b, "\"></label><label>Số, ký hiệu <input name=\"code\" "
+                    "placeholder=\"VD: QĐ-UBND\" value=\"");
+    sh_web_html_escape(&b, p.dcode ? p.dcode : "");
+    sh_buf_adds(&b, "\"></label><label>Ban hành từ <input name=\"from\" "
+                    "type=\"date\" value=\"");
+    sh_web_html_escape(&b, p.dfrom ? p.dfrom : "");
+    sh_buf_adds(&b, "\"></label><label>đến <input name=\"to\" "
+                    "type=\"date\" value=\"");
+    sh_web_html_escape(&b, p.dto ? p.dto : "");
+    sh_buf_adds(&b, "\"></label></div>");
+    doc_types(&b, c);
+    sh_buf_adds(&b, "</form>\n");
     if (bad) {
         sh_buf_adds(&b, "<p class=\"error\">Tham số không hợp lệ: ");
         sh_web_html_escape(&b, why);

@@ -127,9 +127,27 @@ int sh_cmd_search(int argc, char **argv)
         {"limit", required_argument, NULL, 'n'},
         {"offset", required_argument, NULL, 'o'},
         {"agency", required_argument, NULL, 'a'},
+        {"year", required_argument, NULL, 'y'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"type", required_argument, NULL, 'T'},
+        {"code", required_argument, NULL, 'C'},
+        {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    static const char usage[] =
+        "usage: sohoa search [--warehouse DIR] [--json] [--limit N] "
+        "[--offset N]\n"
+        "                    [--agency CODE] [--year YYYY] [--prefix ID]\n"
+        "                    [--type 'Quyết định'] [--code QĐ-UBND]\n"
+        "                    [--from YYYY[-MM[-DD]]] [--to YYYY[-MM[-DD]]] "
+        "QUERY...\n"
+        "  --type/--code/--from/--to keep pages of documents (văn bản) of "
+        "that type,\n"
+        "  whose number/notation holds CODE, issued in that period (as the "
+        "run read\n"
+        "  them from the document headers; without marks also matches).\n";
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:jn:o:a:h", opts, NULL)) != -1) {
         switch (c) {
@@ -138,17 +156,32 @@ int sh_cmd_search(int argc, char **argv)
         case 'n': q.limit = atoi(optarg); break;
         case 'o': q.offset = atoi(optarg); break;
         case 'a': q.agency = optarg; break;
+        case 'y': q.year = atoi(optarg); break;
+        case 'p': q.dossier_prefix = optarg; break;
+        case 'T': q.doc_type = optarg; break;
+        case 'C': q.doc_code = optarg; break;
+        case 'F': q.issued_from = optarg; break;
+        case 'U': q.issued_to = optarg; break;
         default:
-            fputs("usage: sohoa search [--warehouse DIR] [--json] [--limit N]"
-                  " [--offset N] [--agency CODE] QUERY...\n",
-                  stderr);
+            fputs(usage, c == 'h' ? stdout : stderr);
             return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
         }
     }
+    const char *dates[] = {q.issued_from, q.issued_to};
+    for (int i = 0; i < 2; i++) {
+        int y, m, d;
+        char tail;
+        const char *t = dates[i];
+        if (t && !(sscanf(t, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 ||
+                   sscanf(t, "%4d-%2d%c", &y, &m, &tail) == 2 ||
+                   sscanf(t, "%4d%c", &y, &tail) == 1)) {
+            fprintf(stderr, "sohoa search: --%s %s: a date as YYYY, YYYY-MM "
+                    "or YYYY-MM-DD\n", i ? "to" : "from", t);
+            return SH_EXIT_USAGE;
+        }
+    }
     if (optind >= argc || q.limit < 1 || q.offset < 0) {
-        fputs("usage: sohoa search [--warehouse DIR] [--json] [--limit N] "
-              "QUERY...\n",
-              stderr);
+        fputs(usage, stderr);
         return SH_EXIT_USAGE;
     }
     sh_buf text = {0};

@@ -210,6 +210,38 @@ t_pagination_filters() {
         die "no next-page link" || return 1
 }
 
+t_document_filters() {
+    # the văn bản each page belongs to, and filters on its header fields
+    search "$ROOT" "tỉnh" --data-urlencode limit=100 >"$TMP/all.json"
+    search "$ROOT" "tỉnh" --data-urlencode limit=100 --data-urlencode "type=quyet dinh" >"$TMP/qd.json"
+    search "$ROOT" "tỉnh" --data-urlencode limit=100 --data-urlencode "code=TTr" >"$TMP/ttr.json"
+    search "$ROOT" "tỉnh" --data-urlencode limit=100 --data-urlencode "from=2024-06-01" --data-urlencode "to=2024-12" >"$TMP/jun.json"
+    search "$ALICE" "tỉnh" --data-urlencode limit=100 --data-urlencode "type=Quyết định" >"$TMP/aqd.json"
+    $PY - "$TMP"/all.json "$TMP"/qd.json "$TMP"/ttr.json "$TMP"/jun.json "$TMP"/aqd.json <<'PY' || return 1
+import json, sys
+al, qd, ttr, jun, aqd = (json.load(open(p)) for p in sys.argv[1:])
+ok = True
+def check(cond, msg):
+    global ok
+    if not cond:
+        print("  " + msg); ok = False
+check(all(h["document"] and h["document"]["first_page"] <= h["page"] <= h["document"]["last_page"]
+          for h in al["hits"]), "a hit without its document, or outside its pages")
+check(0 < qd["total"] < al["total"], f"type filter: {qd['total']} of {al['total']}")
+check(all(h["document"]["type"] == "Quyết định" for h in qd["hits"]), "type filter lets another type in")
+check(ttr["total"] > 0 and all("TTr" in h["document"]["code"] for h in ttr["hits"]), "code filter")
+check(jun["total"] > 0 and all("2024-06-01" <= h["document"]["issued"] <= "2024-12-31" for h in jun["hits"]),
+      "date filter: " + str([h["document"]["issued"] for h in jun["hits"]]))
+check(aqd["total"] > 0 and all(h["agency"] == "A" for h in aqd["hits"]), "alice's type filter shows another agency")
+sys.exit(0 if ok else 1)
+PY
+    [ "$(code "$ROOT" "$U/api/search?q=x&from=2024/06")" = 400 ] || die "a bad date accepted" || return 1
+    as "$ALICE" -G --data-urlencode "q=tỉnh" --data-urlencode "type=Quyết định" "$U/" >"$TMP/qd.html"
+    grep -q 'Văn bản [0-9]* (trang' "$TMP/qd.html" && grep -q 'name="type"' "$TMP/qd.html" ||
+        die "no document line or type field on the page" || return 1
+    return 0
+}
+
 t_other_agency_unreachable() {
     local p c body
     for p in "/pdf/$B1" "/page/$B1/1.png" "/api/page/$B1/1" "/view/$B1/1" \
@@ -488,7 +520,7 @@ add_users || { echo "web: 0 passed, 1 failed, 0 skipped"; exit 1; }
 start_server || { echo "web: 0 passed, 1 failed, 0 skipped"; exit 1; }
 ALICE= BOB= ROOT=
 tests="unauthenticated security_headers wrong_password login_cookie search_by_agency
- pagination_filters other_agency_unreachable path_traversal fts_syntax long_query
+ pagination_filters document_filters other_agency_unreachable path_traversal fts_syntax long_query
  body_limit csrf page_image_boxes_pdf box_alignment revoke_and_logout user_command serve_during_run
  audit log_lines"
 for t in $tests; do
