@@ -287,6 +287,11 @@ static void inputs_sig(const sh_dossier_in *d, const sh_manifest *m,
                        char hex[65])
 {
     sh_buf b = {0};
+    /* What a dossier's outputs are made of changes with the version of
+       its PDF and catalog rows: 2 = PDF/A-2b, read back, with documents.
+       A dossier made by an earlier version is re-assembled once, from its
+       cached OCR (no page is recognised again). */
+    sh_buf_adds(&b, "output\t2\n");
     for (int i = 0; i < d->nfiles; i++)
         sh_buf_printf(&b, "%s\t%s\n", d->files[i].name, d->files[i].sha256);
     /* The dossier's manifest row (or the manifest's verdict on it) is an
