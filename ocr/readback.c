@@ -533,6 +533,9 @@ int sh_text_check(const sh_words *ocr, const char *extracted,
 
 struct sh_readback {
     char **page;      /* mapped OCR text per page (UTF-8) */
+    char *lenient;    /* per page: 1 = a difference is only noted */
+    char **note;      /* per page: the noted difference, or NULL */
+    int failed;       /* 1-based page that failed the last check */
     int n, cap;
     int checked;
     double seconds;
@@ -548,18 +551,28 @@ int sh_readback_new(sh_readback **out, sh_err *err)
     return SH_OK;
 }
 
-int sh_readback_add_page(sh_readback *rb, const sh_words *ws, sh_err *err)
+static int add_page(sh_readback *rb, const sh_words *ws, int lenient,
+                    sh_err *err)
 {
     if (!rb)
         return sh_errf(err, SH_EUSAGE, "sh_readback_add_page: NULL argument");
     if (rb->n == rb->cap) {
         int ncap = rb->cap ? rb->cap * 2 : 16;
         char **np = realloc(rb->page, (size_t)ncap * sizeof *np);
-        if (!np)
+        if (np)
+            rb->page = np;
+        char *nl = realloc(rb->lenient, (size_t)ncap);
+        if (nl)
+            rb->lenient = nl;
+        char **nn = realloc(rb->note, (size_t)ncap * sizeof *nn);
+        if (nn)
+            rb->note = nn;
+        if (!np || !nl || !nn)
             return sh_errf(err, SH_ENOMEM, "text read-back: out of memory");
-        rb->page = np;
         rb->cap = ncap;
     }
+    rb->lenient[rb->n] = (char)lenient;
+    rb->note[rb->n] = NULL;
     sh_buf b = {0};
     if (map_words(ws, &b) != SH_OK) {
         sh_buf_release(&b);
@@ -572,6 +585,27 @@ int sh_readback_add_page(sh_readback *rb, const sh_words *ws, sh_err *err)
     return SH_OK;
 }
 
+int sh_readback_add_page(sh_readback *rb, const sh_words *ws, sh_err *err)
+{
+    return add_page(rb, ws, 0, err);
+}
+
+int sh_readback_add_lenient(sh_readback *rb, const sh_words *ws,
+                            sh_err *err)
+{
+    return add_page(rb, ws, 1, err);
+}
+
+int sh_readback_failed_page(const sh_readback *rb)
+{
+    return rb ? rb->failed : 0;
+}
+
+const char *sh_readback_note(const sh_readback *rb, int page)
+{
+    return rb && page >= 1 && page <= rb->n ? rb->note[page - 1] : NULL;
+}
+
 int sh_readback_check(const char *pdf_path, void *ctx, sh_err *err)
 {
     sh_readback *rb = ctx;
@@ -580,6 +614,7 @@ int sh_readback_check(const char *pdf_path, void *ctx, sh_err *err)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rb->checked = 0;
+    rb->failed = 0;
     int n = 0;
     char **texts = NULL;
     int rc = sh_pdf_read_text(pdf_path, &n, &texts, err);
@@ -600,11 +635,21 @@ int sh_readback_check(const char *pdf_path, void *ctx, sh_err *err)
             goto out;
         }
         if (rc) {
-            rc = sh_errf(err, SH_EINPUT, "text read-back: page %d: %s; %d "
-                         "of %d OCR words not found as such (%d character%s "
-                         "missing, %d extra)", i + 1, tc.first_diff,
-                         tc.missing, tc.ocr_words, tc.missing_chars,
-                         tc.missing_chars == 1 ? "" : "s", tc.extra_chars);
+            char what[512];
+            snprintf(what, sizeof what, "%s; %d of %d OCR words not found "
+                     "as such (%d character%s missing, %d extra)",
+                     tc.first_diff, tc.missing, tc.ocr_words,
+                     tc.missing_chars, tc.missing_chars == 1 ? "" : "s",
+                     tc.extra_chars);
+            if (rb->lenient[i]) {
+                free(rb->note[i]);
+                rb->note[i] = strdup(what);
+                rc = SH_OK;
+                continue;
+            }
+            rb->failed = i + 1;
+            rc = sh_errf(err, SH_EINPUT, "text read-back: page %d: %s",
+                         i + 1, what);
             goto out;
         }
     }
@@ -628,9 +673,13 @@ void sh_readback_free(sh_readback **rb)
 {
     if (!rb || !*rb)
         return;
-    for (int i = 0; i < (*rb)->n; i++)
+    for (int i = 0; i < (*rb)->n; i++) {
         free((*rb)->page[i]);
+        free((*rb)->note[i]);
+    }
     free((*rb)->page);
+    free((*rb)->lenient);
+    free((*rb)->note);
     free(*rb);
     *rb = NULL;
 }

@@ -120,11 +120,21 @@ int sh_readback_new(sh_readback **out, sh_err *err);
 /* ws [optional]: NULL or no words = a page without text.  Returns SH_OK,
    SH_EUSAGE (rb NULL), SH_ENOMEM. */
 int sh_readback_add_page(sh_readback *rb, const sh_words *ws, sh_err *err);
+/* The same for a page whose OCR is weak (noise, a blank back read as
+   specks): a difference on it does not fail the check; it is kept as a
+   note (sh_readback_note). */
+int sh_readback_add_lenient(sh_readback *rb, const sh_words *ws,
+                            sh_err *err);
 /* An sh_pdf_check_fn; ctx is the sh_readback.  Also records the pages
    and time taken (sh_readback_stats). */
 int sh_readback_check(const char *pdf_path, void *ctx, sh_err *err);
 /* Pages checked and seconds spent by the last sh_readback_check. */
 void sh_readback_stats(const sh_readback *rb, int *pages, double *seconds);
+/* After sh_readback_check: the 1-based page that failed it (0: none),
+   and for page i (1-based) of a lenient page that differed, the
+   difference (else NULL; valid until sh_readback_free). */
+int sh_readback_failed_page(const sh_readback *rb);
+const char *sh_readback_note(const sh_readback *rb, int page);
 void sh_readback_free(sh_readback **rb);
 
 #endif

@@ -640,6 +640,9 @@ static void finish_failed(run *r, int d)
 /* The documents (văn bản) of a dossier: a page whose header block says
    it begins a new one starts a document; the first page always does. */
 #define DOC_START_CONF 0.5f
+/* Pages whose words' mean confidence is below this (0..100) are noise to
+   Tesseract too; their text layer is not held to the read-back. */
+#define READBACK_MIN_CONF 60.0
 
 typedef struct docs {
     sh_doc_fields *f;   /* [n]: the fields read from each first page */
@@ -816,6 +819,8 @@ static int assemble(run *r, int d, sh_err *err)
     int64_t *ids = NULL;
     int cap = 0;
     docs dx = {0};
+    sh_buf where = {0};     /* "file page N\0" per PDF page, for messages */
+    size_t *where_at = NULL;
     sh_readback *rb = NULL;
     if ((rc = sh_readback_new(&rb, err)))
         return rc;
@@ -824,7 +829,7 @@ static int assemble(run *r, int d, sh_err *err)
               "SELECT p.id, p.geom, p.words, p.kind,"
               " (SELECT q.id FROM page q WHERE q.dossier=p.dossier AND"
               "  q.source_name=p.source_name AND q.frame=p.frame AND"
-              "  q.part=0) AS img_id"
+              "  q.part=0) AS img_id, p.source_name, p.frame"
               " FROM page p JOIN source s ON s.dossier=p.dossier AND"
               " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
               " p.frame, p.part",
@@ -880,12 +885,42 @@ static int assemble(run *r, int d, sh_err *err)
         pg.words = &ws;
         pg.pt_per_px = sh_geom_pt_per_px(&g);
         pg.reuse_image = reuse;
+        /* PDF/A pages are at least 3 pt a side: a scan smaller than that
+           (a few pixels) is shown magnified, with its text layer. */
+        double small = pg.w_pt < pg.h_pt ? pg.w_pt : pg.h_pt;
+        if (small > 0 && small < 3) {
+            double k = 3 / small;
+            pg.w_pt *= k;
+            pg.h_pt *= k;
+            for (int m = 0; m < 6; m++)
+                pg.img_matrix[m] *= k;
+            pg.pt_per_px *= k;
+        }
         rc = sh_pdf_add_page(w, &pg, err);
         sh_doc_fields f;
         if (!rc && !(rc = sh_fields_extract(&ws, g.ocr_w, g.ocr_h, &f)))
             rc = docs_page(&dx, npages + 1, &f);
+        /* Weak OCR (noise, specks) is not held to the read-back: a
+           difference there is logged, not fatal. */
+        double conf = 0;
+        for (int k = 0; k < ws.n; k++)
+            conf += ws.w[k].conf;
+        int weak = ws.n > 0 && conf / ws.n < READBACK_MIN_CONF;
         if (!rc)
-            rc = sh_readback_add_page(rb, &ws, err);
+            rc = weak ? sh_readback_add_lenient(rb, &ws, err)
+                      : sh_readback_add_page(rb, &ws, err);
+        if (!rc) {
+            size_t *wa = realloc(where_at, (size_t)(npages + 1) *
+                                               sizeof *wa);
+            if (wa) {
+                where_at = wa;
+                where_at[npages] = where.len;
+                sh_buf_printf(&where, "%s page %d",
+                              (const char *)sqlite3_column_text(st, 5),
+                              sqlite3_column_int(st, 6) + 1);
+                sh_buf_add(&where, "", 1);
+            }
+        }
         else if (rc == SH_ENOMEM)
             sh_errf(err, rc, "out of memory");
         sh_words_release(&ws);
@@ -919,8 +954,26 @@ static int assemble(run *r, int d, sh_err *err)
        reader's view) and compared with the OCR before the file gets its
        name and its pages are indexed. */
     sh_pdf_set_check(w, sh_readback_check, rb);
-    if ((rc = sh_pdf_commit(&w, err)))
+    if ((rc = sh_pdf_commit(&w, err))) {
+        int fp = sh_readback_failed_page(rb);
+        if (fp > 0 && where_at && where.data) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            sh_errf(err, rc, "%s: the PDF's text layer does not read back "
+                    "as recognised (%s)", where.data + where_at[fp - 1], msg);
+        }
         goto out;
+    }
+    for (int i = 1; i <= npages; i++) {
+        const char *note = sh_readback_note(rb, i);
+        if (note && where_at && where.data) {
+            sh_log(SH_LOG_WARN, "%s/%s: weak OCR; its text layer reads back "
+                   "differently: %s", in->id, where.data + where_at[i - 1],
+                   note);
+            event(r, "warn", in->id, where.data + where_at[i - 1], -1,
+                  "readback", note);
+        }
+    }
 
     char sha[65];
     struct stat sb;
@@ -1009,6 +1062,8 @@ out:
     sh_pdf_abort(&w);
     sh_readback_free(&rb);
     docs_release(&dx);
+    sh_buf_release(&where);
+    free(where_at);
     free(ids);
     return rc;
 }
