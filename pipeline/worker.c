@@ -153,21 +153,8 @@ static json_t *do_job(sh_ocr *eng, json_t *job)
     if (rc)
         goto out;
 
-    /* No resolution in the file: 300 dpi, unless that makes the sheet
-       smaller than A6 (a downscaled copy or a photo): then the sheet is
-       taken to be A4 (long side 11.69 in), which gets small text upscaled
-       for OCR and gives the PDF page a plausible size. */
-    int est_dpi = 0;
-    if (fr.dpi_assumed) {
-        int w = (int)pixGetWidth(fr.pix), h = (int)pixGetHeight(fr.pix);
-        int side = w > h ? w : h;
-        if (side < 300 * 5.83) {
-            est_dpi = (int)(side / 11.69 + 0.5);
-            if (est_dpi < 30)
-                est_dpi = 30;
-            fr.xres = fr.yres = est_dpi;
-        }
-    }
+    /* No resolution in the file: see sh_frame_guess_dpi. */
+    int est_dpi = sh_frame_guess_dpi(&fr);
 
     if (!render_only) {
         double t = sh_now();

@@ -1620,6 +1620,21 @@ int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     return rc;
 }
 
+int sh_frame_guess_dpi(sh_frame *f)
+{
+    if (!f || !f->pix || !f->dpi_assumed)
+        return 0;
+    int w = (int)pixGetWidth(f->pix), h = (int)pixGetHeight(f->pix);
+    int side = w > h ? w : h;
+    if (side >= 300 * 5.83)
+        return 0;
+    int dpi = (int)(side / 11.69 + 0.5);
+    if (dpi < 30)
+        dpi = 30;
+    f->xres = f->yres = dpi;
+    return dpi;
+}
+
 void sh_frame_release(sh_frame *f)
 {
     if (!f)

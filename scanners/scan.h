@@ -133,6 +133,14 @@ enum sh_format sh_scan_format(const sh_scan *s);
 int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
 
 void sh_frame_release(sh_frame *f);
+
+/* A frame whose file gave no resolution (dpi_assumed): 300 dpi is kept
+   unless that makes the sheet smaller than A6 (a downscaled copy or a
+   photo); then the sheet is taken to be A4 (long side 11.69 in, at least
+   30 dpi), which gets small text upscaled for OCR and gives the PDF page
+   a plausible size.  Sets xres/yres; returns the dpi guessed, or 0 when
+   the frame is left as it was. */
+int sh_frame_guess_dpi(sh_frame *f);
 void sh_scan_close(sh_scan **s);
 
 /* Lower-case extension test used when listing a dossier folder:

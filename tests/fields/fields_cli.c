@@ -134,6 +134,7 @@ static int run_file(sh_ocr *eng, const char *path, int dump_words)
         int np = 0;
         rc = sh_scan_read(sc, f, &fr, &err);
         if (!rc) {
+            sh_frame_guess_dpi(&fr);      /* as the worker does */
             sh_prep_opts po = {0};
             po.orient = sh_ocr_orient;
             po.orient_ctx = eng;
