@@ -54,7 +54,7 @@ CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(filter-out $(EXCLUDE),$(wildcard scanners/*.c ocr/*.c index/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)))
+LIB_SRC  := $(filter-out $(EXCLUDE),$(wildcard base/*.c scanners/*.c ocr/*.c index/*.c web/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
@@ -71,7 +71,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libsohoa.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@; ar rcs $@ $^
 
 $(BUILD)/sohoa: $(BUILD)/pipeline/main.o $(BUILD)/libsohoa.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

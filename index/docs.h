@@ -6,7 +6,7 @@
 #ifndef SH_DOCS_H
 #define SH_DOCS_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include <jansson.h>
 #include <sqlite3.h>
 

@@ -54,7 +54,7 @@
 #ifndef SH_INDEX_H
 #define SH_INDEX_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include <sqlite3.h>
 
 /* ---- catalog ---- */
@@ -68,18 +68,7 @@ void sh_db_close(sqlite3 **db);
 /* Run a statement that returns no rows. */
 int sh_db_exec(sqlite3 *db, const char *sql, sh_err *err);
 
-/* ---- text normalisation (UTF-8 in, malloc'd UTF-8 out) ---- */
-
-/* NFC; Ð/ð (U+00D0/U+00F0, eth) read as Đ/đ; the tone of a word-final
-   oa, oe, uy put on its first vowel (hoà → hòa, khoẻ → khỏe, thuỷ → thủy;
-   quý, hoàng, thuyền unchanged).  Keeps case.  in: UTF-8 (NULL = "");
-   an invalid byte becomes U+FFFD.  *out: malloc'd, caller frees; NULL on
-   error.  Returns SH_OK or SH_ENOMEM. */
-int sh_text_norm(const char *in, char **out);
-/* sh_text_norm, lower-cased, then the marks U+0300–U+036F removed and
-   đ → d: "Đất Đai" → "dat dai", "NGHỊ ĐỊNH" → "nghi dinh".  Same
-   conventions as sh_text_norm. */
-int sh_text_fold(const char *in, char **out);
+/* Vietnamese normalisation and folding: base/vntext.h. */
 
 /* Register the "sohoa" FTS5 tokenizer and the search functions
    (sohoa_rank, sohoa_in, sohoa_year) on db; sh_db_open does this.

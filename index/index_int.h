@@ -6,6 +6,7 @@
 #define SH_INDEX_INT_H
 
 #include "index.h"
+#include "../base/vntext.h"
 
 /* The FTS5 API of db, or NULL when SQLite was built without FTS5. */
 fts5_api *sh__fts5_api(sqlite3 *db);
@@ -28,10 +29,5 @@ int sh__qtok_run(sh__qtok *t, const char *s, int n, int raw,
                              int end),
                  void *ctx);
 void sh__qtok_close(sh__qtok **t);
-
-/* The folded form of one token (as sh_text_fold) into out[0..cap):
-   returns its length, or -1 if it needs more than cap bytes or memory
-   ran out.  Fast for Latin letters (a table), exact for the rest. */
-int sh__fold_token(const char *tok, int n, char *out, int cap);
 
 #endif

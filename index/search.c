@@ -1369,7 +1369,7 @@ static int snip_each(void *ctx, const char *tok, int len, int start, int end)
         c->cap = cap;
     }
     char f[256];
-    int fl = sh__fold_token(tok, len, f, (int)sizeof f);
+    int fl = sh_vn_fold_token(tok, len, f, (int)sizeof f);
     int hit = 0;
     for (int i = 0; fl > 0 && i < c->q->ntok && !hit; i++)
         if (strlen(c->q->tok[i].fold) == (size_t)fl &&

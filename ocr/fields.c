@@ -62,7 +62,7 @@
  * × 0.3 when a centred "PHỤ LỤC" stands near the top.
  */
 #include "fields.h"
-#include "../index/index.h"
+#include "../base/vntext.h"
 
 #include <ctype.h>
 #include <stdio.h>

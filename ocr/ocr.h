@@ -8,7 +8,7 @@
 #ifndef SH_OCR_H
 #define SH_OCR_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include <leptonica/allheaders.h>
 
 /* One recognised word.  Box in OCR-image pixels, top-left origin,

@@ -211,11 +211,6 @@ struct sh_pdf {
 /* small helpers                                                      */
 /* ------------------------------------------------------------------ */
 
-static int io_rc(int e)
-{
-    return (e == ENOSPC || e == EFBIG || e == EDQUOT) ? SH_ENOSPC : SH_EIO;
-}
-
 static void copy_err(sh_err *dst, const sh_err *src)
 {
     if (dst && dst != src)
@@ -1048,7 +1043,7 @@ static void pdf_free(sh_pdf *p)
 static int fail_io(sh_pdf *p, int e, const char *what)
 {
     if (!p->rc)
-        p->rc = sh_errf(&p->err, io_rc(e), "%s: %s %s: %s", p->final_path,
+        p->rc = sh_errf(&p->err, sh_io_rc(e), "%s: %s %s: %s", p->final_path,
                         what, p->tmp_path, strerror(e));
     drop_tmp(p);
     return p->rc;
@@ -1284,7 +1279,7 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
     p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (p->fd < 0) {
         int e = errno;
-        rc = sh_errf(err, io_rc(e), "%s: cannot create %s: %s", final_path,
+        rc = sh_errf(err, sh_io_rc(e), "%s: cannot create %s: %s", final_path,
                      p->tmp_path, strerror(e));
         goto out;
     }

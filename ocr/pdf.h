@@ -38,7 +38,7 @@
 #ifndef SH_PDF_H
 #define SH_PDF_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include "ocr.h"
 #include <leptonica/allheaders.h>
 

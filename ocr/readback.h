@@ -43,7 +43,7 @@
 #ifndef SH_READBACK_H
 #define SH_READBACK_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include "ocr.h"
 #include "pdf.h"
 

@@ -91,7 +91,7 @@
 #ifndef SH_ARCHIVE_H
 #define SH_ARCHIVE_H
 
-#include "common.h"
+#include "../base/common.h"
 #include <stdio.h>
 
 struct sqlite3;

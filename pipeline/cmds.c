@@ -17,12 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-const char *sh_warehouse_default(void)
-{
-    const char *w = getenv("SOHOA_WAREHOUSE");
-    return w && *w ? w : "warehouse";
-}
-
 static json_t *col_json(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {

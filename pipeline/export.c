@@ -123,11 +123,6 @@ static void rm_rf(const char *path)
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static int io_rc(int e)
-{
-    return (e == ENOSPC || e == EFBIG || e == EDQUOT) ? SH_ENOSPC : SH_EIO;
-}
-
 static int fsync_path(const char *path, int dir)
 {
     int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
@@ -152,7 +147,7 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
     if (out < 0) {
         int e = errno;
         close(in);
-        return sh_errf(err, io_rc(e), "%s: cannot create: %s", dst,
+        return sh_errf(err, sh_io_rc(e), "%s: cannot create: %s", dst,
                        strerror(e));
     }
     crypto_hash_sha256_state st;
@@ -178,7 +173,7 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
                 continue;
             if (w <= 0) {
                 int e = w < 0 ? errno : ENOSPC;
-                rc = sh_errf(err, io_rc(e), "%s: write failed: %s", dst,
+                rc = sh_errf(err, sh_io_rc(e), "%s: write failed: %s", dst,
                              strerror(e));
                 break;
             }
@@ -190,10 +185,10 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
     }
     close(in);
     if (!rc && sh_fsync(out) < 0)
-        rc = sh_errf(err, io_rc(errno), "%s: fsync failed: %s", dst,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: fsync failed: %s", dst,
                      strerror(errno));
     if (close(out) < 0 && !rc)
-        rc = sh_errf(err, io_rc(errno), "%s: close failed: %s", dst,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: close failed: %s", dst,
                      strerror(errno));
     if (rc)
         return rc;
@@ -210,7 +205,7 @@ static int write_new(const char *path, const void *p, size_t n, sh_err *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return sh_errf(err, io_rc(errno), "%s: cannot create: %s", path,
+        return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", path,
                        strerror(errno));
     const char *c = p;
     int rc = SH_OK;
@@ -220,17 +215,17 @@ static int write_new(const char *path, const void *p, size_t n, sh_err *err)
             continue;
         if (w <= 0) {
             int e = w < 0 ? errno : ENOSPC;
-            rc = sh_errf(err, io_rc(e), "%s: write failed: %s", path,
+            rc = sh_errf(err, sh_io_rc(e), "%s: write failed: %s", path,
                          strerror(e));
             break;
         }
         done += (size_t)w;
     }
     if (!rc && sh_fsync(fd) < 0)
-        rc = sh_errf(err, io_rc(errno), "%s: fsync failed: %s", path,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: fsync failed: %s", path,
                      strerror(errno));
     if (close(fd) < 0 && !rc)
-        rc = sh_errf(err, io_rc(errno), "%s: close failed: %s", path,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: close failed: %s", path,
                      strerror(errno));
     return rc;
 }
@@ -301,7 +296,7 @@ static int pdf_extract(const char *src, int first, int last, const char *dst,
 out:
     qpdf_cleanup(&q);
     if (!rc && fsync_path(dst, 0) < 0)
-        rc = sh_errf(err, io_rc(errno), "%s: fsync failed: %s", dst,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: fsync failed: %s", dst,
                      strerror(errno));
     return rc;
 }
@@ -1069,7 +1064,7 @@ static int export_one(ctx *c, const char *id, sh_err *err)
     }
     rm_rf(stage);
     if (mkdir(stage, 0755) < 0) {
-        rc = sh_errf(err, io_rc(errno), "%s: cannot create: %s", stage,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", stage,
                      strerror(errno));
         goto done;
     }
@@ -1173,7 +1168,7 @@ static int export_one(ctx *c, const char *id, sh_err *err)
         goto done;
     }
     if (fsync_path(stage, 1) < 0) {
-        rc = sh_errf(err, io_rc(errno), "%s: fsync failed: %s", stage,
+        rc = sh_errf(err, sh_io_rc(errno), "%s: fsync failed: %s", stage,
                      strerror(errno));
         goto done;
     }
@@ -1182,7 +1177,7 @@ static int export_one(ctx *c, const char *id, sh_err *err)
     if (exists) {
         if (renameat2(AT_FDCWD, stage, AT_FDCWD, final, RENAME_EXCHANGE) < 0) {
             if (errno != EINVAL && errno != ENOSYS) {
-                rc = sh_errf(err, io_rc(errno), "%s: cannot replace: %s",
+                rc = sh_errf(err, sh_io_rc(errno), "%s: cannot replace: %s",
                              final, strerror(errno));
                 goto done;
             }
@@ -1192,7 +1187,7 @@ static int export_one(ctx *c, const char *id, sh_err *err)
                      (int)getpid());
             rm_rf(old);
             if (rename(final, old) < 0 || rename(stage, final) < 0) {
-                rc = sh_errf(err, io_rc(errno), "%s: cannot replace: %s",
+                rc = sh_errf(err, sh_io_rc(errno), "%s: cannot replace: %s",
                              final, strerror(errno));
                 goto done;
             }
@@ -1200,7 +1195,7 @@ static int export_one(ctx *c, const char *id, sh_err *err)
         }
         /* after the exchange the stage name holds the old export */
     } else if (rename(stage, final) < 0) {
-        rc = sh_errf(err, io_rc(errno), "%s: cannot rename into place: %s",
+        rc = sh_errf(err, sh_io_rc(errno), "%s: cannot rename into place: %s",
                      final, strerror(errno));
         goto done;
     }
@@ -1361,7 +1356,7 @@ int sh_export(sqlite3 *db, const sh_export_opts *o, char **ids, int nids,
     snprintf(lockp, sizeof lockp, "%s/.sohoa-export.lock", o->to);
     int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lfd < 0)
-        return sh_errf(err, io_rc(errno), "%s: cannot create: %s", lockp,
+        return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", lockp,
                        strerror(errno));
     if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
         close(lfd);

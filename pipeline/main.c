@@ -4,7 +4,7 @@
  */
 #include "pipeline.h"
 #include "archive.h"
-#include "../index/web.h"
+#include "../web/web.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -25,6 +25,7 @@
  * cannot be read as CSV, or has no Dossier column, fails every dossier.
  */
 #include "archive.h"
+#include "../base/vntext.h"
 #include "../index/index.h"
 
 #include <ctype.h>

@@ -71,14 +71,6 @@ typedef struct merge {
                                  -1 the shards disagree */
 } merge;
 
-static void now_iso(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, sh_err *err)
 {
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
@@ -443,7 +435,7 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
     if ((rc = ensure_run(m, err)))
         goto out;
     char when[32], why[1024];
-    now_iso(when);
+    sh_now_iso(when);
     snprintf(why, sizeof why, "from shard warehouse %s: %d placed pages "
              "(%d rows), text sha256 %s", shard, n, npages, got);
     if ((rc = prep(m->db,
@@ -815,7 +807,7 @@ int sh_cmd_merge(int argc, char **argv)
     m->shards = json_array();
     m->missing = json_array();
     m->t0 = sh_now();
-    now_iso(m->started);
+    sh_now_iso(m->started);
     static const struct option opts[] = {
         {"into", required_argument, NULL, 'i'},
         {"expect", required_argument, NULL, 'e'},
@@ -896,7 +888,7 @@ int sh_cmd_merge(int argc, char **argv)
              ? SH_EXIT_PARTIAL : SH_EXIT_OK;
     double wall = sh_now() - m->t0;
     char fin[32];
-    now_iso(fin);
+    sh_now_iso(fin);
     report = json_pack(
         "{s:s, s:s, s:s, s:f, s:i, s:{s:i, s:i, s:i, s:i, s:i}, "
         "s:{s:I}, s:O, s:O, s:{s:O, s:o, s:s}}",

@@ -5,17 +5,8 @@
 #ifndef SH_PIPELINE_H
 #define SH_PIPELINE_H
 
-#include "common.h"
+#include "../base/common.h"
 #include <jansson.h>
-
-/* Exit statuses of the sohoa command (documented in README and --help). */
-enum {
-    SH_EXIT_OK = 0,        /* everything done                           */
-    SH_EXIT_PARTIAL = 1,   /* some dossier failed; the rest completed    */
-    SH_EXIT_USAGE = 2,     /* usage or configuration error              */
-    SH_EXIT_LOCKED = 3,    /* another run holds the warehouse            */
-    SH_EXIT_DEADLINE = 4   /* stopped at the deadline with work left     */
-};
 
 /* ---- batch listing ---- */
 typedef struct sh_infile {
@@ -52,17 +43,12 @@ int sh_shard_of(const char *batch, const char *id, int n);
  *      or {"id":N, "ok":false, "rc":RC, "error":"…"}
  */
 int sh_worker_main(void);
-/* geom ↔ JSON */
-json_t *sh_geom_json(const void *geom);
-int sh_geom_from_json(json_t *j, void *geom);
 
 /* ---- commands ---- */
 int sh_cmd_run(int argc, char **argv);
 int sh_cmd_status(int argc, char **argv);
 int sh_cmd_search(int argc, char **argv);
 
-/* Warehouse folder from --warehouse, $SOHOA_WAREHOUSE or "./warehouse". */
-const char *sh_warehouse_default(void);
 
 /* ==== run report and fixity check (report.c, verify.c) ================ */
 

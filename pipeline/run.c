@@ -25,6 +25,7 @@
  */
 #include "pipeline.h"
 #include "archive.h"
+#include "../base/vntext.h"
 #include "../index/index.h"
 #include "../ocr/fields.h"
 #include "../ocr/pdf.h"
@@ -186,21 +187,13 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static void now_iso(char buf[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void event(run *r, const char *level, const char *dossier,
                   const char *file, int frame, const char *what,
                   const char *reason)
 {
     sqlite3_stmt *st;
     char when[32];
-    now_iso(when);
+    sh_now_iso(when);
     if (stmt(r->db,
              "INSERT INTO event(run,time,level,dossier,file,frame,what,reason)"
              " VALUES(?,?,?,?,?,?,?,?)",
@@ -395,7 +388,7 @@ static int plan_dossier(run *r, int d, sh_err *err)
     if ((rc = sh_db_exec(r->db, "BEGIN IMMEDIATE", err)))
         return rc;
     char when[32];
-    now_iso(when);
+    sh_now_iso(when);
     rc = stmt(r->db,
               "INSERT INTO dossier(id,batch,agency,state,inputs_sig,updated)"
               " VALUES(?1,?2,?3,'pending',?4,?5) ON CONFLICT(id) DO UPDATE SET"
@@ -621,7 +614,7 @@ static void finish_failed(run *r, int d)
     dstate *s = &r->st[d];
     sqlite3_stmt *st;
     char when[32];
-    now_iso(when);
+    sh_now_iso(when);
     if (!stmt(r->db,
               "UPDATE dossier SET state='failed', error=?, updated=? WHERE "
               "id=?",
@@ -1008,7 +1001,7 @@ static int assemble(run *r, int d, sh_err *err)
     }
     sh_indexer_close(&ix);
     char when[32];
-    now_iso(when);
+    sh_now_iso(when);
     if (!rc && !(rc = stmt(r->db,
                            "UPDATE dossier SET state='done', pdf=?, "
                            "pdf_sha256=?, pdf_bytes=?, input_bytes=?, pages=?,"
@@ -1612,7 +1605,7 @@ static json_t *build_report(run *r, double wall, int exit_code, int left)
         sqlite3_finalize(st);
     }
     char when[32];
-    now_iso(when);
+    sh_now_iso(when);
     json_t *rep = json_pack(
         "{sIsssfsisi}", "run", (json_int_t)r->run_id, "finished", when,
         "wall_s", wall, "exit_code", exit_code, "workers", r->nw);
@@ -1824,7 +1817,7 @@ int sh_cmd_run(int argc, char **argv)
     {
         sqlite3_stmt *st;
         char when[32];
-        now_iso(when);
+        sh_now_iso(when);
         sh_buf a = {0};
         for (int i = 0; i < argc; i++)
             sh_buf_printf(&a, "%s%s", i ? " " : "", argv[i]);
@@ -1955,7 +1948,7 @@ out:
     if (r->db && r->run_id) {
         sqlite3_stmt *st;
         char when[32];
-        now_iso(when);
+        sh_now_iso(when);
         char *rs = report ? json_dumps(report, JSON_COMPACT) : NULL;
         if (!stmt(r->db,
                   "UPDATE run SET finished=?, state=?, exit_code=?, report=?"

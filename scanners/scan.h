@@ -17,7 +17,7 @@
 #ifndef SH_SCAN_H
 #define SH_SCAN_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include <leptonica/allheaders.h>
 
 /* A field <= 0 means "the default". */

@@ -1,5 +1,6 @@
 /* test_index.c — text normalisation, the "sohoa" tokenizer, search. */
 #include "test.h"
+#include "../base/vntext.h"
 #include "../index/index.h"
 #include "../index/index_int.h"
 
@@ -109,7 +110,7 @@ static int test_fold_fast(void)
                                        (char)(0x80 | (c & 0x3F)));
         char *slow = NULL;
         CHECK(sh_text_fold(in, &slow) == SH_OK);
-        int k = sh__fold_token(in, n, fast, (int)sizeof fast);
+        int k = sh_vn_fold_token(in, n, fast, (int)sizeof fast);
         CHECKF(k >= 0 && (size_t)k == strlen(slow) &&
                    memcmp(fast, slow, (size_t)k) == 0,
                "U+%04X: fast %.*s, slow %s", c, k > 0 ? k : 0, fast, slow);
@@ -122,14 +123,14 @@ static int test_fold_fast(void)
     for (size_t i = 0; i < SH_ARRAY_LEN(words); i++) {
         char *slow = NULL;
         CHECK(sh_text_fold(words[i], &slow) == SH_OK);
-        int k = sh__fold_token(words[i], (int)strlen(words[i]), fast,
+        int k = sh_vn_fold_token(words[i], (int)strlen(words[i]), fast,
                                (int)sizeof fast);
         CHECKF(k >= 0 && (size_t)k == strlen(slow) &&
                    memcmp(fast, slow, (size_t)k) == 0,
                "%s: fast %.*s, slow %s", words[i], k > 0 ? k : 0, fast, slow);
         free(slow);
     }
-    CHECK(sh__fold_token("abcdef", 6, fast, 3) == -1);
+    CHECK(sh_vn_fold_token("abcdef", 6, fast, 3) == -1);
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* test_util.c — common helpers: natural order, buffers, atomic write. */
 #include "test.h"
-#include "../pipeline/common.h"
+#include "../base/common.h"
 
 #include <stdlib.h>
 #include <string.h>

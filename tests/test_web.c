@@ -5,7 +5,7 @@
  * render (geometry of a synthetic scan).
  */
 #include "test.h"
-#include "../index/web.h"
+#include "../web/web.h"
 #include "../index/index.h"
 
 #include <leptonica/allheaders.h>

@@ -2,7 +2,7 @@
  * testutil.c — helpers shared by the unit tests (declared in test.h).
  */
 #include "test.h"
-#include "../pipeline/common.h"
+#include "../base/common.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -35,6 +35,7 @@
  * way round (a rare phrase of common words, the costliest kind of
  * search).  p50/p95 are given for each kind too.
  */
+#include "../../base/vntext.h"
 #include "../../index/index.h"
 
 #include <dirent.h>

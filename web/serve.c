@@ -39,10 +39,10 @@
  * All HTML is built here with every variable part escaped; the one script
  * is a static file (the CSP forbids inline script and style).
  */
-#include "docs.h"
+#include "../index/docs.h"
 #include "web.h"
-#include "index.h"
-#include "../pipeline/pipeline.h"
+#include "../base/vntext.h"
+#include "../index/index.h"
 #include "../scanners/scan.h"
 
 #include <arpa/inet.h>

@@ -23,7 +23,7 @@
 #ifndef SH_WEB_H
 #define SH_WEB_H
 
-#include "../pipeline/common.h"
+#include "../base/common.h"
 #include "../scanners/prep.h"
 #include <jansson.h>
 #include <sqlite3.h>
@@ -161,8 +161,6 @@ int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err);
 /* Normalise an ISO-8601 UTC time "YYYY-MM-DD[(T| )HH:MM[:SS]][Z]" to
    "YYYY-MM-DDTHH:MM:SSZ" in out.  Returns SH_OK or SH_EUSAGE. */
 int sh_web_iso_time(const char *in, char out[21]);
-/* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
-void sh_web_now_iso(char out[21]);
 
 /* ---- text for the web (serve.c) ---- */
 

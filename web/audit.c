@@ -3,7 +3,6 @@
  * looked at which page or PDF, and when; the `sohoa audit` command.
  *
  *   sh_web_audit       append one row (UTC time)
- *   sh_web_now_iso     current UTC time, ISO 8601
  *   sh_web_iso_time    normalise a user-typed ISO time for --since
  *   sh_cmd_audit       list rows (text or --json), filtered
  *
@@ -12,22 +11,13 @@
  * sort as text, so --since is a plain string comparison on an index.
  */
 #include "web.h"
-#include "index.h"
-#include "../pipeline/pipeline.h"
+#include "../index/index.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void sh_web_now_iso(char out[21])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* Parse exactly n digits at s; -1 if not digits. */
 static int digits(const char *s, int n)
@@ -80,7 +70,7 @@ int sh_web_iso_time(const char *in, char out[21])
 int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
 {
     char when[21];
-    sh_web_now_iso(when);
+    sh_now_iso(when);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO audit(time,user,addr,action,query,"

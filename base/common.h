@@ -1,6 +1,8 @@
 /*
- * common.h — error codes, error detail, logging, byte buffers and small
- * file helpers shared by every sohoa module.
+ * common.h — the base room: error codes and detail (log.c), logging
+ * (log.c), byte buffers (buf.c), file helpers and the warehouse default
+ * (files.c), strings and clocks (str.c).  Every other room builds on it;
+ * it includes nothing of theirs.
  *
  * Conventions (see README "For developers"):
  *   - Every fallible call returns int rc: SH_OK (0) or one of SH_E*.
@@ -27,6 +29,15 @@ enum {
     SH_ETIMEOUT, /* a per-page deadline passed                         */
     SH_ENOSPC,   /* disk full / file size limit                        */
     SH_ELOCKED   /* another run holds the warehouse lock               */
+};
+
+/* Exit statuses of the sohoa command (documented in README and --help). */
+enum {
+    SH_EXIT_OK = 0,        /* everything done                           */
+    SH_EXIT_PARTIAL = 1,   /* some dossier failed; the rest completed    */
+    SH_EXIT_USAGE = 2,     /* usage or configuration error              */
+    SH_EXIT_LOCKED = 3,    /* another run holds the warehouse            */
+    SH_EXIT_DEADLINE = 4   /* stopped at the deadline with work left     */
 };
 
 typedef struct sh_err {
@@ -75,6 +86,9 @@ int sh_no_sync(void);
 int sh_fsync(int fd);
 /* fsync the directory holding path. */
 int sh_fsync_dir_of(const char *path);
+/* SH_ENOSPC for ENOSPC, EFBIG and EDQUOT (disk full, file too large,
+   quota), SH_EIO for any other errno. */
+int sh_io_rc(int e);
 /* mkdir -p */
 int sh_mkdirs(const char *path, sh_err *err);
 /* SHA-256 of a file / buffer, as 64 lowercase hex chars + NUL. */
@@ -84,6 +98,12 @@ void sh_sha256_buf(const void *p, size_t n, char hex[65]);
 int sh_natcmp(const char *a, const char *b);
 /* Monotonic clock in seconds. */
 double sh_now(void);
+/* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" (20 chars + NUL). */
+#define SH_ISO_LEN 21
+void sh_now_iso(char out[SH_ISO_LEN]);
+/* Warehouse folder: $SOHOA_WAREHOUSE when set and not empty, else
+   "warehouse" (the --warehouse option overrides both). */
+const char *sh_warehouse_default(void);
 /* strdup that returns NULL on NULL. */
 char *sh_strdup(const char *s);
 

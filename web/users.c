@@ -25,8 +25,7 @@
  * again on every request, so a revoke or remove takes effect at once.
  */
 #include "web.h"
-#include "index.h"
-#include "../pipeline/pipeline.h"
+#include "../index/index.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -402,11 +401,6 @@ int sh_web_user_may(const sh_web_user *u, const char *agency)
     return 0;
 }
 
-static void now_iso(char out[21])
-{
-    sh_web_now_iso(out);
-}
-
 int sh_web_user_add(sqlite3 *db, const char *name, const char *pw,
                     char *const *agencies, int admin, sh_err *err)
 {
@@ -432,7 +426,7 @@ int sh_web_user_add(sqlite3 *db, const char *name, const char *pw,
                        "user '%s' exists (use grant, revoke or passwd)", name);
     if ((rc = sh_web_hash_password(pw, hash, err)))
         return rc;
-    now_iso(when);
+    sh_now_iso(when);
     if ((rc = sh_db_exec(db, "BEGIN IMMEDIATE", err)))
         return rc;
     sqlite3_stmt *st;
@@ -478,7 +472,7 @@ int sh_web_user_grant(sqlite3 *db, const char *name, const char *agency,
         return sh_errf(err, SH_EUSAGE, "invalid agency code '%s'",
                        agency ? agency : "");
     char when[21];
-    now_iso(when);
+    sh_now_iso(when);
     if (!(rc = exec2(db,
                      "INSERT OR IGNORE INTO user_agency(user,agency) "
                      "VALUES(?,?)",
@@ -501,7 +495,7 @@ int sh_web_user_revoke(sqlite3 *db, const char *name, const char *agency,
         return sh_errf(err, SH_EUSAGE, "user '%s' has no agency '%s'", name,
                        agency ? agency : "");
     char when[21];
-    now_iso(when);
+    sh_now_iso(when);
     return exec2(db, "UPDATE user SET updated=?2 WHERE name=?1", name, when,
                  err);
 }
@@ -534,7 +528,7 @@ int sh_web_user_passwd(sqlite3 *db, const char *name, const char *pw,
         return rc;
     if ((rc = sh_web_hash_password(pw, hash, err)))
         return rc;
-    now_iso(when);
+    sh_now_iso(when);
     if ((rc = sh_db_exec(db, "BEGIN IMMEDIATE", err)))
         return rc;
     sqlite3_stmt *st;
@@ -668,7 +662,7 @@ int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
     sodium_bin2hex(token, 65, r, sizeof r);
     sodium_memzero(r, sizeof r);
     sh_sha256_buf(token, 64, sha);
-    now_iso(when);
+    sh_now_iso(when);
     int64_t now = (int64_t)time(NULL);
     sqlite3_stmt *st;
     int rc = prep(db, "DELETE FROM session WHERE expires <= ?", &st, err);

@@ -1,0 +1,207 @@
+/*
+ * files.c — whole-file reads, atomic writes (temp, fsync, rename, fsync the
+ * folder), mkdir -p, SHA-256 of files and buffers (libsodium), the
+ * warehouse default, and errno → rc.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sh_read_file(const char *path, size_t max, uint8_t **out, size_t *n,
+                 sh_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sh_errf(err, SH_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sh_errf(err, SH_EIO, "%s: not a regular file", path);
+    }
+    if (max && (size_t)st.st_size > max) {
+        close(fd);
+        return sh_errf(err, SH_ELIMIT, "%s: %lld bytes, over the limit of %zu",
+                       path, (long long)st.st_size, max);
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *p = malloc(size + 1);
+    if (!p) {
+        close(fd);
+        return sh_errf(err, SH_ENOMEM, "%s: out of memory", path);
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, p + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(p);
+            close(fd);
+            return sh_errf(err, SH_EIO, "%s: read failed: %s", path,
+                           r < 0 ? strerror(errno) : "short file");
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    p[size] = 0;
+    *out = p;
+    *n = size;
+    return SH_OK;
+}
+
+int sh_no_sync(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("SOHOA_BENCH_NO_SYNC");
+        v = e && !strcmp(e, "1");
+    }
+    return v;
+}
+
+int sh_fsync(int fd)
+{
+    return sh_no_sync() ? 0 : fsync(fd);
+}
+
+int sh_fsync_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return SH_ENOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return SH_EIO;
+    int rc = sh_fsync(fd) < 0 && errno != EINVAL ? SH_EIO : SH_OK;
+    close(fd);
+    return rc;
+}
+
+int sh_io_rc(int e)
+{
+    return (e == ENOSPC || e == EFBIG || e == EDQUOT) ? SH_ENOSPC : SH_EIO;
+}
+
+int sh_write_atomic(const char *path, const void *data, size_t n, sh_err *err)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", tmp,
+                       strerror(errno));
+    const uint8_t *p = data;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, p + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            close(fd);
+            unlink(tmp);
+            return sh_errf(err, sh_io_rc(e), "%s: write failed: %s", path,
+                           strerror(e));
+        }
+        done += (size_t)w;
+    }
+    if (sh_fsync(fd) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return sh_errf(err, sh_io_rc(e), "%s: fsync failed: %s", path,
+                       strerror(e));
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return sh_errf(err, sh_io_rc(e), "%s: cannot rename into place: %s",
+                       path, strerror(e));
+    }
+    sh_fsync_dir_of(path);
+    return SH_OK;
+}
+
+int sh_mkdirs(const char *path, sh_err *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return sh_errf(err, SH_EUSAGE, "%s: path too long", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", buf,
+                           strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", buf,
+                       strerror(errno));
+    return SH_OK;
+}
+
+static void to_hex(const unsigned char *h, char hex[65])
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = d[h[i] >> 4];
+        hex[2 * i + 1] = d[h[i] & 15];
+    }
+    hex[64] = 0;
+}
+
+void sh_sha256_buf(const void *p, size_t n, char hex[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, p, n);
+    to_hex(h, hex);
+}
+
+int sh_sha256_file(const char *path, char hex[65], sh_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sh_errf(err, SH_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    static __thread unsigned char blk[1 << 16];
+    for (;;) {
+        ssize_t r = read(fd, blk, sizeof blk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            close(fd);
+            return sh_errf(err, SH_EIO, "%s: read failed: %s", path,
+                           strerror(errno));
+        }
+        if (r == 0)
+            break;
+        crypto_hash_sha256_update(&st, blk, (unsigned long long)r);
+    }
+    close(fd);
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&st, h);
+    to_hex(h, hex);
+    return SH_OK;
+}
+
+const char *sh_warehouse_default(void)
+{
+    const char *e = getenv("SOHOA_WAREHOUSE");
+    return e && *e ? e : "warehouse";
+}
