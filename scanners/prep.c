@@ -3,6 +3,8 @@
  *
  *   sh_prep_page          gray, OCR resolution, orientation, deskew, binarise
  *   sh_prepped_release
+ *   sh_prep_deskew        rotate about the centre by the skew (also the
+ *                         web's page render, scanners/render.c)
  *   sh_geom_image_matrix  PDF matrix placing the original pixels on the page
  *   sh_geom_pt_per_px
  *
@@ -92,6 +94,16 @@ static double upright_dpi(double xres, double yres)
     return sqrt(xres * yres);
 }
 
+PIX *sh_prep_deskew(PIX *pix, double skew_deg)
+{
+    if (!pix)
+        return NULL;
+    if (skew_deg == 0)
+        return pixClone(pix);
+    return pixRotate(pix, (float)(skew_deg * M_PI / 180.0), L_ROTATE_AREA_MAP,
+                     L_BRING_IN_WHITE, 0, 0);
+}
+
 /* Deskew, analyse and clean one region of the upright sheet: a whole page,
    or one half of a two-up sheet, each deskewed on its own. */
 static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
@@ -125,8 +137,7 @@ static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
     if (!(o && o->no_deskew) && pixFindSkew(rb, &angle, &conf) == 0 &&
         conf >= SKEW_MIN_CONF && fabs(angle) >= SKEW_MIN_DEG) {
         g->skew_deg = angle;
-        desk = pixRotate(rg, (float)(angle * M_PI / 180.0),
-                         L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
+        desk = sh_prep_deskew(rg, angle);
         if (!desk) {
             rc = sh_errf(err, SH_ENOMEM, "cannot deskew page");
             goto out;

@@ -59,6 +59,17 @@ int sh_prep_page(const sh_frame *f, const sh_prep_opts *o, sh_prepped *out,
 void sh_prepped_release(sh_prepped *p);
 
 /*
+ * Deskew: pix rotated about its centre by skew_deg (sh_geom.skew_deg:
+ * counter-clockwise positive, as pixFindSkew reports it), area mapping,
+ * white brought in, same size — the one rotation prep applies to the OCR
+ * image and the web's page render (scanners/render.c) applies to what it
+ * shows.  pix: 8 bpp gray or 32 bpp RGB.
+ * Returns a new PIX (a clone when skew_deg is 0), or NULL on failure
+ * (pix NULL, out of memory).
+ */
+PIX *sh_prep_deskew(PIX *pix, double skew_deg);
+
+/*
  * PDF placement: the matrix [a b c d e f] (PDF "cm") that draws the
  * original stored image (the unit square of an image XObject) onto the
  * page described by g: turned by g->quarter, the region reg_* moved to the

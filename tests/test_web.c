@@ -7,6 +7,7 @@
 #include "test.h"
 #include "../web/web.h"
 #include "../index/index.h"
+#include "../scanners/render.h"
 
 #include <leptonica/allheaders.h>
 #include <stdlib.h>
@@ -504,7 +505,7 @@ static int t_render(void)
     sh_geom g = {0};
     g.ocr_w = 400;
     g.ocr_h = 200;
-    CHECKF(sh_web_render_page(path, 0, &g, 200, &png, &n, &err) == SH_OK, "%s",
+    CHECKF(sh_prep_render_png(path, 0, &g, 200, &png, &n, &err) == SH_OK, "%s",
            err.msg);
     PIX *p = pixReadMem(png, n);
     free(png);
@@ -520,7 +521,7 @@ static int t_render(void)
     g.quarter = 1;
     g.ocr_w = 200;
     g.ocr_h = 400;
-    CHECK(sh_web_render_page(path, 0, &g, 100, &png, &n, &err) == SH_OK);
+    CHECK(sh_prep_render_png(path, 0, &g, 100, &png, &n, &err) == SH_OK);
     p = pixReadMem(png, n);
     free(png);
     CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 200);
@@ -534,7 +535,7 @@ static int t_render(void)
     s.skew_deg = 2.0;
     s.ocr_w = 400;
     s.ocr_h = 200;
-    CHECK(sh_web_render_page(path, 0, &s, 200, &png, &n, &err) == SH_OK);
+    CHECK(sh_prep_render_png(path, 0, &s, 200, &png, &n, &err) == SH_OK);
     p = pixReadMem(png, n);
     free(png);
     CHECK(p && pixGetWidth(p) == 200 && pixGetHeight(p) == 100);
@@ -548,7 +549,7 @@ static int t_render(void)
     h.reg_w = h.ocr_w = 200;
     h.reg_h = h.ocr_h = 200;
     h.nparts = 2;
-    CHECK(sh_web_render_page(path, 0, &h, 100, &png, &n, &err) == SH_OK);
+    CHECK(sh_prep_render_png(path, 0, &h, 100, &png, &n, &err) == SH_OK);
     p = pixReadMem(png, n);
     free(png);
     CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 100);
@@ -558,7 +559,7 @@ static int t_render(void)
     /* the right half: white where the block was */
     h.reg_x = 200;
     h.part = 1;
-    CHECK(sh_web_render_page(path, 0, &h, 100, &png, &n, &err) == SH_OK);
+    CHECK(sh_prep_render_png(path, 0, &h, 100, &png, &n, &err) == SH_OK);
     p = pixReadMem(png, n);
     free(png);
     CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 100);
@@ -566,19 +567,19 @@ static int t_render(void)
     pixDestroy(&p);
     /* a region outside the sheet is refused */
     h.reg_x = 300;
-    CHECK(sh_web_render_page(path, 0, &h, 100, &png, &n, &err) == SH_EUSAGE);
+    CHECK(sh_prep_render_png(path, 0, &h, 100, &png, &n, &err) == SH_EUSAGE);
 
     /* errors name the file and the frame */
     sh_geom z = {0};
-    CHECK(sh_web_render_page(path, 3, &z, 200, &png, &n, &err) == SH_EINPUT);
+    CHECK(sh_prep_render_png(path, 3, &z, 200, &png, &n, &err) == SH_EINPUT);
     CHECK(strstr(err.msg, "page.png") && strstr(err.msg, "frame 3"));
     CHECK(png == NULL && n == 0);
-    CHECK(sh_web_render_page("/nonexistent/x.tif", 0, &z, 200, &png, &n,
+    CHECK(sh_prep_render_png("/nonexistent/x.tif", 0, &z, 200, &png, &n,
                              &err) != SH_OK);
     CHECK(strstr(err.msg, "/nonexistent/x.tif"));
-    CHECK(sh_web_render_page(path, 0, &z, 5, &png, &n, &err) == SH_EUSAGE);
+    CHECK(sh_prep_render_png(path, 0, &z, 5, &png, &n, &err) == SH_EUSAGE);
     /* no geometry at all: the frame's own aspect */
-    CHECK(sh_web_render_page(path, 0, &z, 100, &png, &n, &err) == SH_OK);
+    CHECK(sh_prep_render_png(path, 0, &z, 100, &png, &n, &err) == SH_OK);
     p = pixReadMem(png, n);
     free(png);
     CHECK(p && pixGetWidth(p) == 100 && pixGetHeight(p) == 50);

@@ -6,7 +6,7 @@
  *     sh_web_html_escape, sh_web_snippet_html, sh_web_url_encode,
  *     sh_web_url_decode, sh_web_form_value, sh_web_utf8_clean,
  *     sh_web_word_boxes
- *   page image:  sh_web_render_page
+ *   page image:  scanners/render.c (sh_prep_render_png)
  *   server:      sh_cmd_serve, and the routes below
  *
  * Routes (everything but /login and /static/ needs a session cookie;
@@ -43,7 +43,7 @@
 #include "web.h"
 #include "../base/vntext.h"
 #include "../index/index.h"
-#include "../scanners/scan.h"
+#include "../scanners/render.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,10 +65,6 @@
 #include <unictype.h>
 #include <unistd.h>
 #include <unistr.h>
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
 
 #define BODY_MAX 16384          /* request body bytes accepted          */
 #define PAGE_LIMIT_MAX 100      /* results per page, web and API        */
@@ -426,120 +422,6 @@ out:
         json_decref(arr);
     else
         *out = arr;
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* page image                                                          */
-
-int sh_web_render_page(const char *path, int frame, const sh_geom *g,
-                       int width, uint8_t **png, size_t *n, sh_err *err)
-{
-    *png = NULL;
-    *n = 0;
-    sh_scan *sc = NULL;
-    sh_frame f = {0};
-    PIX *gray = NULL, *turned = NULL, *scaled = NULL, *reg = NULL;
-    PIX *desk = NULL;
-    BOX *box = NULL;
-    l_uint8 *data = NULL;
-    size_t size = 0;
-    int rc;
-    if (width < 16 || width > 4000)
-        return sh_errf(err, SH_EUSAGE, "page width %d px out of 16..4000",
-                       width);
-    if ((rc = sh_scan_open(path, NULL, &sc, err)))
-        goto out;
-    if (frame < 0 || frame >= sh_scan_frames(sc)) {
-        rc = sh_errf(err, SH_EINPUT, "%s: no frame %d (the file has %d)",
-                     path, frame, sh_scan_frames(sc));
-        goto out;
-    }
-    if ((rc = sh_scan_read(sc, frame, &f, err)))
-        goto out;
-    /* 1 bpp is shown as gray so the reduction keeps strokes readable. */
-    int d = pixGetDepth(f.pix);
-    gray = d == 1 ? pixConvert1To8(NULL, f.pix, 255, 0)
-         : d == 8 || d == 32 ? pixClone(f.pix)
-                             : pixConvertTo8(f.pix, 0);
-    turned = gray ? pixRotateOrth(gray, ((g->quarter % 4) + 4) % 4) : NULL;
-    if (!turned) {
-        rc = sh_errf(err, SH_ENOMEM, "%s frame %d: cannot turn the page", path,
-                     frame);
-        goto out;
-    }
-    /* The sheet and the region in OCR px. */
-    int tw = pixGetWidth(turned), th = pixGetHeight(turned);
-    int fw = g->full_w, fh = g->full_h;
-    int rx = g->reg_x, ry = g->reg_y, rw = g->reg_w, rh = g->reg_h;
-    if (fw <= 0 || fh <= 0 || rw <= 0 || rh <= 0) {
-        fw = g->ocr_w > 0 && g->ocr_h > 0 ? g->ocr_w : tw;
-        fh = g->ocr_w > 0 && g->ocr_h > 0 ? g->ocr_h : th;
-        rx = ry = 0;
-        rw = fw;
-        rh = fh;
-    }
-    if (rx < 0 || ry < 0 || rx + rw > fw || ry + rh > fh) {
-        rc = sh_errf(err, SH_EUSAGE,
-                     "%s frame %d: page region %d,%d %dx%d outside the sheet "
-                     "%dx%d",
-                     path, frame, rx, ry, rw, rh, fw, fh);
-        goto out;
-    }
-    double k = (double)width / rw;   /* display px per OCR px */
-    int sw = (int)lround(fw * k), sh = (int)lround(fh * k);
-    scaled = pixScale(turned, (float)sw / (float)tw, (float)sh / (float)th);
-    if (!scaled) {
-        rc = sh_errf(err, SH_ENOMEM, "%s frame %d: cannot scale the page",
-                     path, frame);
-        goto out;
-    }
-    if (rw == fw && rh == fh) {
-        reg = pixClone(scaled);
-    } else {
-        int h = (int)lround(rh * k);
-        box = boxCreate((int)lround(rx * k), (int)lround(ry * k), width,
-                        h > 0 ? h : 1);
-        reg = box ? pixClipRectangle(scaled, box, NULL) : NULL;
-    }
-    if (!reg) {
-        rc = sh_errf(err, SH_ENOMEM, "%s frame %d: cannot cut the page out",
-                     path, frame);
-        goto out;
-    }
-    if (g->skew_deg != 0) {
-        desk = pixRotate(reg, (float)(g->skew_deg * M_PI / 180.0),
-                         L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
-        if (!desk) {
-            rc = sh_errf(err, SH_ENOMEM, "%s frame %d: cannot deskew the page",
-                         path, frame);
-            goto out;
-        }
-    } else {
-        desk = pixClone(reg);
-    }
-    if (pixWriteMem(&data, &size, desk, IFF_PNG) != 0 || !data) {
-        rc = sh_errf(err, SH_ENOMEM, "%s frame %d: cannot encode PNG", path,
-                     frame);
-        goto out;
-    }
-    *png = malloc(size);
-    if (!*png) {
-        rc = sh_errf(err, SH_ENOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(*png, data, size);
-    *n = size;
-out:
-    lept_free(data);
-    boxDestroy(&box);
-    pixDestroy(&gray);
-    pixDestroy(&turned);
-    pixDestroy(&scaled);
-    pixDestroy(&reg);
-    pixDestroy(&desk);
-    sh_frame_release(&f);
-    sh_scan_close(&sc);
     return rc;
 }
 
@@ -1565,7 +1447,7 @@ static enum MHD_Result page_png(ctx *c, const char *rest)
     size_t n = 0;
     sh_err err = {0};
     gate_enter(&c->srv->renders);
-    int rc = sh_web_render_page(r.src, r.frame, &r.g, RENDER_WIDTH, &png, &n,
+    int rc = sh_prep_render_png(r.src, r.frame, &r.g, RENDER_WIDTH, &png, &n,
                                 &err);
     gate_leave(&c->srv->renders);
     pagerow_release(&r);

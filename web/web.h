@@ -24,7 +24,6 @@
 #define SH_WEB_H
 
 #include "../base/common.h"
-#include "../scanners/prep.h"
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -203,20 +202,5 @@ char *sh_web_utf8_clean(const char *s, size_t max, int *cut);
    Returns SH_OK, SH_EINPUT (words_json not an array) or SH_ENOMEM. */
 int sh_web_word_boxes(const char *words_json, const char *query,
                       json_t **out, sh_err *err);
-
-/* Render one page for display, as scanners/prep.c built its OCR image:
-   frame of the source file at path, turned by g->quarter clockwise
-   quarter turns, scaled so that the upright sheet is g->full_w x g->full_h
-   OCR px times width / g->reg_w, the page's region g->reg_* cut out, and
-   deskewed by g->skew_deg about its centre: width px wide, with the
-   aspect of the OCR image, so OCR px map to image px by width / reg_w.
-   When g->full_w or g->reg_w is 0 (geometry from before regions), the
-   region is the whole sheet of g->ocr_w x g->ocr_h (or the frame's own
-   aspect when those are 0 too).  Output: PNG, 8-bit gray, or RGB for a
-   colour scan.  *png: malloc'd.  Returns SH_OK, SH_EIO/SH_EINPUT/SH_ELIMIT
-   (the file; err names it and the frame), SH_EUSAGE (width out of
-   16..4000, region outside the sheet) or SH_ENOMEM. */
-int sh_web_render_page(const char *path, int frame, const sh_geom *g,
-                       int width, uint8_t **png, size_t *n, sh_err *err);
 
 #endif
