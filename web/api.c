@@ -1,0 +1,100 @@
+/*
+ * api.c — the JSON API (same session cookie as the pages; 401 JSON
+ * without one).
+ *
+ *   sh__web_api_search   GET /api/search?q=&limit=&offset=&agency=&year=
+ *                        &prefix=&type=&code=&from=&to=
+ *   sh__web_api_page     GET /api/page/ID/N?q=: page size in OCR px and
+ *                        the boxes of the hit words
+ *
+ * Method.  The same parameters, access rule and journal as the pages
+ * (access.c); text from the catalog goes through sh__web_jstr, so a
+ * string that is not valid UTF-8 never makes the answer fail.
+ */
+#include "web_int.h"
+#include "../index/docs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum MHD_Result sh__web_api_search(sh__web_ctx *c)
+{
+    sh__web_sparams p;
+    const char *why;
+    sh_hits hits = {0};
+    if (sh__web_parse_search(c, &p, &why)) {
+        free(p.q);
+        return sh__web_json_error(c, 400, "bad_request", why);
+    }
+    if (p.q[0] && sh__web_run_search(c, &p, &hits)) {
+        sh_hits_release(&hits);
+        free(p.q);
+        return sh__web_unavailable(c, 1, "search or audit journal unavailable");
+    }
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < hits.n; i++) {
+        sh_hit *h = &hits.h[i];
+        sh_buf url = {0};
+        sh_buf_adds(&url, "/pdf/");
+        sh_web_url_encode(&url, h->dossier);
+        sh_buf_printf(&url, "#page=%d", h->page);
+        json_t *o =
+            json_pack("{s:o, s:i, s:o, s:f, s:b, s:o, s:o}", "dossier",
+                      sh__web_jstr(h->dossier), "page", h->page, "snippet",
+                      sh__web_jstr(h->snippet ? h->snippet : ""), "score",
+                      h->score, "exact", h->exact, "agency",
+                      sh__web_jstr(h->agency), "pdf", sh__web_jstr(url.data));
+        sh_buf_release(&url);
+        if (o)
+            json_object_set_new(o, "document",
+                                sh_doc_json(c->db, h->dossier, h->page));
+        if (!o || json_array_append_new(arr, o)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    json_t *top =
+        arr ? json_pack("{s:o, s:i, s:b, s:i, s:i, s:b, s:o}", "query",
+                        sh__web_jstr(p.q), "total", hits.total, "approx",
+                        hits.approx, "offset", p.offset, "limit", p.limit,
+                        "query_truncated", p.qcut, "hits", arr)
+            : NULL;
+    sh_hits_release(&hits);
+    free(p.q);
+    return sh__web_reply_json(c, 200, top);
+}
+
+enum MHD_Result sh__web_api_page(sh__web_ctx *c, const char *rest)
+{
+    char id[SH_WEB_ID_MAX + 1];
+    int pageno;
+    sh__web_pagerow r;
+    if (sh__web_parse_id_page(rest, "", id, sizeof id, &pageno))
+        return sh__web_not_found(c, 1);
+    int f = sh__web_find_page(c, id, pageno, &r);
+    if (f < 0)
+        return sh__web_unavailable(c, 1, "catalog unavailable");
+    if (!f)
+        return sh__web_not_found(c, 1);
+    char *q = sh_web_utf8_clean(sh__web_arg(c, "q"), SH_QUERY_MAX_BYTES, NULL);
+    json_t *boxes = NULL;
+    sh_err err = {0};
+    if (sh_web_word_boxes(r.words, q ? q : "", &boxes, &err)) {
+        sh_log(SH_LOG_WARN, "%s page %d: %s", id, pageno, err.msg);
+        boxes = json_array();
+    }
+    sh_buf img = {0};
+    sh_buf_adds(&img, "/page/");
+    sh_web_url_encode(&img, id);
+    sh_buf_printf(&img, "/%d.png", pageno);
+    json_t *o = json_pack(
+        "{s:o, s:i, s:i, s:o, s:i, s:i, s:o, s:o, s:o}", "dossier",
+        sh__web_jstr(id), "page", pageno, "pages", r.pages, "agency",
+        sh__web_jstr(r.agency), "ocr_w", r.g.ocr_w, "ocr_h", r.g.ocr_h, "image",
+        sh__web_jstr(img.data), "query", sh__web_jstr(q ? q : ""), "boxes",
+        boxes ? boxes : json_array());
+    sh_buf_release(&img);
+    free(q);
+    sh__web_pagerow_release(&r);
+    return sh__web_reply_json(c, 200, o);
+}

@@ -1,0 +1,244 @@
+/*
+ * web_int.h — what the pieces of `sohoa serve` share.  Not for use
+ * outside web/.
+ *
+ *   http.c      libmicrohttpd: the daemon, request bodies and their limit,
+ *               URL unescaping, answers with the common headers, cookies,
+ *               the gates that bound renders and logins
+ *   access.c    the catalog as the session's user may see it, the audit
+ *               journal, the parameters of a search and of a page URL
+ *   pages.c     the HTML frame, the search page, the page view
+ *   api.c       /api/search, /api/page
+ *   download.c  /page/ID/N.png (scanners/render.c draws it), /pdf/ID
+ *   login.c     login, logout, sessions, the same-origin rule for POSTs
+ *   assets.c    app.css, app.js, the Content-Security-Policy
+ *   serve.c     the routes and the command
+ *   text.c, words.c: the text helpers declared in web.h
+ *
+ * Every handler answers through sh__web_reply_* / sh__web_finish, which
+ * queue the response with the common headers and log the request.
+ */
+#ifndef SH_WEB_INT_H
+#define SH_WEB_INT_H
+
+#include "web.h"
+#include "../index/index.h"
+#include "../scanners/geom.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#define SH__WEB_RENDER_WIDTH 1000   /* page image width, px             */
+#define SH__WEB_COOKIE "sohoa_session"
+
+/* ---- server state (http.c) ---- */
+
+/* At most `free` threads at a time pass a gate. */
+typedef struct sh__web_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int free;
+} sh__web_gate;
+
+/* Open g for n threads at a time. */
+void sh__web_gate_init(sh__web_gate *g, int n);
+/* Wait until a place is free and take it; give it back. */
+void sh__web_gate_enter(sh__web_gate *g);
+void sh__web_gate_leave(sh__web_gate *g);
+
+typedef struct sh__web_server {
+    const char *wh;
+    int secure_cookie;
+    int has_geom;            /* page.geom exists (catalogs from before it
+                                keep the geometry in columns only)      */
+    sh__web_gate renders, logins;
+} sh__web_server;
+
+/* Per-connection request state (MHD's con_cls). */
+typedef struct sh__web_req {
+    double t0;
+    sh_buf body;
+    int too_big;
+} sh__web_req;
+
+/* What a handler works with. */
+typedef struct sh__web_ctx {
+    sh__web_server *srv;
+    struct MHD_Connection *con;
+    const char *method, *url;
+    sh__web_req *rq;
+    char addr[INET6_ADDRSTRLEN + 8];
+    sqlite3 *db;             /* read-only, opened on first use */
+    sh_web_user u;           /* u.name[0] == 0: no session */
+    char token[65];
+} sh__web_ctx;
+
+/* Start the daemon for srv on address ss (one thread per connection,
+   request bodies up to 16 KB, 64 connections, 60 s idle timeout); requests
+   go to sh__web_route.  Returns NULL (errno set) when it cannot listen. */
+struct MHD_Daemon *sh__web_start(sh__web_server *srv,
+                                 const struct sockaddr_storage *ss);
+
+/* ---- answers (http.c) ---- */
+
+/* Kinds of answer, for the headers: HTML and JSON are never cached,
+   static assets an hour; a file (the PDF) gets no CSP. */
+enum { K_HTML, K_JSON, K_STATIC, K_FILE };
+
+/* Queue r (consumed; NULL = out of memory, answered MHD_NO) with the
+   common headers and log the request.  ctype [optional].
+   extra: NULL or a NULL-terminated list of header name, value pairs. */
+enum MHD_Result sh__web_finish(sh__web_ctx *c, struct MHD_Response *r,
+                               int status, const char *ctype, int kind,
+                               const char *const *extra);
+/* Answer with a malloc'd body (taken over, also on failure). */
+enum MHD_Result sh__web_reply_take(sh__web_ctx *c, int status,
+                                   const char *ctype, int kind, char *data,
+                                   size_t n, const char *const *extra);
+/* Answer with a static NUL-terminated body. */
+enum MHD_Result sh__web_reply_static(sh__web_ctx *c, int status,
+                                     const char *ctype, int kind,
+                                     const char *data,
+                                     const char *const *extra);
+/* Answer with the HTML in b (taken over, b emptied; 500 when b holds
+   nothing: out of memory). */
+enum MHD_Result sh__web_reply_html(sh__web_ctx *c, int status, sh_buf *b,
+                                   const char *const *extra);
+/* Answer with j (reference taken; NULL = out of memory: 500). */
+enum MHD_Result sh__web_reply_json(sh__web_ctx *c, int status, json_t *j);
+/* {"error": code, "message": msg} */
+enum MHD_Result sh__web_json_error(sh__web_ctx *c, int status,
+                                   const char *code, const char *msg);
+/* 303 to `to`, with a Set-Cookie header when set_cookie is not NULL. */
+enum MHD_Result sh__web_redirect(sh__web_ctx *c, const char *to,
+                                 const char *set_cookie);
+
+/* The URL argument name, or NULL when absent or empty. */
+const char *sh__web_arg(sh__web_ctx *c, const char *name);
+
+/* ---- cookies (http.c) ---- */
+
+/* The session token of the request's cookie when it is well formed (64
+   lowercase hex), else NULL. */
+const char *sh__web_cookie(sh__web_ctx *c);
+/* The Set-Cookie value giving token to the browser for the session's
+   lifetime (Secure when the server was told so), into out[n]. */
+void sh__web_cookie_set(const sh__web_ctx *c, const char *token, char *out,
+                        size_t n);
+/* The Set-Cookie value that removes it. */
+#define SH__WEB_COOKIE_CLEAR                                               \
+    SH__WEB_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+
+/* ---- the catalog and the journal (access.c) ---- */
+
+/* c->db: the read-only catalog connection, opened on first use.  SH_OK or
+   an error already logged. */
+int sh__web_ro_db(sh__web_ctx *c);
+/* A read-write connection for one write (close it with sqlite3_close).
+   SH_OK or SH_EINDEX, logged. */
+int sh__web_rw_db(sh__web_server *s, sqlite3 **db);
+/* Journal one action of user (NULL = the session's); SH_OK or an error
+   already logged. */
+int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
+                     const char *query, int results, const char *dossier,
+                     int page, int status);
+/* The same, as the session's user. */
+int sh__web_audit(sh__web_ctx *c, const char *action, const char *query,
+                  int results, const char *dossier, int page, int status);
+
+/* The parameters of a search (the page / and /api/search). */
+typedef struct sh__web_sparams {
+    char *q;                /* cleaned UTF-8, at most SH_QUERY_MAX_BYTES */
+    int qcut;               /* 1: the typed query was longer             */
+    int limit, offset, year;
+    const char *agency, *prefix;
+    /* the document (văn bản) filters: type, number/notation, issued
+       from/to (ISO dates, partial allowed); "" = none */
+    const char *dtype, *dcode, *dfrom, *dto;
+} sh__web_sparams;
+
+/* Read the search parameters; on a bad one returns -1 with *why set.
+   p->q: malloc'd (free it also on error; NULL when out of memory). */
+int sh__web_parse_search(sh__web_ctx *c, sh__web_sparams *p,
+                         const char **why);
+/* Run the search as the user may see it, and journal it.  Returns SH_OK,
+   or an error after which the caller answers 503.  Release hits. */
+int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p,
+                       sh_hits *hits);
+
+/* One page as the catalog has it. */
+typedef struct sh__web_pagerow {
+    char *agency, *src, *words;
+    int pages, frame;
+    sh_geom g;               /* ocr_w x ocr_h: the OCR image, box space */
+} sh__web_pagerow;
+
+void sh__web_pagerow_release(sh__web_pagerow *r);
+/* Look up page N of dossier id as the user may see it: 1 found, 0 not
+   found or not allowed, -1 catalog error.  r: release it when 1. */
+int sh__web_find_page(sh__web_ctx *c, const char *id, int pageno,
+                      sh__web_pagerow *r);
+/* Split "ID/N" + suffix into a valid id and a page number: 0, or -1 when
+   it is not one. */
+int sh__web_parse_id_page(const char *rest, const char *suffix, char *id,
+                          size_t idsz, int *page);
+
+/* ---- HTML frame and pages (pages.c) ---- */
+
+/* The page head, the top bar (user and logout when signed in) and
+   <main>; its end. */
+void sh__web_html_start(sh_buf *b, sh__web_ctx *c, const char *title);
+void sh__web_html_end(sh_buf *b);
+/* 404 and 503, as a page or (api = 1) as JSON. */
+enum MHD_Result sh__web_not_found(sh__web_ctx *c, int api);
+enum MHD_Result sh__web_unavailable(sh__web_ctx *c, int api,
+                                    const char *why);
+/* GET /, GET /view/ID/N (rest = "ID/N"). */
+enum MHD_Result sh__web_page_search(sh__web_ctx *c);
+enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest);
+
+/* ---- JSON API (api.c) ---- */
+
+enum MHD_Result sh__web_api_search(sh__web_ctx *c);
+enum MHD_Result sh__web_api_page(sh__web_ctx *c, const char *rest);
+
+/* ---- files (download.c) ---- */
+
+/* GET /page/ID/N.png (rest = "ID/N.png"), GET /pdf/ID. */
+enum MHD_Result sh__web_page_png(sh__web_ctx *c, const char *rest);
+enum MHD_Result sh__web_pdf_file(sh__web_ctx *c, const char *id);
+
+/* ---- login, logout, sessions (login.c) ---- */
+
+/* Load the session's user into c->u (and c->token) when the request's
+   cookie names a live session; otherwise leave c->u empty. */
+void sh__web_session_load(sh__web_ctx *c);
+/* GET /login: the form (msg [optional]: an error shown above it). */
+enum MHD_Result sh__web_login_page(sh__web_ctx *c, int status,
+                                   const char *msg);
+/* POST /login, POST /logout. */
+enum MHD_Result sh__web_do_login(sh__web_ctx *c);
+enum MHD_Result sh__web_do_logout(sh__web_ctx *c);
+/* 1 if a POST comes from our own pages (see login.c). */
+int sh__web_same_origin(sh__web_ctx *c);
+
+/* ---- routes (serve.c) ---- */
+
+enum MHD_Result sh__web_route(sh__web_ctx *c);
+
+/* ---- assets (assets.c) ---- */
+
+extern const char sh__web_css[];
+extern const char sh__web_js[];
+extern const char sh__web_csp[];
+
+/* ---- text (text.c) ---- */
+
+/* Value of a hex digit, or -1. */
+int sh__web_hexval(char c);
+/* JSON string from text that may not be valid UTF-8 (NULL → null). */
+json_t *sh__web_jstr(const char *s);
+
+#endif
