@@ -161,7 +161,7 @@ int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err);
    "YYYY-MM-DDTHH:MM:SSZ" in out.  Returns SH_OK or SH_EUSAGE. */
 int sh_web_iso_time(const char *in, char out[21]);
 
-/* ---- text for the web (serve.c) ---- */
+/* ---- text for the web (text.c; word boxes: words.c) ---- */
 
 /* Append s HTML-escaped (& < > " ') to b.  Returns SH_OK or SH_ENOMEM. */
 int sh_web_html_escape(sh_buf *b, const char *s);

@@ -70,6 +70,8 @@ static int tokens_of(const char *s, size_t n, int word, int max, wtoks *v)
         char *run = strndup(s + start, i - start), *norm = NULL, *fold = NULL;
         uint8_t *low = NULL;
         size_t lown = 0;
+        /* Both forms from base/vntext.c; the exact form is only
+           lower-cased here (case, not folding: marks and đ are kept). */
         if (run && !sh_text_norm(run, &norm) && !sh_text_fold(run, &fold))
             low = u8_tolower((const uint8_t *)norm, strlen(norm), NULL, NULL,
                              NULL, &lown);
