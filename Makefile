@@ -70,6 +70,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# the Vietnamese model is built into vnlm_blob.o (.incbin)
+$(BUILD)/ocr/vnlm_blob.o: ocr/data/vnlm.bin
+
 $(BUILD)/libsohoa.a: $(LIB_OBJ)
 	rm -f $@; ar rcs $@ $^
 
@@ -167,3 +170,8 @@ clean:
 eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
 	$(CC) $(CFLAGS) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LDFLAGS) $(LDLIBS)
 	BUILD=$(BUILD) bash tests/fields/eval.sh $(EVAL_ARGS)
+
+# ---- Vietnamese correction (ocr/vncorrect.c): what it changes on real scans --
+$(BUILD)/tools/vncorrect_cli: tests/eval/vncorrect_cli.c $(BUILD)/libsohoa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
