@@ -31,7 +31,9 @@
  * P2 and P1 from the model (ranks in langdata's pair and word lists).  A
  * Viterbi pass per chain (a paragraph's words until punctuation or a word
  * that is not a syllable) picks the best sequence; the word as read gets
- * keep_bonus so a change needs a clear gain.  Case is restored from the
+ * keep_bonus so a change needs a clear gain, and a word read as a valid
+ * syllable changes only when a pair with a neighbour backs the new form
+ * (single-word frequency alone turned ho → họ, trang → trong).  Case is restored from the
  * word as read (lower, Title, ALL CAPS).
  *
  * The model (ocr/data/mkvnlm.py describes the layout): forms sorted by
@@ -337,8 +339,8 @@ static void analyse(const sh_vnlm *lm, const sh_word *w, wstate *s)
     if (cps_utf8(low, s->ncore, buf, sizeof buf))
         return;
     int key = form_key(lm, buf);
-    if (key < 0 && s->cas == CASE_UPPER)
-        return;                           /* UBND, QĐ, HĐND            */
+    if (key < 0 && (s->cas == CASE_UPPER || s->ncore == 1))
+        return;                           /* UBND, QĐ, HĐND; a), l, D  */
     s->fixed = 0;
     s->nc = 1;
     memcpy(s->c[0].cp, low, sizeof low);
@@ -647,7 +649,7 @@ int sh_vn_correct_opts(const sh_vnlm *lm, const sh_vn_opts *opts,
     if (ws->n <= 0)
         return SH_OK;
     size_t nw = (size_t)ws->n;
-    sh_vn_opts o = {1.0, 20, 4, 1.0};
+    sh_vn_opts o = {1.5, 20, 4, 1.0};
     if (opts) {
         if (opts->lambda > 0)
             o.lambda = opts->lambda;
@@ -693,6 +695,19 @@ int sh_vn_correct_opts(const sh_vnlm *lm, const sh_vn_opts *opts,
                !st[j].brk_before && ws->w[j].par == ws->w[j - 1].par)
             chain[m++] = &st[j++];
         viterbi(lm, &o, cache, ctot, chain, m);
+        /* a valid word is changed on context only, never on single-word
+           frequency alone */
+        for (int k = 0; k < m; k++) {
+            wstate *s = chain[k];
+            if (s->best == 0 || s->c[0].key < 0)
+                continue;
+            int key = s->c[s->best].key;
+            int pk = k > 0 ? chain[k - 1]->c[chain[k - 1]->best].key : -1;
+            int nk = k + 1 < m ? chain[k + 1]->c[chain[k + 1]->best].key : -1;
+            if (!(pk >= 0 && pair_q(lm, pk, key) >= 0) &&
+                !(nk >= 0 && pair_q(lm, key, nk) >= 0))
+                s->best = 0;
+        }
         for (int k = 0; k < m; k++) {
             wstate *s = chain[k];
             if (s->best == 0)

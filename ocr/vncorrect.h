@@ -46,7 +46,7 @@ void sh_vnfixes_free(sh_vnfix **fixes, int n);
 
 /* Tuning; a zero field means its default. */
 typedef struct sh_vn_opts {
-    double lambda;      /* weight of log P(word | previous); default 1.0   */
+    double lambda;      /* weight of log P(word | previous); default 1.5   */
     double alt_conf;    /* LSTM alternatives below this are ignored;
                            default 20 (0..100)                             */
     double mark_conf;   /* the confidence given to a mark the recognizer
@@ -68,7 +68,8 @@ typedef struct sh_vn_opts {
  * Notes: a changed word's text and the page text ws->text change together
  *   (word boxes and syms stay as read).  Never changed: words with a
  *   digit, '/', '@', or other non-letters inside (05/QĐ-UBND, www.x.vn),
- *   mixed case (TTr), all capitals that are not a syllable (UBND, QĐ).
+ *   mixed case (TTr), all capitals that are not a syllable (UBND, QĐ),
+ *   a single letter that is not a syllable (list marks "c)", a stray l).
  *   Leading/trailing punctuation is kept and breaks the chain of context,
  *   as do paragraph ends.  Case is kept (PHÔ → PHỐ, Phô → Phố).  Words
  *   of the page that are valid syllables form a cache that adds 10 % to

@@ -8,6 +8,8 @@
  *                      recognizer's alternatives), to re-run without OCR
  *     --words          FILE... are such .words dumps, not images
  *     --no-correct     OCR only
+ *     --choice-mode N  Tesseract's lstm_choice_mode (sohoa sets 2; 0
+ *                      gives no alternatives), to measure what it costs
  *     --lambda X --alt X --mark X --keep X   tuning (sh_vn_opts)
  *
  * For each file: the fixes (original → new, why) on stdout, and a line
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
 {
     const char *dir = NULL;
     int dump = 0, words = 0, no_correct = 0;
+    const char *choice_mode = NULL;
     sh_vn_opts o = {0};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -149,6 +152,8 @@ int main(int argc, char **argv)
             words = 1;
         else if (!strcmp(argv[i], "--no-correct"))
             no_correct = 1;
+        else if (!strcmp(argv[i], "--choice-mode") && i + 1 < argc)
+            choice_mode = argv[++i];
         else if (!strcmp(argv[i], "--lambda") && i + 1 < argc)
             o.lambda = atof(argv[++i]);
         else if (!strcmp(argv[i], "--alt") && i + 1 < argc)
@@ -175,6 +180,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    if (eng && choice_mode)
+        sh_ocr_set(eng, "lstm_choice_mode", choice_mode);
     int bad = 0;
     for (; i < argc; i++) {
         if (words) {
