@@ -34,7 +34,8 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils \
         /usr/share/color/icc/sRGB.icc:icc-profiles-free /usr/bin/pdffonts:poppler-utils \
         /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
-        /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java
+        /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java \
+        /usr/share/hunspell/vi_VN.dic:hunspell-vi
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)

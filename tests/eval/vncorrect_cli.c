@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void put_file(const char *dir, const char *name, const char *ext,
                      const char *text)
@@ -233,6 +234,7 @@ int main(int argc, char **argv)
                          np > 1 ? (k ? "R" : "L") : "");
                 sh_words ws;
                 double t0 = sh_now();
+                clock_t c0 = clock();
                 if (sh_ocr_page(eng, pp[k].ocr, (int)pp[k].geom.ocr_dpi,
                                 300000, &ws, &err)) {
                     fprintf(stderr, "%s: %s\n", name, err.msg);
@@ -240,6 +242,8 @@ int main(int argc, char **argv)
                     continue;
                 }
                 double t1 = sh_now();
+                printf("cpu\t%s\tocr %.0f ms\n", name,
+                       (double)(clock() - c0) * 1000 / CLOCKS_PER_SEC);
                 if (dump && dir)
                     dump_words(dir, name, &ws);
                 correct(lm, &o, no_correct, dir, name, &ws, t1 - t0);
