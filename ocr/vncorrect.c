@@ -90,8 +90,9 @@ int sh_vnlm_open(const void *blob, size_t n, sh_vnlm **out, sh_err *err)
     size_t need = 32 + (size_t)nform * 8 + (size_t)nkey * 4 +
                   ((nkey + 3u) & ~3u) + (size_t)npair * 4 +
                   ((npair + 3u) & ~3u) + nstr;
+    const uint16_t one = 1;   /* the tables are read in place: LE only */
     if (need != n || nkey > 65536 || !scale || (uintptr_t)b % 4 ||
-        (nstr && b[n - 1] != 0))
+        (nstr && b[n - 1] != 0) || *(const uint8_t *)&one != 1)
         return sh_errf(err, SH_EINPUT, "Vietnamese model: damaged");
     sh_vnlm *lm = calloc(1, sizeof *lm);
     if (!lm)
