@@ -34,7 +34,8 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/bin/pkg-config:pkg-config /usr/bin/sqlite3:sqlite3 /usr/bin/pdfinfo:poppler-utils \
         /usr/share/color/icc/sRGB.icc:icc-profiles-free /usr/bin/pdffonts:poppler-utils \
         /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
-        /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java
+        /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java \
+        /usr/share/hunspell/vi_VN.dic:hunspell-vi
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -69,6 +70,9 @@ sohoa: $(BUILD)/sohoa
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# the Vietnamese model is built into vnlm_blob.o (.incbin)
+$(BUILD)/ocr/vnlm_blob.o: ocr/data/vnlm.bin
 
 $(BUILD)/libsohoa.a: $(LIB_OBJ)
 	rm -f $@; ar rcs $@ $^
@@ -167,3 +171,8 @@ clean:
 eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
 	$(CC) $(CFLAGS) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LDFLAGS) $(LDLIBS)
 	BUILD=$(BUILD) bash tests/fields/eval.sh $(EVAL_ARGS)
+
+# ---- Vietnamese correction (ocr/vncorrect.c): what it changes on real scans --
+$(BUILD)/tools/vncorrect_cli: tests/eval/vncorrect_cli.c $(BUILD)/libsohoa.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)

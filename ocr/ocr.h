@@ -11,6 +11,24 @@
 #include "../base/common.h"
 #include <leptonica/allheaders.h>
 
+/* One symbol (character) of a word as the recognizer read it, and the
+   other readings it considered for that place (lstm_choice_mode=2: the
+   LSTM's own alternatives), best first.  Texts are UTF-8, NUL-terminated;
+   a reading longer than SH_SYM_TEXT - 1 bytes is dropped. */
+#define SH_SYM_TEXT 16
+#define SH_SYM_ALTS 4
+typedef struct sh_sym_alt {
+    char text[SH_SYM_TEXT];
+    float conf;          /* 0..100                                       */
+} sh_sym_alt;
+
+typedef struct sh_sym {
+    char text[SH_SYM_TEXT];   /* the reading that is in the word's text  */
+    float conf;               /* 0..100                                  */
+    int nalt;                 /* 0..SH_SYM_ALTS                          */
+    sh_sym_alt alt[SH_SYM_ALTS]; /* other readings, not text, best first */
+} sh_sym;
+
 /* One recognised word.  Box in OCR-image pixels, top-left origin,
    x1/y1 exclusive.  baseline_y: y of the line's baseline under the word
    (px), or -1 when Tesseract gave none. */
@@ -22,6 +40,11 @@ typedef struct sh_word {
     int par;             /* paragraph number on the page, from 0         */
     int baseline_y;
     int line_h;          /* height of the word's text line, px           */
+    sh_sym *syms;        /* [nsyms] the word's symbols with alternatives,
+                            owned; NULL when Tesseract gave none.  Their
+                            texts joined are the word's text as read
+                            (before any correction)                      */
+    int nsyms;
 } sh_word;
 
 typedef struct sh_words {
@@ -32,7 +55,12 @@ typedef struct sh_words {
     float mean_conf;
 } sh_words;
 
+/* Frees every word's text and syms, the page text; zeroes ws. */
 void sh_words_release(sh_words *ws);
+/* (Re)build ws->text from the words: spaces within a line, '\n' between
+   lines, a blank line between paragraphs (the old text is freed).
+   Returns SH_OK or SH_ENOMEM (ws->text then unchanged). */
+int sh_words_text(sh_words *ws);
 
 typedef struct sh_ocr sh_ocr;   /* opaque */
 

@@ -1,6 +1,7 @@
 /*
  * test_ocr.c — Tesseract in process on a sample page: the Vietnamese text
- * comes back with its marks, word boxes are sane and ordered, the deadline
+ * comes back with its marks, word boxes are sane and ordered, each word
+ * carries its symbols and the recognizer's alternatives, the deadline
  * cancels a page, and the osd model finds a quarter turn.
  */
 #include "test.h"
@@ -53,6 +54,27 @@ static int test_recognise(void)
     for (size_t i = 0; i < SH_ARRAY_LEN(want); i++)
         CHECKF(strstr(ws.text, want[i]), "'%s' not in the text", want[i]);
     CHECK(ws.n > 150 && ws.mean_conf > 80);
+    /* lstm_choice_mode=2: each word's symbols spell it, and the
+       recognizer's other readings of a character come with them */
+    int nsym = 0, nalt = 0, spelt = 0;
+    for (int i = 0; i < ws.n; i++) {
+        const sh_word *x = &ws.w[i];
+        char joined[256] = "";
+        for (int k = 0; k < x->nsyms; k++) {
+            const sh_sym *y = &x->syms[k];
+            CHECK(y->text[0] && y->conf >= 0 && y->conf <= 100);
+            CHECK(y->nalt >= 0 && y->nalt <= SH_SYM_ALTS);
+            for (int a = 0; a < y->nalt; a++)
+                CHECK(y->alt[a].text[0] && strcmp(y->alt[a].text, y->text));
+            strncat(joined, y->text, sizeof joined - strlen(joined) - 1);
+            nsym++;
+            nalt += y->nalt;
+        }
+        spelt += !strcmp(joined, x->text);
+    }
+    CHECKF(nsym > 500 && nalt > 0 && spelt > ws.n * 9 / 10,
+           "%d symbols, %d alternatives, %d of %d words spelt", nsym, nalt,
+           spelt, ws.n);
     int w = pixGetWidth(pix), h = pixGetHeight(pix);
     for (int i = 0; i < ws.n; i++) {
         const sh_word *x = &ws.w[i];

@@ -14,14 +14,14 @@
 #define TABLE(m) extern const sh_test sh_tests_##m[] __attribute__((weak));
 TABLE(util) TABLE(scan) TABLE(prep) TABLE(ocr) TABLE(pdf) TABLE(index)
 TABLE(pipeline) TABLE(pdfin) TABLE(layout) TABLE(web)
-TABLE(pdfa) TABLE(fields) TABLE(archive)
+TABLE(pdfa) TABLE(fields) TABLE(archive) TABLE(vncorrect)
 #undef TABLE
 
 static const sh_test *tables[] = {
     sh_tests_util, sh_tests_scan,  sh_tests_prep,     sh_tests_ocr,
     sh_tests_pdf,  sh_tests_index, sh_tests_pipeline, sh_tests_pdfin,
     sh_tests_layout, sh_tests_web, sh_tests_pdfa, sh_tests_fields,
-    sh_tests_archive,
+    sh_tests_archive, sh_tests_vncorrect,
 };
 
 const char *sh_test_samples = "samples";
