@@ -305,7 +305,8 @@ static int jpeg_decode(jpeg_job *j)
             xr = ci->X_density * k;
             yr = ci->Y_density * k;
         }
-        if (!sh__res_ok(xr, ci->image_width) && !sh__res_ok(yr, ci->image_height)) {
+        if (!sh__res_ok(xr, ci->image_width) &&
+            !sh__res_ok(yr, ci->image_height)) {
             xr = ex.xres;
             yr = ex.yres;
         }
@@ -357,7 +358,7 @@ static int jpeg_decode(jpeg_job *j)
                 if (!adobe)
                     c = 255 - c, m = 255 - m, yy = 255 - yy, k = 255 - k;
                 line[x] = sh__rgb_word((c * k + 127) / 255, (m * k + 127) / 255,
-                                   (yy * k + 127) / 255);
+                                       (yy * k + 127) / 255);
             }
         }
     }

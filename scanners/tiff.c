@@ -568,7 +568,7 @@ static int tiff_read_rgba(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
         unsigned r = TIFFGetR(v) + 255 - a, g = TIFFGetG(v) + 255 - a,
                  b = TIFFGetB(v) + 255 - a;
         data[i] = sh__rgb_word(r > 255 ? 255 : r, g > 255 ? 255 : g,
-                           b > 255 ? 255 : b);
+                               b > 255 ? 255 : b);
     }
     if (t->photo == PHOTOMETRIC_MINISBLACK ||
         t->photo == PHOTOMETRIC_MINISWHITE) {
