@@ -1,20 +1,15 @@
 /*
  * pdf.c — the searchable PDF writer (see pdf.h).
  *
- * Functions:
- *   sh_pdf_image_from_pix    1 bpp → CCITT G4, 8 bpp → Flate gray,
- *                            32 bpp → Flate RGB (PNG predictors)
- *   sh_pdf_image_from_jpeg   JPEG bytes kept as they are (DCTDecode)
- *   sh_pdf_image_release
- *   sh_pdf_image_save        hand-off file for the assembler (atomic)
- *   sh_pdf_image_load        ... read back, every field checked
+ * Functions (the images for PDF are in pdf_image.c, sh_pdf_set_meta and
+ * the XMP packet in pdf_meta.c):
  *   sh_pdf_open              font + ICC profile read, temp file + header
- *   sh_pdf_set_meta          title, language, creator, archival fields
  *   sh_pdf_set_check         a check of the temp file before the rename
  *   sh_pdf_add_page          one page's objects, written at once
  *   sh_pdf_commit            shared objects, XMP, xref, trailer, fsync,
  *                            check, rename
  *   sh_pdf_abort             drop the temp file
+ *   sh__pdf_clean_text       (pdf_int.h) text for Info and XMP
  *
  * Method.  The file is written front to back through a small buffer on a
  * plain file descriptor, so the offset of every object is known when it
@@ -102,7 +97,7 @@
  * nan/inf); every write is checked, and the first failure removes the temp
  * file and is kept, so later calls report it again.
  */
-#include "pdf.h"
+#include "pdf_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -114,7 +109,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <tiffio.h>
 #include <zlib.h>
 
 #define FONT_DEFAULT "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf"
@@ -122,14 +116,6 @@
 #define ICC_DEFAULT "/usr/share/color/icc/sRGB.icc"
 #define ICC_PACKAGE "icc-profiles-free"
 #define ICC_MAX ((size_t)4 << 20)
-
-/* Metadata limits (PDF/A strings are at most 32767 bytes; an Info text
-   string takes 2 bytes a UTF-16 unit). */
-#define META_TEXT_MAX 8000
-#define META_VALUE_MAX 65536
-#define META_NAME_MAX 64
-#define META_FIELDS_MAX 256
-#define HOSO_NS "http://sohoa.vn/ns/hoso/1.0/"
 
 enum {
     OBJ_CATALOG = 1,
@@ -146,6 +132,7 @@ enum {
     OBJ_FIRST_FREE
 };
 
+
 /* Glyph-less font metrics, in 1/1000 of the font size. */
 #define GLYPH_W 500
 #define FONT_ASCENT 800
@@ -160,83 +147,15 @@ enum {
 #define MIN_ADVANCE 0.15
 #define MIN_SIZE 0.01            /* pt: a shrunk size never rounds to 0 */
 
-#define DIM_MAX 1000000          /* image pixels on a side            */
 #define PAGE_PT_MIN 3.0          /* PDF/A-2 limits on page size, pt   */
 #define PAGE_PT_MAX 14400.0
-#define IMG_DATA_MAX ((size_t)1 << 31)
 #define WBUF_SIZE ((size_t)64 * 1024)
 #define XREF_OFF_MAX 9999999999ULL /* 10 digits in an xref entry       */
 
-/* Hand-off file, little-endian: magic[8], u32 version, filter, w, h, bpc,
-   ncomp, black_is_1, u32 CRC-32 (header + data), u64 data length, data. */
-#define IMGF_MAGIC "SHPDFIMG"
-#define IMGF_VERSION 1
-#define IMGF_HEADER 48
-
-typedef struct meta_field {
-    char *name;             /* [A-Za-z][A-Za-z0-9]*                     */
-    char *value;            /* sanitised UTF-8 (see clean_text)         */
-} meta_field;
-
-struct sh_pdf {
-    char *final_path;
-    char *tmp_path;
-    char *title;            /* sanitised UTF-8, or NULL                 */
-    char *lang;             /* language tag, never NULL after open      */
-    char *creator;          /* sanitised UTF-8, or NULL                 */
-    char *desc;             /* sanitised UTF-8, or NULL                 */
-    meta_field *fields;
-    int nfields;
-    uint8_t *font;          /* TrueType file bytes                      */
-    size_t font_n;
-    uint8_t *icc;           /* ICC profile bytes                        */
-    size_t icc_n;
-    sh_pdf_check_fn check;  /* [optional] run before the rename         */
-    void *check_ctx;
-    int fd;                 /* temp file, -1 when closed                */
-    int tmp_exists;         /* tmp_path is ours to unlink               */
-    uint64_t off;           /* bytes written so far, buffer included    */
-    uint8_t *wbuf;
-    size_t wlen;
-    uint64_t *xref;         /* xref[num] = offset of object num         */
-    int nobj, xcap;         /* highest number given out; capacity       */
-    int *kids;              /* page object numbers                      */
-    int last_im;            /* object number of the last image written  */
-    int npages, kcap;
-    int rc;                 /* first write failure (sticky)             */
-    sh_err err;
-};
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                      */
 /* ------------------------------------------------------------------ */
-
-static void copy_err(sh_err *dst, const sh_err *src)
-{
-    if (dst && dst != src)
-        *dst = *src;
-}
-
-/* Append printf text to b; *oom is set (and stays set) on failure. */
-static void bpf(sh_buf *b, int *oom, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void bpf(sh_buf *b, int *oom, const char *fmt, ...)
-{
-    if (*oom)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || sh_buf_reserve(b, (size_t)n) != SH_OK) {
-        *oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
 
 /* Format v with at most 4 decimals, trailing zeros trimmed, '.' as the
    point whatever the locale; nan/inf become 0 and |v| is capped at 1e9. */
@@ -344,7 +263,7 @@ static void put_utf8(sh_buf *b, int *oom, uint32_t cp)
    ill-formed bytes, controls other than tab/LF/CR, U+FFFE and U+FFFF
    become U+FFFD.  Info and XMP are both written from this copy, so they
    agree.  NULL on allocation failure. */
-static char *clean_text(const char *s)
+char *sh__pdf_clean_text(const char *s)
 {
     sh_buf b = {0};
     int oom = sh_buf_reserve(&b, strlen(s)) != SH_OK;
@@ -365,26 +284,6 @@ static char *clean_text(const char *s)
     if (!b.data)
         return strdup("");
     return b.data;
-}
-
-/* Append s (clean UTF-8) XML-escaped; CR as a character reference, so
-   XML's line-end normalisation does not turn it into LF. */
-static void xml_esc(sh_buf *b, int *oom, const char *s)
-{
-    for (; *s && !*oom; s++) {
-        const char *e = NULL;
-        switch (*s) {
-        case '&': e = "&amp;"; break;
-        case '<': e = "&lt;"; break;
-        case '>': e = "&gt;"; break;
-        case '"': e = "&quot;"; break;
-        case '\r': e = "&#xD;"; break;
-        default: break;
-        }
-        int r = e ? sh_buf_adds(b, e) : sh_buf_add(b, s, 1);
-        if (r != SH_OK)
-            *oom = 1;
-    }
 }
 
 /* Append s (UTF-8) as a PDF text string: UTF-16BE with a BOM, in hex. */
@@ -422,580 +321,6 @@ static int deflate_mem(const void *in, size_t n, uint8_t **out, size_t *outn)
     *out = z;
     *outn = cap;
     return SH_OK;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-/* ------------------------------------------------------------------ */
-/* images                                                             */
-/* ------------------------------------------------------------------ */
-
-/* Why img cannot be embedded, or NULL when it is sound. */
-static const char *image_problem(const sh_pdf_image *img)
-{
-    if (!img->data || img->n == 0)
-        return "no image data";
-    if (img->n > IMG_DATA_MAX)
-        return "image data over 2 GiB";
-    if (img->w < 1 || img->h < 1 || img->w > DIM_MAX || img->h > DIM_MAX)
-        return "image size out of range";
-    switch (img->filter) {
-    case SH_PDF_DCT:
-    case SH_PDF_FLATE:
-        if (img->bpc != 8 || (img->ncomp != 1 && img->ncomp != 3))
-            return "needs 8 bits and 1 or 3 components";
-        if (img->black_is_1)
-            return "black_is_1 is for CCITT only";
-        return NULL;
-    case SH_PDF_CCITT_G4:
-        if (img->bpc != 1 || img->ncomp != 1)
-            return "CCITT needs 1 bit, 1 component";
-        if (img->black_is_1 != 0 && img->black_is_1 != 1)
-            return "black_is_1 must be 0 or 1";
-        return NULL;
-    default:
-        return "unknown filter";
-    }
-}
-
-/* Read width, height and components from a JPEG's frame header.  Returns
-   NULL on success, else why the bytes are refused. */
-static const char *jpeg_info(const uint8_t *b, size_t n, int *w, int *h,
-                             int *nc)
-{
-    if (n < 4 || b[0] != 0xFF || b[1] != 0xD8)
-        return "no JPEG start-of-image marker";
-    size_t i = 2;
-    for (;;) {
-        if (i >= n || b[i] != 0xFF)
-            return "corrupt JPEG marker structure before the frame header";
-        while (i < n && b[i] == 0xFF)
-            i++;
-        if (i >= n)
-            return "JPEG ends before the frame header";
-        unsigned m = b[i++];
-        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7))
-            continue;                           /* no length */
-        if (m == 0xD9 || m == 0xDA || m == 0xD8)
-            return "JPEG has no frame header before its scan";
-        if (i + 2 > n)
-            return "JPEG ends inside a marker";
-        size_t len = (size_t)b[i] << 8 | b[i + 1];
-        if (len < 2 || i + len > n)
-            return "JPEG marker length runs past the end";
-        const uint8_t *s = b + i + 2;
-        if (m == 0xC0 || m == 0xC1 || m == 0xC2) {
-            if (len < 8)
-                return "JPEG frame header too short";
-            int prec = s[0];
-            *h = s[1] << 8 | s[2];
-            *w = s[3] << 8 | s[4];
-            *nc = s[5];
-            if (prec != 8)
-                return "JPEG sample precision is not 8 bits";
-            if (*h == 0)
-                return "JPEG height deferred to a DNL marker (unsupported)";
-            if (*w == 0)
-                return "JPEG width is 0";
-            if (*nc != 1 && *nc != 3)
-                return "JPEG has neither 1 nor 3 components (CMYK?)";
-            if (len < 8 + 3 * (size_t)*nc)
-                return "JPEG frame header too short";
-            return NULL;
-        }
-        if ((m >= 0xC3 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC)
-            return "JPEG is lossless, hierarchical or arithmetic-coded";
-        i += len;
-    }
-}
-
-/* zlib streaming helper: push in[0..n) (flush = Z_NO_FLUSH or Z_FINISH),
-   growing *buf as needed.  Returns SH_OK or SH_ENOMEM. */
-static int z_push(z_stream *zs, uint8_t **buf, size_t *cap, const uint8_t *in,
-                  size_t n, int flush)
-{
-    zs->next_in = (Bytef *)in;
-    zs->avail_in = (uInt)n;
-    for (;;) {
-        size_t used = (size_t)zs->total_out;
-        if (*cap - used < 4096) {
-            size_t ncap = *cap * 2;
-            uint8_t *nb = realloc(*buf, ncap);
-            if (!nb)
-                return SH_ENOMEM;
-            *buf = nb;
-            *cap = ncap;
-        }
-        size_t room = *cap - used;
-        zs->next_out = *buf + used;
-        zs->avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
-        int r = deflate(zs, flush);
-        if (r == Z_STREAM_END)
-            return SH_OK;
-        if (r != Z_OK && r != Z_BUF_ERROR)
-            return SH_ENOMEM;
-        if (flush == Z_NO_FLUSH && zs->avail_in == 0)
-            return SH_OK;
-    }
-}
-
-static int paeth(int a, int b, int c)
-{
-    int p = a + b - c;
-    int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    if (pa <= pb && pa <= pc)
-        return a;
-    return pb <= pc ? b : c;
-}
-
-/* Deflate pix (8 bpp gray, ncomp 1; or 32 bpp RGB, ncomp 3) row by row,
-   each row prefixed by the PNG filter that makes it smallest (the usual
-   minimum-sum-of-absolute-differences choice), as PDF /Predictor 15. */
-static int flate_pix(PIX *pix, int ncomp, uint8_t **out, size_t *outn)
-{
-    int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
-    l_uint32 *data = pixGetData(pix);
-    size_t bpr = (size_t)w * (size_t)ncomp, bpp = (size_t)ncomp;
-    uint8_t *mem = calloc(2 * bpr + 5 * (bpr + 1), 1);
-    size_t cap = (size_t)h * (bpr + 1) / 4 + 65536;
-    uint8_t *z = malloc(cap);
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    int zinit = 0, rc = SH_ENOMEM;
-    *out = NULL;
-    *outn = 0;
-    if (!mem || !z || deflateInit(&zs, 6) != Z_OK)
-        goto out;
-    zinit = 1;
-    uint8_t *prev = mem, *cur = mem + bpr, *cand[5];
-    for (int f = 0; f < 5; f++)
-        cand[f] = mem + 2 * bpr + (size_t)f * (bpr + 1);
-    for (int y = 0; y < h; y++) {
-        const l_uint32 *line = data + (size_t)y * (size_t)wpl;
-        if (ncomp == 1) {
-            for (int x = 0; x < w; x++)
-                cur[x] = (uint8_t)GET_DATA_BYTE(line, x);
-        } else {
-            for (int x = 0; x < w; x++) {
-                l_uint32 v = line[x];
-                cur[3 * x] = (uint8_t)(v >> L_RED_SHIFT);
-                cur[3 * x + 1] = (uint8_t)(v >> L_GREEN_SHIFT);
-                cur[3 * x + 2] = (uint8_t)(v >> L_BLUE_SHIFT);
-            }
-        }
-        unsigned long cost[5] = {0};
-        for (int f = 0; f < 5; f++)
-            cand[f][0] = (uint8_t)f;
-        for (size_t i = 0; i < bpr; i++) {
-            int x = cur[i], b = prev[i];
-            int a = i >= bpp ? cur[i - bpp] : 0;
-            int c = i >= bpp ? prev[i - bpp] : 0;
-            uint8_t v[5] = {(uint8_t)x, (uint8_t)(x - a), (uint8_t)(x - b),
-                            (uint8_t)(x - ((a + b) >> 1)),
-                            (uint8_t)(x - paeth(a, b, c))};
-            for (int f = 0; f < 5; f++) {
-                cand[f][i + 1] = v[f];
-                cost[f] += (unsigned long)abs((int)(int8_t)v[f]);
-            }
-        }
-        int best = 0;
-        for (int f = 1; f < 5; f++)
-            if (cost[f] < cost[best])
-                best = f;
-        if (z_push(&zs, &z, &cap, cand[best], bpr + 1, Z_NO_FLUSH) != SH_OK)
-            goto out;
-        uint8_t *t = prev;
-        prev = cur;
-        cur = t;
-    }
-    if (z_push(&zs, &z, &cap, NULL, 0, Z_FINISH) != SH_OK)
-        goto out;
-    *outn = (size_t)zs.total_out;
-    *out = z;
-    z = NULL;
-    rc = SH_OK;
-out:
-    if (zinit)
-        deflateEnd(&zs);
-    free(mem);
-    free(z);
-    return rc;
-}
-
-/* An in-memory file for libtiff (the G4 codec is only reachable through
-   a TIFF handle). */
-typedef struct memtiff {
-    uint8_t *d;
-    size_t n, cap, pos;
-    int oom;
-} memtiff;
-
-static tmsize_t mt_read(thandle_t h, void *buf, tmsize_t size)
-{
-    memtiff *m = (memtiff *)h;
-    size_t k = m->pos < m->n ? m->n - m->pos : 0;
-    if (size < 0)
-        return -1;
-    if ((size_t)size < k)
-        k = (size_t)size;
-    memcpy(buf, m->d + m->pos, k);
-    m->pos += k;
-    return (tmsize_t)k;
-}
-
-static tmsize_t mt_write(thandle_t h, void *buf, tmsize_t size)
-{
-    memtiff *m = (memtiff *)h;
-    if (size < 0)
-        return -1;
-    size_t end = m->pos + (size_t)size;
-    if (end > m->cap) {
-        size_t ncap = m->cap ? m->cap : 65536;
-        while (ncap < end)
-            ncap *= 2;
-        uint8_t *nd = realloc(m->d, ncap);
-        if (!nd) {
-            m->oom = 1;
-            return -1;
-        }
-        m->d = nd;
-        m->cap = ncap;
-    }
-    if (m->pos > m->n)
-        memset(m->d + m->n, 0, m->pos - m->n);
-    memcpy(m->d + m->pos, buf, (size_t)size);
-    m->pos = end;
-    if (end > m->n)
-        m->n = end;
-    return size;
-}
-
-static toff_t mt_seek(thandle_t h, toff_t off, int whence)
-{
-    memtiff *m = (memtiff *)h;
-    uint64_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->n : 0;
-    uint64_t to = base + off;
-    if (to > ((uint64_t)1 << 40))
-        return (toff_t)-1;
-    m->pos = (size_t)to;
-    return to;
-}
-
-static int mt_close(thandle_t h)
-{
-    return 0;
-}
-
-static toff_t mt_size(thandle_t h)
-{
-    return ((memtiff *)h)->n;
-}
-
-static int mt_map(thandle_t h, void **base, toff_t *size)
-{
-    return 0;
-}
-
-static void mt_unmap(thandle_t h, void *base, toff_t size)
-{
-}
-
-/* CCITT G4 code of a 1 bpp pix (set bit = black), coded min-is-white:
-   libtiff writes a one-strip TIFF in memory, and the strip is read back
-   raw.  No temp file. */
-static int g4_pix(PIX *pix, uint8_t **out, size_t *outn)
-{
-    int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
-    const l_uint32 *data = pixGetData(pix);
-    size_t bpr = ((size_t)w + 7) / 8;
-    uint8_t mask = (uint8_t)(0xFF << ((8 - w % 8) % 8));
-    memtiff m = {0};
-    uint8_t *row = malloc(bpr), *strip = NULL;
-    TIFF *t = NULL;
-    int rc = SH_ENOMEM;
-    *out = NULL;
-    *outn = 0;
-    if (!row)
-        goto out;
-    t = TIFFClientOpen("g4", "w", (thandle_t)&m, mt_read, mt_write, mt_seek,
-                       mt_close, mt_size, mt_map, mt_unmap);
-    if (!t)
-        goto out;
-    if (!TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)w) ||
-        !TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)h) ||
-        !TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 1) ||
-        !TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1) ||
-        !TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_CCITTFAX4) ||
-        !TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISWHITE) ||
-        !TIFFSetField(t, TIFFTAG_FILLORDER, FILLORDER_MSB2LSB) ||
-        !TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) ||
-        !TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, (uint32_t)h))
-        goto out;
-    for (int y = 0; y < h; y++) {
-        const l_uint32 *line = data + (size_t)y * (size_t)wpl;
-        for (size_t i = 0; i < bpr; i++)
-            row[i] = (uint8_t)GET_DATA_BYTE(line, i);
-        row[bpr - 1] &= mask;                 /* padding bits are white */
-        if (TIFFWriteScanline(t, row, (uint32_t)y, 0) < 0)
-            goto out;
-    }
-    if (!TIFFWriteDirectory(t))
-        goto out;
-    TIFFClose(t);
-    t = NULL;
-    if (m.oom)
-        goto out;
-
-    m.pos = 0;
-    t = TIFFClientOpen("g4", "rm", (thandle_t)&m, mt_read, mt_write, mt_seek,
-                       mt_close, mt_size, mt_map, mt_unmap);
-    if (!t || TIFFNumberOfStrips(t) != 1)
-        goto out;
-    uint64_t *counts = NULL;
-    if (!TIFFGetField(t, TIFFTAG_STRIPBYTECOUNTS, &counts) || !counts ||
-        counts[0] == 0 || counts[0] > m.n)
-        goto out;
-    size_t n = (size_t)counts[0];
-    strip = malloc(n);
-    if (!strip || TIFFReadRawStrip(t, 0, strip, (tmsize_t)n) != (tmsize_t)n)
-        goto out;
-    *out = strip;
-    *outn = n;
-    strip = NULL;
-    rc = SH_OK;
-out:
-    if (t)
-        TIFFClose(t);
-    free(m.d);
-    free(row);
-    free(strip);
-    return rc;
-}
-
-int sh_pdf_image_from_pix(PIX *pix, sh_pdf_image *out, sh_err *err)
-{
-    PIX *p = NULL, *t = NULL;
-    int rc = SH_OK;
-    if (!out)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_from_pix: no output");
-    memset(out, 0, sizeof *out);
-    if (!pix)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_from_pix: no image");
-    int w = pixGetWidth(pix), h = pixGetHeight(pix);
-    if (w < 1 || h < 1 || w > DIM_MAX || h > DIM_MAX)
-        return sh_errf(err, SH_ELIMIT, "image %dx%d: size out of range for PDF",
-                       w, h);
-
-    p = pixGetColormap(pix) ? pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC)
-                            : pixClone(pix);
-    if (!p) {
-        rc = sh_errf(err, SH_ENOMEM, "image %dx%d: cannot expand colormap",
-                     w, h);
-        goto out;
-    }
-    int d = pixGetDepth(p);
-    if (d == 2 || d == 4 || d == 16)
-        t = pixConvertTo8(p, 0);
-    else if (d == 24)
-        t = pixConvert24To32(p);
-    if (t) {
-        pixDestroy(&p);
-        p = t;
-        t = NULL;
-        d = pixGetDepth(p);
-    } else if (d == 2 || d == 4 || d == 16 || d == 24) {
-        rc = sh_errf(err, SH_ENOMEM, "image %dx%d: cannot convert %d bpp",
-                     w, h, d);
-        goto out;
-    }
-
-    if (d == 1) {
-        if (g4_pix(p, &out->data, &out->n) != SH_OK) {
-            rc = sh_errf(err, SH_ENOMEM, "image %dx%d: CCITT G4 encoding "
-                         "failed", w, h);
-            goto out;
-        }
-        out->filter = SH_PDF_CCITT_G4;
-        out->bpc = 1;
-        out->ncomp = 1;
-        out->black_is_1 = 0;      /* coded min-is-white: 0 decodes black */
-    } else if (d == 8 || d == 32) {
-        int nc = d == 8 ? 1 : 3;
-        if (flate_pix(p, nc, &out->data, &out->n) != SH_OK) {
-            rc = sh_errf(err, SH_ENOMEM, "image %dx%d: Flate encoding failed "
-                         "(out of memory)", w, h);
-            goto out;
-        }
-        out->filter = SH_PDF_FLATE;
-        out->bpc = 8;
-        out->ncomp = nc;
-    } else {
-        rc = sh_errf(err, SH_EINPUT, "image %dx%d: %d bpp is not supported",
-                     w, h, d);
-        goto out;
-    }
-    out->w = w;
-    out->h = h;
-out:
-    pixDestroy(&t);
-    pixDestroy(&p);
-    if (rc)
-        sh_pdf_image_release(out);
-    return rc;
-}
-
-int sh_pdf_image_from_jpeg(const uint8_t *jpeg, size_t n, sh_pdf_image *out,
-                           sh_err *err)
-{
-    if (!out)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_from_jpeg: no output");
-    memset(out, 0, sizeof *out);
-    if (!jpeg)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_from_jpeg: no data");
-    if (n > IMG_DATA_MAX)
-        return sh_errf(err, SH_ELIMIT, "JPEG of %zu bytes: over 2 GiB", n);
-    int w = 0, h = 0, nc = 0;
-    const char *why = jpeg_info(jpeg, n, &w, &h, &nc);
-    if (why)
-        return sh_errf(err, SH_EINPUT, "JPEG (%zu bytes): %s", n, why);
-    if (w > DIM_MAX || h > DIM_MAX)
-        return sh_errf(err, SH_ELIMIT, "JPEG %dx%d: size out of range", w, h);
-    out->data = malloc(n);
-    if (!out->data)
-        return sh_errf(err, SH_ENOMEM, "JPEG (%zu bytes): out of memory", n);
-    memcpy(out->data, jpeg, n);
-    out->n = n;
-    out->filter = SH_PDF_DCT;
-    out->w = w;
-    out->h = h;
-    out->bpc = 8;
-    out->ncomp = nc;
-    return SH_OK;
-}
-
-void sh_pdf_image_release(sh_pdf_image *img)
-{
-    if (!img)
-        return;
-    free(img->data);
-    memset(img, 0, sizeof *img);
-}
-
-/* CRC-32 of a hand-off file: its header but the CRC field, then data. */
-static uint32_t file_crc(const uint8_t *hdr, const uint8_t *data, size_t n)
-{
-    uLong c = crc32(0, hdr, 36);
-    c = crc32(c, hdr + 40, IMGF_HEADER - 40);
-    return (uint32_t)crc32(c, data, (uInt)n);
-}
-
-int sh_pdf_image_save(const sh_pdf_image *img, const char *path, sh_err *err)
-{
-    if (!img || !path)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_save: NULL argument");
-    const char *why = image_problem(img);
-    if (why)
-        return sh_errf(err, SH_EUSAGE, "%s: cannot save image: %s", path, why);
-    uint8_t *f = malloc(IMGF_HEADER + img->n);
-    if (!f)
-        return sh_errf(err, SH_ENOMEM, "%s: out of memory", path);
-    memcpy(f, IMGF_MAGIC, 8);
-    put32(f + 8, IMGF_VERSION);
-    put32(f + 12, (uint32_t)img->filter);
-    put32(f + 16, (uint32_t)img->w);
-    put32(f + 20, (uint32_t)img->h);
-    put32(f + 24, (uint32_t)img->bpc);
-    put32(f + 28, (uint32_t)img->ncomp);
-    put32(f + 32, (uint32_t)img->black_is_1);
-    put32(f + 40, (uint32_t)((uint64_t)img->n & 0xFFFFFFFFu));
-    put32(f + 44, (uint32_t)((uint64_t)img->n >> 32));
-    put32(f + 36, file_crc(f, img->data, img->n));
-    memcpy(f + IMGF_HEADER, img->data, img->n);
-    int rc = sh_write_atomic(path, f, IMGF_HEADER + img->n, err);
-    free(f);
-    return rc;
-}
-
-int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err)
-{
-    uint8_t *f = NULL;
-    size_t n = 0;
-    int rc;
-    if (!out)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_load: no output");
-    memset(out, 0, sizeof *out);
-    if (!path)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_load: no path");
-    rc = sh_read_file(path, IMGF_HEADER + IMG_DATA_MAX, &f, &n, err);
-    if (rc)
-        return rc;
-    sh_pdf_image im = {0};
-    uint64_t dn;
-    if (n < IMGF_HEADER || memcmp(f, IMGF_MAGIC, 8) != 0) {
-        rc = sh_errf(err, SH_EINPUT, "%s: not a sohoa PDF image file", path);
-        goto out;
-    }
-    if (get32(f + 8) != IMGF_VERSION) {
-        rc = sh_errf(err, SH_EINPUT, "%s: image file version %u, expected %d",
-                     path, get32(f + 8), IMGF_VERSION);
-        goto out;
-    }
-    dn = (uint64_t)get32(f + 40) | (uint64_t)get32(f + 44) << 32;
-    if (dn != n - IMGF_HEADER) {
-        rc = sh_errf(err, SH_EINPUT, "%s: header says %llu data bytes, file "
-                     "has %zu (truncated or corrupt)", path,
-                     (unsigned long long)dn, n - IMGF_HEADER);
-        goto out;
-    }
-    if (get32(f + 12) > 16 || get32(f + 16) > DIM_MAX ||
-        get32(f + 20) > DIM_MAX || get32(f + 24) > 8 || get32(f + 28) > 4 ||
-        get32(f + 32) > 1) {
-        rc = sh_errf(err, SH_EINPUT, "%s: corrupt image header", path);
-        goto out;
-    }
-    im.filter = (int)get32(f + 12);
-    im.w = (int)get32(f + 16);
-    im.h = (int)get32(f + 20);
-    im.bpc = (int)get32(f + 24);
-    im.ncomp = (int)get32(f + 28);
-    im.black_is_1 = (int)get32(f + 32);
-    im.data = f + IMGF_HEADER;
-    im.n = (size_t)dn;
-    const char *why = image_problem(&im);
-    if (why) {
-        rc = sh_errf(err, SH_EINPUT, "%s: corrupt image header: %s", path, why);
-        goto out;
-    }
-    if (file_crc(f, im.data, im.n) != get32(f + 36)) {
-        rc = sh_errf(err, SH_EINPUT, "%s: checksum mismatch (corrupt)", path);
-        goto out;
-    }
-    if (im.filter == SH_PDF_DCT) {
-        int w, h, nc;
-        why = jpeg_info(im.data, im.n, &w, &h, &nc);
-        if (why || w != im.w || h != im.h || nc != im.ncomp) {
-            rc = sh_errf(err, SH_EINPUT, "%s: JPEG data disagrees with the "
-                         "header%s%s", path, why ? ": " : "", why ? why : "");
-            goto out;
-        }
-    }
-    memmove(f, f + IMGF_HEADER, im.n);
-    *out = im;
-    out->data = f;
-    f = NULL;
-out:
-    free(f);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1240,7 +565,7 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
     size_t tl = strlen(final_path) + 32;
     p->final_path = strdup(final_path);
     p->tmp_path = malloc(tl);
-    p->title = title && title[0] ? clean_text(title) : NULL;
+    p->title = title && title[0] ? sh__pdf_clean_text(title) : NULL;
     p->lang = strdup("vi");
     p->wbuf = malloc(WBUF_SIZE);
     p->xcap = 64;
@@ -1301,143 +626,6 @@ out:
     return rc;
 }
 
-/* ------------------------------------------------------------------ */
-/* metadata                                                           */
-/* ------------------------------------------------------------------ */
-
-/* RFC 3066 shape, as ISO 19005-2 6.7.4 checks a Lang entry. */
-static int lang_ok(const char *s)
-{
-    size_t part = 0, nparts = 0;
-    if (!s[0] || strlen(s) > 64)
-        return 0;
-    for (const char *c = s;; c++) {
-        if (*c == '-' || !*c) {
-            if (part < 1 || part > 8)
-                return 0;
-            nparts++;
-            part = 0;
-            if (!*c)
-                return 1;
-            continue;
-        }
-        int alpha = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z');
-        int digit = *c >= '0' && *c <= '9';
-        if (!alpha && !(digit && nparts > 0))
-            return 0;
-        part++;
-    }
-}
-
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > META_NAME_MAX)
-        return 0;
-    if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-              (s[i] >= '0' && s[i] <= '9')))
-            return 0;
-    return 1;
-}
-
-int sh_pdf_set_meta(sh_pdf *p, const sh_pdf_meta *m, sh_err *err)
-{
-    if (!p || !m)
-        return sh_errf(err, SH_EUSAGE, "sh_pdf_set_meta: NULL argument");
-    if (p->rc) {
-        copy_err(err, &p->err);
-        return p->rc;
-    }
-    const char *fp = p->final_path;
-    if (m->nfields < 0 || m->nfields > META_FIELDS_MAX ||
-        (m->nfields > 0 && !m->fields))
-        return sh_errf(err, SH_EUSAGE, "%s: metadata: %d fields (0..%d)", fp,
-                       m->nfields, META_FIELDS_MAX);
-    const char *lang = m->language ? m->language : "vi";
-    if (!lang_ok(lang))
-        return sh_errf(err, SH_EUSAGE, "%s: metadata: language \"%.80s\" is "
-                       "not a language tag such as vi or vi-VN", fp, lang);
-    static const char *const what[] = {"title", "creator", "description"};
-    const char *text[] = {m->title, m->creator, m->description};
-    for (int i = 0; i < 3; i++)
-        if (text[i] && strlen(text[i]) > META_TEXT_MAX)
-            return sh_errf(err, SH_EUSAGE, "%s: metadata: %s is over %d "
-                           "bytes", fp, what[i], META_TEXT_MAX);
-    for (int i = 0; i < m->nfields; i++) {
-        const sh_pdf_field *f = &m->fields[i];
-        if (!f->name || !name_ok(f->name))
-            return sh_errf(err, SH_EUSAGE, "%s: metadata: field %d name "
-                           "\"%.80s\" is not ASCII [A-Za-z][A-Za-z0-9]* of at "
-                           "most %d bytes", fp, i + 1,
-                           f->name ? f->name : "(null)", META_NAME_MAX);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(m->fields[j].name, f->name))
-                return sh_errf(err, SH_EUSAGE, "%s: metadata: field %s given "
-                               "twice", fp, f->name);
-        if (f->value && strlen(f->value) > META_VALUE_MAX)
-            return sh_errf(err, SH_EUSAGE, "%s: metadata: field %s is over %d "
-                           "bytes", fp, f->name, META_VALUE_MAX);
-    }
-
-    /* Copy everything, then swap it in. */
-    int oom = 0, nf = 0;
-    char *title = NULL, *creator = NULL, *desc = NULL, *lg = strdup(lang);
-    meta_field *fields = m->nfields ? calloc((size_t)m->nfields,
-                                             sizeof *fields) : NULL;
-    if (!lg || (m->nfields && !fields))
-        oom = 1;
-    if (!oom && m->title && m->title[0] && !(title = clean_text(m->title)))
-        oom = 1;
-    if (!oom && m->creator && m->creator[0] &&
-        !(creator = clean_text(m->creator)))
-        oom = 1;
-    if (!oom && m->description && m->description[0] &&
-        !(desc = clean_text(m->description)))
-        oom = 1;
-    for (int i = 0; i < m->nfields && !oom; i++) {
-        if (!m->fields[i].value)
-            continue;
-        fields[nf].name = strdup(m->fields[i].name);
-        fields[nf].value = clean_text(m->fields[i].value);
-        nf++;
-        if (!fields[nf - 1].name || !fields[nf - 1].value)
-            oom = 1;
-    }
-    if (oom) {
-        free(title);
-        free(creator);
-        free(desc);
-        free(lg);
-        for (int i = 0; i < nf; i++) {
-            free(fields[i].name);
-            free(fields[i].value);
-        }
-        free(fields);
-        return sh_errf(err, SH_ENOMEM, "%s: metadata: out of memory", fp);
-    }
-    if (title) {
-        free(p->title);
-        p->title = title;
-    }
-    free(p->lang);
-    p->lang = lg;
-    free(p->creator);
-    p->creator = creator;
-    free(p->desc);
-    p->desc = desc;
-    for (int i = 0; i < p->nfields; i++) {
-        free(p->fields[i].name);
-        free(p->fields[i].value);
-    }
-    free(p->fields);
-    p->fields = fields;
-    p->nfields = nf;
-    return SH_OK;
-}
-
 void sh_pdf_set_check(sh_pdf *p, sh_pdf_check_fn fn, void *ctx)
 {
     if (!p)
@@ -1469,7 +657,7 @@ static int check_page(const sh_pdf *p, const sh_pdf_page *pg, int pageno,
                        "outside %g..%g", fp, pageno, pg->w_pt, pg->h_pt,
                        PAGE_PT_MIN, PAGE_PT_MAX);
     if (pg->img) {
-        const char *why = image_problem(pg->img);
+        const char *why = sh__pdf_image_problem(pg->img);
         if (why)
             return sh_errf(err, SH_EUSAGE, "%s: page %d: %s", fp, pageno, why);
         const double *m = pg->img_matrix;
@@ -1723,14 +911,6 @@ out:
 /* commit                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The moment of the commit, as Info wants it (D:YYYYMMDDHHmmSS+HH'mm')
-   and as XMP wants it (YYYY-MM-DDTHH:mm:SS+HH:mm), local time, the same
-   second in both. */
-typedef struct doc_time {
-    char pdf[64];
-    char xmp[64];
-} doc_time;
-
 static void doc_time_now(doc_time *dt)
 {
     time_t t = time(NULL);
@@ -1820,149 +1000,6 @@ static int write_font(sh_pdf *p)
     return p->rc;
 }
 
-/* The file identifier: 16 bytes from a digest of where, when and what,
-   with the RFC 4122 version-4 and variant bits set so the same bytes
-   serve as /ID (hex) and as xmpMM:DocumentID/InstanceID (uuid:...). */
-static void make_id(const sh_pdf *p, char hex[33], char uuid[48])
-{
-    char seed[4400], h[65];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(seed, sizeof seed, "%s|%lld.%09ld|%d|%d|%llu", p->final_path,
-             (long long)ts.tv_sec, ts.tv_nsec, (int)getpid(), p->npages,
-             (unsigned long long)p->off);
-    sh_sha256_buf(seed, strlen(seed), h);
-    static const char xd[] = "0123456789abcdef";
-    h[12] = '4';                                        /* version 4 */
-    h[16] = xd[8 + (strchr(xd, h[16]) - xd) % 4];       /* variant 10xx */
-    memcpy(hex, h, 32);
-    hex[32] = 0;
-    snprintf(uuid, 48, "uuid:%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
-             h + 16, h + 20);
-}
-
-/* What each known archival field is (Decree 30/2020/ND-CP, Annex VI). */
-static const struct {
-    const char *name, *desc;
-} hoso_known[] = {
-    {"FileCode", "Mã hồ sơ (dossier code)"},
-    {"OrganId", "Mã định danh của cơ quan, tổ chức (agency identifier)"},
-    {"FileCatalog", "Mục lục số hoặc năm hình thành hồ sơ (catalogue "
-                    "number or year)"},
-    {"FileNotation", "Số và ký hiệu hồ sơ (dossier number and notation)"},
-    {"Title", "Tiêu đề hồ sơ (dossier title)"},
-    {"Maintenance", "Thời hạn bảo quản (retention period)"},
-    {"Rights", "Chế độ sử dụng (access regime)"},
-    {"Language", "Ngôn ngữ (language)"},
-    {"StartDate", "Thời gian bắt đầu (start date)"},
-    {"EndDate", "Thời gian kết thúc (end date)"},
-    {"DocTotal", "Tổng số văn bản trong hồ sơ (number of documents)"},
-    {"PageTotal", "Tổng số trang của hồ sơ (number of pages)"},
-    {"SheetTotal", "Tổng số tờ của hồ sơ (number of sheets)"},
-    {"Description", "Ghi chú (notes)"},
-    {"InforSign", "Ký hiệu thông tin (information sign)"},
-    {"Keyword", "Từ khóa (keywords)"},
-    {"Format", "Tình trạng vật lý (physical state)"},
-    {"Agency", "Cơ quan giao nộp hồ sơ (agency code)"},
-};
-
-/* The pdfaExtension description of the hoso fields: a description of
-   its own, before the one that uses them (readers such as xmpbox learn
-   extension schemas from descriptions whose first child is one). */
-static void xmp_extension(const sh_pdf *p, sh_buf *x, int *oom)
-{
-    bpf(x, oom,
-        "  <rdf:Description rdf:about=\"\"\n"
-        "    xmlns:pdfaExtension=\"http://www.aiim.org/pdfa/ns/extension/\"\n"
-        "    xmlns:pdfaSchema=\"http://www.aiim.org/pdfa/ns/schema#\"\n"
-        "    xmlns:pdfaProperty=\"http://www.aiim.org/pdfa/ns/property#\">\n"
-        "   <pdfaExtension:schemas>\n    <rdf:Bag>\n"
-        "     <rdf:li rdf:parseType=\"Resource\">\n"
-        "      <pdfaSchema:schema>sohoa dossier metadata (Decree "
-        "30/2020/ND-CP, Annex VI)</pdfaSchema:schema>\n"
-        "      <pdfaSchema:namespaceURI>" HOSO_NS "</pdfaSchema:namespaceURI>\n"
-        "      <pdfaSchema:prefix>hoso</pdfaSchema:prefix>\n"
-        "      <pdfaSchema:property>\n       <rdf:Seq>\n");
-    for (int i = 0; i < p->nfields; i++) {
-        const char *d = NULL;
-        for (size_t k = 0; k < SH_ARRAY_LEN(hoso_known) && !d; k++)
-            if (!strcmp(hoso_known[k].name, p->fields[i].name))
-                d = hoso_known[k].desc;
-        bpf(x, oom,
-            "        <rdf:li rdf:parseType=\"Resource\">\n"
-            "         <pdfaProperty:name>%s</pdfaProperty:name>\n"
-            "         <pdfaProperty:valueType>Text</pdfaProperty:valueType>\n"
-            "         <pdfaProperty:category>external</pdfaProperty:category>\n"
-            "         <pdfaProperty:description>", p->fields[i].name);
-        if (d)
-            bpf(x, oom, "%s", d);
-        else
-            bpf(x, oom, "Dossier field %s", p->fields[i].name);
-        bpf(x, oom, "</pdfaProperty:description>\n        </rdf:li>\n");
-    }
-    bpf(x, oom, "       </rdf:Seq>\n      </pdfaSchema:property>\n"
-        "     </rdf:li>\n    </rdf:Bag>\n   </pdfaExtension:schemas>\n"
-        "  </rdf:Description>\n");
-}
-
-/* The XMP packet (see the top comment). */
-static int build_xmp(const sh_pdf *p, const doc_time *dt, const char *uuid,
-                     sh_buf *x)
-{
-    int oom = 0;
-    bpf(x, &oom,
-        "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
-        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
-        " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n");
-    if (p->nfields)
-        xmp_extension(p, x, &oom);
-    bpf(x, &oom,
-        "  <rdf:Description rdf:about=\"\"\n"
-        "    xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\"\n"
-        "    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n"
-        "    xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n"
-        "    xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\"\n"
-        "    xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\"%s>\n"
-        "   <pdfaid:part>2</pdfaid:part>\n"
-        "   <pdfaid:conformance>B</pdfaid:conformance>\n"
-        "   <dc:format>application/pdf</dc:format>\n",
-        p->nfields ? "\n    xmlns:hoso=\"" HOSO_NS "\"" : "");
-    if (p->title) {
-        bpf(x, &oom, "   <dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">");
-        xml_esc(x, &oom, p->title);
-        bpf(x, &oom, "</rdf:li></rdf:Alt></dc:title>\n");
-    }
-    if (p->creator) {
-        bpf(x, &oom, "   <dc:creator><rdf:Seq><rdf:li>");
-        xml_esc(x, &oom, p->creator);
-        bpf(x, &oom, "</rdf:li></rdf:Seq></dc:creator>\n");
-    }
-    if (p->desc) {
-        bpf(x, &oom, "   <dc:description><rdf:Alt><rdf:li "
-            "xml:lang=\"x-default\">");
-        xml_esc(x, &oom, p->desc);
-        bpf(x, &oom, "</rdf:li></rdf:Alt></dc:description>\n");
-    }
-    bpf(x, &oom, "   <dc:language><rdf:Bag><rdf:li>%s</rdf:li></rdf:Bag>"
-        "</dc:language>\n"
-        "   <xmp:CreateDate>%s</xmp:CreateDate>\n"
-        "   <xmp:ModifyDate>%s</xmp:ModifyDate>\n"
-        "   <xmp:MetadataDate>%s</xmp:MetadataDate>\n"
-        "   <xmp:CreatorTool>sohoa</xmp:CreatorTool>\n"
-        "   <pdf:Producer>sohoa</pdf:Producer>\n"
-        "   <xmpMM:DocumentID>%s</xmpMM:DocumentID>\n"
-        "   <xmpMM:InstanceID>%s</xmpMM:InstanceID>\n",
-        p->lang, dt->xmp, dt->xmp, dt->xmp, uuid, uuid);
-    for (int i = 0; i < p->nfields; i++) {
-        bpf(x, &oom, "   <hoso:%s>", p->fields[i].name);
-        xml_esc(x, &oom, p->fields[i].value);
-        bpf(x, &oom, "</hoso:%s>\n", p->fields[i].name);
-    }
-    bpf(x, &oom, "  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n"
-        "<?xpacket end=\"w\"?>");
-    return oom ? SH_ENOMEM : SH_OK;
-}
-
 /* ICC profile (11), Metadata (10), Info (9), Pages (2), Catalog (1). */
 static int write_doc(sh_pdf *p, const doc_time *dt, const char *uuid)
 {
@@ -1976,7 +1013,7 @@ static int write_doc(sh_pdf *p, const doc_time *dt, const char *uuid)
     put_stream(p, OBJ_ICC, " /N 3 /Filter /FlateDecode", z, zn);
     free(z);
 
-    if (build_xmp(p, dt, uuid, &b)) {
+    if (sh__pdf_build_xmp(p, dt, uuid, &b)) {
         sh_buf_release(&b);
         return fail_mem(p);
     }
@@ -2071,7 +1108,7 @@ int sh_pdf_commit(sh_pdf **pp, sh_err *err)
     doc_time dt;
     char id_hex[33], uuid[48];
     doc_time_now(&dt);
-    make_id(p, id_hex, uuid);
+    sh__pdf_make_id(p, id_hex, uuid);
     write_font(p);
     write_doc(p, &dt, uuid);
     write_xref(p, id_hex);

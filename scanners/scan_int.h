@@ -1,14 +1,21 @@
 /*
- * scan_int.h — what scan.c and pdfin.c share inside the scanners module.
- * Not for other modules: they use scan.h.
+ * scan_int.h — what the readers of the scanners module share: scan.c
+ * (open, dispatch, the common rules) and one file per format, tiff.c,
+ * jpeg.c, png.c and pdfin*.c.  Not for other modules: they use scan.h.
  *
  *   struct sh_scan           the open source file (all formats)
  *   sh__frame_err            "PATH: frame|page N of M: reason" into err
  *   sh__check_size           frame size against the limits, before decoding
- *   sh__set_res              resolution (ppi) with the plausibility rules
+ *   sh__res_ok, sh__set_res  resolution (ppi) with the plausibility rules
+ *   sh__set_orientation      TIFF/EXIF Orientation into tag_rot/tag_mirror
+ *   sh__rgb_word             one Leptonica 32 bpp pixel
  *   sh__clear_pad_bits       zero the bits past the width of a 1 bpp pix
+ *   sh__tiff_open/read       the TIFF reader (tiff.c)
+ *   sh__tiff_set_handlers    libtiff's process-wide handlers (tiff.c)
  *   sh__tiff_msg_*           capture libtiff messages for one scan
- *   sh__jpeg_decode_mem      scan.c's JPEG decoder over bytes in memory
+ *   sh__jpeg_read            the JPEG reader (jpeg.c)
+ *   sh__jpeg_decode_mem      jpeg.c's decoder over bytes in memory
+ *   sh__png_read             the PNG reader (png.c)
  *   sh__pdf_open/read/close  the PDF source (pdfin.c)
  */
 #ifndef SH_SCAN_INT_H
@@ -54,7 +61,35 @@ int sh__check_size(const sh_scan *s, int n, uint64_t w, uint64_t h,
    is not trusted (300 and dpi_assumed = 1). */
 void sh__set_res(sh_frame *f, double xr, double yr, uint32_t w, uint32_t h);
 
+/* 1 if res (ppi) is usable for a side of `side` pixels by the rules of
+   sh__set_res, else 0 (also for NaN and infinities). */
+int sh__res_ok(double res, uint32_t side);
+
+/* TIFF/EXIF Orientation o (1..8; anything else is 1) into f->tag_rot
+   (clockwise turn to upright) and f->tag_mirror (a left-right mirror
+   image remains after the turn: 2, 4, 5, 7). */
+void sh__set_orientation(sh_frame *f, int o);
+
+/* A Leptonica 32 bpp RGB pixel from samples 0..255. */
+static inline uint32_t sh__rgb_word(unsigned r, unsigned g, unsigned b)
+{
+    return ((uint32_t)r << L_RED_SHIFT) | ((uint32_t)g << L_GREEN_SHIFT) |
+           ((uint32_t)b << L_BLUE_SHIFT);
+}
+
+/* Clear the bits past the width in each row of a 1 bpp pix. */
 void sh__clear_pad_bits(PIX *pix);
+
+/* tiff.c.  open: libtiff over s->fd (s->path, s->size, s->lim set),
+   s->tif and s->nframes set; errors as sh_scan_open (SH_EINPUT for no
+   readable directory, SH_ELIMIT for too many frames).  read: as
+   sh_scan_read for frame n (f zeroed by the caller).  set_handlers:
+   libtiff's process-wide error and warning handlers, once per process
+   (scan.c), so that messages outside a handle reach the scan on this
+   thread or the log. */
+int sh__tiff_open(sh_scan *s, sh_err *err);
+int sh__tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
+void sh__tiff_set_handlers(void);
 
 /* libtiff messages while decoding for s: reset before the libtiff calls
    (also routes the process-wide handlers to s on this thread), read the
@@ -94,6 +129,11 @@ typedef struct sh__jpeg_pdf {
  */
 int sh__jpeg_decode_mem(sh_scan *s, int n, const uint8_t *data, size_t ndata,
                         const sh__jpeg_pdf *pdf, sh_frame *f, sh_err *err);
+
+/* jpeg.c, png.c: as sh_scan_read for the one frame of a JPEG or PNG file
+   whose bytes are s->data[0..s->ndata) (f zeroed by the caller). */
+int sh__jpeg_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
+int sh__png_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
 
 /* pdfin.c.  open: s->path checked as a PDF (qpdf), s->pdf and s->nframes
    set; errors as sh_scan_open.  read: as sh_scan_read for page n (f is
