@@ -4,6 +4,12 @@
 #   make test    the same set-up, then the whole test suite (also under ASan/UBSan)
 #   make bench   speed figures (pages/min, per-stage time)
 #   make deps    check libraries; as root install missing Debian packages
+#
+# The user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS are added to the project's
+# own flags (SH_*), never replace them: `make CFLAGS=-O1` keeps -std=c11 and
+# the libraries.  Warnings are errors only with WERROR=-Werror, which `make
+# test` passes; a packager's plain `make` does not stop on a
+# new compiler's new warning.
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -42,46 +48,75 @@ PC_CFLAGS := $(shell pkg-config --cflags $(PC_MODS) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_MODS) 2>/dev/null)
 endif
 
-WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wshadow -Wno-unused-parameter
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(PC_CFLAGS) -MMD -MP
-LDLIBS  += $(PC_LIBS) -lunistring -lm
+# The user's flags (defaults for CFLAGS only; empty otherwise).
+CFLAGS   ?= -O2 -g
+WERROR   ?=
+# The project's own flags: always there, whatever the user passes.
+WARN        := -Wall -Wextra -Wstrict-prototypes -Wvla -Wshadow -Wno-unused-parameter
+SH_CPPFLAGS := -D_GNU_SOURCE $(PC_CFLAGS)
+SH_CFLAGS   := -std=c11 $(WARN) $(WERROR)
+SH_LDFLAGS  :=
+SH_LDLIBS   := $(PC_LIBS) -lunistring -lm
+DEPFLAGS    := -MMD -MP
 
 BUILD   ?= build
 ifdef SANITIZE
 BUILD   := build-asan
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
+# after the user's CFLAGS, so the sanitizers' -O1 holds
+SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SH_LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(filter-out $(EXCLUDE),$(wildcard base/*.c scanners/*.c ocr/*.c index/*.c web/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)))
+# compile (add -c), and compile-and-link / link (add the objects, then LINK_LIBS)
+COMPILE   = $(CC) $(SH_CPPFLAGS) $(CPPFLAGS) $(SH_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
+LINK      = $(COMPILE) $(SH_LDFLAGS) $(LDFLAGS)
+LINK_LIBS = $(SH_LDLIBS) $(LDLIBS)
+
+# Every .c of each room is in the library (files may be added, moved or
+# split within and between rooms); pipeline/main.c is the command.
+ROOMS    := base scanners ocr index web pipeline
+MAIN_SRC := pipeline/main.c
+LIB_SRC  := $(filter-out $(EXCLUDE) $(MAIN_SRC),$(wildcard $(ROOMS:%=%/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test unit e2e asan bench bench-search clean install samples robust soak test-cluster
+.PHONY: all deps run test unit e2e asan bench bench-search clean \
+        install samples robust soak test-cluster FORCE
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
 	@[ "$(BUILD)" = build ] && ln -sf $(BUILD)/sohoa sohoa || true
 
-$(BUILD)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+# Objects are remade when the flags change (e.g. `make all` then `make
+# test`, which adds -Werror) and the library when its list of sources does
+# (a file removed or moved between rooms); cf. git's GIT-CFLAGS.
+sq = $(subst ','\'',$(1))
+FLAGS_LINE := $(COMPILE) $(DEPFLAGS) | $(LINK) | $(LINK_LIBS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D); f='$(call sq,$(FLAGS_LINE))'; \
+	[ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
+$(BUILD)/.lib-src: FORCE
+	@mkdir -p $(@D); f='$(call sq,$(sort $(LIB_SRC)))'; \
+	[ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
 
-$(BUILD)/libsohoa.a: $(LIB_OBJ)
-	rm -f $@; ar rcs $@ $^
+$(BUILD)/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libsohoa.a: $(LIB_OBJ) $(BUILD)/.lib-src
+	rm -f $@; ar rcs $@ $(LIB_OBJ)
 
 $(BUILD)/sohoa: $(BUILD)/pipeline/main.o $(BUILD)/libsohoa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LINK_LIBS)
 
 $(BUILD)/unit: $(TEST_OBJ) $(BUILD)/libsohoa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LINK_LIBS)
 
-$(BUILD)/tools/%: samples/tools/%.c
+$(BUILD)/tools/%: samples/tools/%.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+	$(LINK) -o $@ $< $(LINK_LIBS)
 
 # ---- set-up --------------------------------------------------------------
 deps:
@@ -106,8 +141,8 @@ run: deps
 
 # ---- tests ---------------------------------------------------------------
 test: deps
-	$(MAKE) all $(BUILD)/unit
-	$(MAKE) SANITIZE=1 build-asan/sohoa build-asan/unit
+	$(MAKE) WERROR=-Werror all $(BUILD)/unit
+	$(MAKE) WERROR=-Werror SANITIZE=1 build-asan/sohoa build-asan/unit
 	@echo "== unit tests"; $(BUILD)/unit
 	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
 	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
@@ -147,8 +182,8 @@ bench: deps
 	$(MAKE) all
 	bash tests/bench.sh
 
-$(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a $(BUILD)/.flags
+	$(LINK) -o $@ $< $(BUILD)/libsohoa.a $(LINK_LIBS)
 
 bench-search: deps
 	$(MAKE) $(BUILD)/bench_search
@@ -165,5 +200,5 @@ clean:
 # ---- header fields (ocr/fields.c): accuracy on made, corpus and real pages --
 .PHONY: eval-fields
 eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
-	$(CC) $(CFLAGS) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LDFLAGS) $(LDLIBS)
+	$(LINK) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LINK_LIBS)
 	BUILD=$(BUILD) bash tests/fields/eval.sh $(EVAL_ARGS)
