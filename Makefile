@@ -1,14 +1,15 @@
 # sohoa — scanner batches → searchable PDFs + Vietnamese full-text index.
 #
 #   make run     install missing packages (as root), build, process samples/, search
-#   make test    the same set-up, then the whole test suite (also under ASan/UBSan)
+#   make test    the same set-up (deps), then `make check`
+#   make check   the whole test suite, offline (-Werror; also under ASan/UBSan)
 #   make bench   speed figures (pages/min, per-stage time)
 #   make deps    check libraries; as root install missing Debian packages
 #
 # The user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS are added to the project's
 # own flags (SH_*), never replace them: `make CFLAGS=-O1` keeps -std=c11 and
 # the libraries.  Warnings are errors only with WERROR=-Werror, which `make
-# test` passes; a packager's plain `make` does not stop on a
+# check` and `make test` pass; a packager's plain `make` does not stop on a
 # new compiler's new warning.
 
 CC       ?= cc
@@ -82,7 +83,7 @@ TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test unit e2e asan bench bench-search clean \
+.PHONY: all deps run test check check-rooms unit e2e asan bench bench-search clean \
         install samples robust soak test-cluster FORCE
 all: $(BUILD)/sohoa sohoa
 
@@ -90,7 +91,7 @@ sohoa: $(BUILD)/sohoa
 	@[ "$(BUILD)" = build ] && ln -sf $(BUILD)/sohoa sohoa || true
 
 # Objects are remade when the flags change (e.g. `make all` then `make
-# test`, which adds -Werror) and the library when its list of sources does
+# check`, which adds -Werror) and the library when its list of sources does
 # (a file removed or moved between rooms); cf. git's GIT-CFLAGS.
 sq = $(subst ','\'',$(1))
 FLAGS_LINE := $(COMPILE) $(DEPFLAGS) | $(LINK) | $(LINK_LIBS)
@@ -140,18 +141,37 @@ run: deps
 	./sohoa search --warehouse $(WAREHOUSE) "dat dai"
 
 # ---- tests ---------------------------------------------------------------
+# `make check` builds with -Werror (and again under ASan/UBSan into
+# build-asan/) and runs the whole suite; it needs no network.  `make test`
+# is `make deps` (which may apt-get install, as root) and then `make check`.
+CHECK_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+SOHOA_BIN := $(CURDIR)/$(BUILD)/sohoa
+ASAN_BIN  := $(CURDIR)/build-asan/sohoa
+
 test: deps
+	$(MAKE) check
+
+check:
 	$(MAKE) WERROR=-Werror all $(BUILD)/unit
 	$(MAKE) WERROR=-Werror SANITIZE=1 build-asan/sohoa build-asan/unit
 	@echo "== unit tests"; $(BUILD)/unit
-	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
-	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
-	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/export.sh
-	@echo "== robustness"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/robust.sh
-	@echo "== web"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/web.sh
-	@echo "== browser"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/browser.sh
-	@echo "== cluster"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh
-	@echo "== cluster on Slurm"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+	@echo "== unit tests under ASan/UBSan"; $(CHECK_ENV) build-asan/unit
+	@echo "== end-to-end"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/e2e.sh
+	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(SOHOA_BIN) bash tests/export.sh
+	@echo "== robustness"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/robust.sh
+	@echo "== web"; SOHOA=$(SOHOA_BIN) bash tests/web.sh
+	@echo "== browser"; SOHOA=$(SOHOA_BIN) bash tests/browser.sh
+	@echo "== cluster"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh
+	@echo "== cluster on Slurm"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+	@$(MAKE) --no-print-directory check-rooms
+
+# The rooms' rules (no include points up a room, files' length, ...), when
+# ../shared has the checker; last in `make check`, so the suite's results
+# are seen even when it fails.
+CHECK_ROOMS := ../shared/tools/check-rooms
+check-rooms:
+	@if [ -f $(CHECK_ROOMS) ]; then echo "== rooms"; python3 $(CHECK_ROOMS) .; \
+	else echo "== rooms: $(CHECK_ROOMS) absent, skipped"; fi
 
 test-cluster: deps
 	$(MAKE) all
