@@ -5,6 +5,7 @@
 #   make check   the whole test suite, offline (-Werror; also under ASan/UBSan)
 #   make bench   speed figures (pages/min, per-stage time)
 #   make deps    check libraries; as root install missing Debian packages
+#   make install / uninstall   (DESTDIR, PREFIX, BINDIR, MANDIR, ...)
 #
 # The user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS are added to the project's
 # own flags (SH_*), never replace them: `make CFLAGS=-O1` keeps -std=c11 and
@@ -84,7 +85,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
 .PHONY: all deps run test check check-rooms unit e2e asan bench bench-search clean \
-        install samples robust soak test-cluster FORCE
+        install uninstall samples robust soak test-cluster FORCE
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
@@ -186,6 +187,11 @@ soak: deps
 	$(MAKE) all
 	SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/soak.sh
 
+# What install puts in place; uninstall removes exactly these (and DOCDIR,
+# which is sohoa's own folder, when it is left empty).
+INSTALLED := $(BINDIR)/sohoa $(MANDIR)/man1/sohoa.1 $(UNITDIR)/sohoa.service \
+             $(UNITDIR)/sohoa.timer $(DOCDIR)/sohoa.cron
+
 install: $(BUILD)/sohoa
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/sohoa $(DESTDIR)$(BINDIR)/sohoa
@@ -194,6 +200,10 @@ install: $(BUILD)/sohoa
 	sed 's|^PATH=/usr/local/bin:|PATH=$(BINDIR):|' ops/sohoa.cron >$(DESTDIR)$(DOCDIR)/sohoa.cron
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sohoa.service $(DESTDIR)$(DOCDIR)/sohoa.cron
 	install -m 0644 ops/sohoa.timer $(DESTDIR)$(UNITDIR)/sohoa.timer
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit $(T)
