@@ -13,6 +13,8 @@
 # check` and `make test` pass; a packager's plain `make` does not stop on a
 # new compiler's new warning.
 
+VERSION  := 0.1.0
+
 CC       ?= cc
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
@@ -95,7 +97,7 @@ sohoa: $(BUILD)/sohoa
 # check`, which adds -Werror) and the library when its list of sources does
 # (a file removed or moved between rooms); cf. git's GIT-CFLAGS.
 sq = $(subst ','\'',$(1))
-FLAGS_LINE := $(COMPILE) $(DEPFLAGS) | $(LINK) | $(LINK_LIBS)
+FLAGS_LINE := $(VERSION) | $(COMPILE) $(DEPFLAGS) | $(LINK) | $(LINK_LIBS)
 $(BUILD)/.flags: FORCE
 	@mkdir -p $(@D); f='$(call sq,$(FLAGS_LINE))'; \
 	[ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
@@ -106,6 +108,9 @@ $(BUILD)/.lib-src: FORCE
 $(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(COMPILE) $(DEPFLAGS) -c $< -o $@
+
+# the version: one place (VERSION above), for `sohoa --version`
+$(BUILD)/pipeline/main.o: private SH_CPPFLAGS += -DSH_VERSION='"$(VERSION)"'
 
 $(BUILD)/libsohoa.a: $(LIB_OBJ) $(BUILD)/.lib-src
 	rm -f $@; ar rcs $@ $(LIB_OBJ)

@@ -231,6 +231,20 @@ PY
     [ "$(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'")" = 2 ] || die "--keep-blanks: $(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'") pages"
 }
 
+# --version: the Makefile's VERSION (its one place), then the libraries.
+t_version() {
+    local want out
+    want=$(sed -n 's/^VERSION *:= *//p' Makefile)
+    [ -n "$want" ] || die "no VERSION in the Makefile" || return 1
+    out=$("$SOHOA" --version) || die "--version: exit $?" || return 1
+    echo "$out"
+    [ "$(echo "$out" | head -n 1)" = "sohoa $want" ] || die "first line is not 'sohoa $want'" || return 1
+    for lib in tesseract leptonica sqlite; do
+        echo "$out" | grep -Eq "^$lib [0-9]+[.][0-9]+" || die "no $lib version" || return 1
+    done
+    [ "$("$SOHOA" version)" = "$out" ] || die "'sohoa version' differs from --version" || return 1
+}
+
 tests=$(declare -F | awk '{print $3}' | grep '^t_')
 for t in $tests; do
     [ -n "${1:-}" ] && [[ $t != *"$1"* ]] && continue
