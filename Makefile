@@ -3,7 +3,7 @@
 #   make run     install missing packages (as root), build, process samples/, search
 #   make test    the same set-up (deps), then `make check`
 #   make check   the whole test suite, offline (-Werror; also under ASan/UBSan)
-#   make bench   speed figures (pages/min, per-stage time)
+#   make bench   speed figures (pages/min, per-stage time, layout CPU time)
 #   make deps    check libraries; as root install missing Debian packages
 #   make install / uninstall   (DESTDIR, PREFIX, BINDIR, MANDIR, ...)
 #
@@ -213,9 +213,11 @@ uninstall:
 unit: $(BUILD)/unit
 	$(BUILD)/unit $(T)
 
+# Speed is printed here, never asserted by the tests: `build/unit --bench`
+# (CPU time of the layout functions), then a timed run over copies of samples/.
 bench: deps
-	$(MAKE) all
-	bash tests/bench.sh
+	$(MAKE) all $(BUILD)/unit
+	SOHOA=$(SOHOA_BIN) UNIT=$(CURDIR)/$(BUILD)/unit bash tests/bench.sh
 
 $(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a $(BUILD)/.flags
 	$(LINK) -o $@ $< $(BUILD)/libsohoa.a $(LINK_LIBS)
