@@ -1,9 +1,19 @@
 # sohoa — scanner batches → searchable PDFs + Vietnamese full-text index.
 #
 #   make run     install missing packages (as root), build, process samples/, search
-#   make test    the same set-up, then the whole test suite (also under ASan/UBSan)
-#   make bench   speed figures (pages/min, per-stage time)
+#   make test    the same set-up (deps), then `make check`
+#   make check   the whole test suite, offline (-Werror; also under ASan/UBSan)
+#   make bench   speed figures (pages/min, per-stage time, layout CPU time)
 #   make deps    check libraries; as root install missing Debian packages
+#   make install / uninstall   (DESTDIR, PREFIX, BINDIR, MANDIR, ...)
+#
+# The user's CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS are added to the project's
+# own flags (SH_*), never replace them: `make CFLAGS=-O1` keeps -std=c11 and
+# the libraries.  Warnings are errors only with WERROR=-Werror, which `make
+# check` and `make test` pass; a packager's plain `make` does not stop on a
+# new compiler's new warning.
+
+VERSION  := 0.1.0
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -43,49 +53,81 @@ PC_CFLAGS := $(shell pkg-config --cflags $(PC_MODS) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_MODS) 2>/dev/null)
 endif
 
-WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wvla -Wshadow -Wno-unused-parameter
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(PC_CFLAGS) -MMD -MP
-LDLIBS  += $(PC_LIBS) -lunistring -lm
+# The user's flags (defaults for CFLAGS only; empty otherwise).
+CFLAGS   ?= -O2 -g
+WERROR   ?=
+# The project's own flags: always there, whatever the user passes.
+WARN        := -Wall -Wextra -Wstrict-prototypes -Wvla -Wshadow -Wno-unused-parameter
+SH_CPPFLAGS := -D_GNU_SOURCE $(PC_CFLAGS)
+SH_CFLAGS   := -std=c11 $(WARN) $(WERROR)
+SH_LDFLAGS  :=
+SH_LDLIBS   := $(PC_LIBS) -lunistring -lm
+DEPFLAGS    := -MMD -MP
 
 BUILD   ?= build
 ifdef SANITIZE
 BUILD   := build-asan
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=address,undefined
+# after the user's CFLAGS, so the sanitizers' -O1 holds
+SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SH_LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(filter-out $(EXCLUDE),$(wildcard base/*.c scanners/*.c ocr/*.c index/*.c web/*.c) $(filter-out pipeline/main.c,$(wildcard pipeline/*.c)))
+# compile (add -c), and compile-and-link / link (add the objects, then LINK_LIBS)
+COMPILE   = $(CC) $(SH_CPPFLAGS) $(CPPFLAGS) $(SH_CFLAGS) $(CFLAGS) $(SAN_CFLAGS)
+LINK      = $(COMPILE) $(SH_LDFLAGS) $(LDFLAGS)
+LINK_LIBS = $(SH_LDLIBS) $(LDLIBS)
+
+# Every .c of each room is in the library (files may be added, moved or
+# split within and between rooms); pipeline/main.c is the command.
+ROOMS    := base scanners ocr index web pipeline
+MAIN_SRC := pipeline/main.c
+LIB_SRC  := $(filter-out $(EXCLUDE) $(MAIN_SRC),$(wildcard $(ROOMS:%=%/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test unit e2e asan bench bench-search clean install samples robust soak test-cluster
+.PHONY: all deps run test check check-rooms unit e2e asan bench bench-search clean \
+        install uninstall samples robust soak test-cluster FORCE
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
 	@[ "$(BUILD)" = build ] && ln -sf $(BUILD)/sohoa sohoa || true
 
-$(BUILD)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+# Objects are remade when the flags change (e.g. `make all` then `make
+# check`, which adds -Werror) and the library when its list of sources does
+# (a file removed or moved between rooms); cf. git's GIT-CFLAGS.
+sq = $(subst ','\'',$(1))
+FLAGS_LINE := $(VERSION) | $(COMPILE) $(DEPFLAGS) | $(LINK) | $(LINK_LIBS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D); f='$(call sq,$(FLAGS_LINE))'; \
+	[ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
+$(BUILD)/.lib-src: FORCE
+	@mkdir -p $(@D); f='$(call sq,$(sort $(LIB_SRC)))'; \
+	[ "$$f" = "$$(cat $@ 2>/dev/null)" ] || printf '%s\n' "$$f" >$@
 
 # the Vietnamese model is built into vnlm_blob.o (.incbin)
 $(BUILD)/ocr/vnlm_blob.o: ocr/data/vnlm.bin
 
-$(BUILD)/libsohoa.a: $(LIB_OBJ)
-	rm -f $@; ar rcs $@ $^
+$(BUILD)/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(COMPILE) $(DEPFLAGS) -c $< -o $@
+
+# the version: one place (VERSION above), for `sohoa --version`
+$(BUILD)/pipeline/main.o: private SH_CPPFLAGS += -DSH_VERSION='"$(VERSION)"'
+
+$(BUILD)/libsohoa.a: $(LIB_OBJ) $(BUILD)/.lib-src
+	rm -f $@; ar rcs $@ $(LIB_OBJ)
 
 $(BUILD)/sohoa: $(BUILD)/pipeline/main.o $(BUILD)/libsohoa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LINK_LIBS)
 
 $(BUILD)/unit: $(TEST_OBJ) $(BUILD)/libsohoa.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LINK_LIBS)
 
-$(BUILD)/tools/%: samples/tools/%.c
+$(BUILD)/tools/%: samples/tools/%.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+	$(LINK) -o $@ $< $(LINK_LIBS)
 
 # ---- set-up --------------------------------------------------------------
 deps:
@@ -109,18 +151,37 @@ run: deps
 	./sohoa search --warehouse $(WAREHOUSE) "dat dai"
 
 # ---- tests ---------------------------------------------------------------
+# `make check` builds with -Werror (and again under ASan/UBSan into
+# build-asan/) and runs the whole suite; it needs no network.  `make test`
+# is `make deps` (which may apt-get install, as root) and then `make check`.
+CHECK_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+SOHOA_BIN := $(CURDIR)/$(BUILD)/sohoa
+ASAN_BIN  := $(CURDIR)/build-asan/sohoa
+
 test: deps
-	$(MAKE) all $(BUILD)/unit
-	$(MAKE) SANITIZE=1 build-asan/sohoa build-asan/unit
+	$(MAKE) check
+
+check:
+	$(MAKE) WERROR=-Werror all $(BUILD)/unit
+	$(MAKE) WERROR=-Werror SANITIZE=1 build-asan/sohoa build-asan/unit
 	@echo "== unit tests"; $(BUILD)/unit
-	@echo "== unit tests under ASan/UBSan"; ASAN_OPTIONS=halt_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit
-	@echo "== end-to-end"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/e2e.sh
-	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/export.sh
-	@echo "== robustness"; SOHOA=$(CURDIR)/$(BUILD)/sohoa SOHOA_ASAN=$(CURDIR)/build-asan/sohoa bash tests/robust.sh
-	@echo "== web"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/web.sh
-	@echo "== browser"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/browser.sh
-	@echo "== cluster"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh
-	@echo "== cluster on Slurm"; SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+	@echo "== unit tests under ASan/UBSan"; $(CHECK_ENV) build-asan/unit
+	@echo "== end-to-end"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/e2e.sh
+	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(SOHOA_BIN) bash tests/export.sh
+	@echo "== robustness"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/robust.sh
+	@echo "== web"; SOHOA=$(SOHOA_BIN) bash tests/web.sh
+	@echo "== browser"; SOHOA=$(SOHOA_BIN) bash tests/browser.sh
+	@echo "== cluster"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh
+	@echo "== cluster on Slurm"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+	@$(MAKE) --no-print-directory check-rooms
+
+# The rooms' rules (no include points up a room, files' length, ...), when
+# ../shared has the checker; last in `make check`, so the suite's results
+# are seen even when it fails.
+CHECK_ROOMS := ../shared/tools/check-rooms
+check-rooms:
+	@if [ -f $(CHECK_ROOMS) ]; then echo "== rooms"; python3 $(CHECK_ROOMS) .; \
+	else echo "== rooms: $(CHECK_ROOMS) absent, skipped"; fi
 
 test-cluster: deps
 	$(MAKE) all
@@ -135,6 +196,11 @@ soak: deps
 	$(MAKE) all
 	SOHOA=$(CURDIR)/$(BUILD)/sohoa bash tests/soak.sh
 
+# What install puts in place; uninstall removes exactly these (and DOCDIR,
+# which is sohoa's own folder, when it is left empty).
+INSTALLED := $(BINDIR)/sohoa $(MANDIR)/man1/sohoa.1 $(UNITDIR)/sohoa.service \
+             $(UNITDIR)/sohoa.timer $(DOCDIR)/sohoa.cron
+
 install: $(BUILD)/sohoa
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/sohoa $(DESTDIR)$(BINDIR)/sohoa
@@ -144,15 +210,21 @@ install: $(BUILD)/sohoa
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sohoa.service $(DESTDIR)$(DOCDIR)/sohoa.cron
 	install -m 0644 ops/sohoa.timer $(DESTDIR)$(UNITDIR)/sohoa.timer
 
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
+
 unit: $(BUILD)/unit
 	$(BUILD)/unit $(T)
 
+# Speed is printed here, never asserted by the tests: `build/unit --bench`
+# (CPU time of the layout functions), then a timed run over copies of samples/.
 bench: deps
-	$(MAKE) all
-	bash tests/bench.sh
+	$(MAKE) all $(BUILD)/unit
+	SOHOA=$(SOHOA_BIN) UNIT=$(CURDIR)/$(BUILD)/unit bash tests/bench.sh
 
-$(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a $(BUILD)/.flags
+	$(LINK) -o $@ $< $(BUILD)/libsohoa.a $(LINK_LIBS)
 
 bench-search: deps
 	$(MAKE) $(BUILD)/bench_search
@@ -169,10 +241,10 @@ clean:
 # ---- header fields (ocr/fields.c): accuracy on made, corpus and real pages --
 .PHONY: eval-fields
 eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
-	$(CC) $(CFLAGS) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LDFLAGS) $(LDLIBS)
+	$(LINK) -o $(BUILD)/tools/fields_cli tests/fields/fields_cli.c $(BUILD)/libsohoa.a $(LINK_LIBS)
 	BUILD=$(BUILD) bash tests/fields/eval.sh $(EVAL_ARGS)
 
 # ---- Vietnamese correction (ocr/vncorrect.c): what it changes on real scans --
 $(BUILD)/tools/vncorrect_cli: tests/eval/vncorrect_cli.c $(BUILD)/libsohoa.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(LINK) -o $@ $^ $(LINK_LIBS)

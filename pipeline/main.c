@@ -6,9 +6,33 @@
 #include "archive.h"
 #include "../web/web.h"
 
+#include <leptonica/allheaders.h>
+#include <sqlite3.h>
+#include <tesseract/capi.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef SH_VERSION
+#define SH_VERSION "unknown"   /* the Makefile passes its VERSION */
+#endif
+
+/* "sohoa X.Y.Z" and the versions of the libraries it runs with (those
+   loaded at run time, not those it was compiled against). */
+static int print_version(void)
+{
+    char *lept = getLeptonicaVersion();
+    printf("sohoa %s\n", SH_VERSION);
+    printf("tesseract %s\n", TessVersion());
+    const char *lv = lept ? lept : "unknown";
+    if (!strncmp(lv, "leptonica-", 10))
+        lv += 10;
+    printf("leptonica %s\n", lv);
+    printf("sqlite %s\n", sqlite3_libversion());
+    lept_free(lept);
+    return fflush(stdout) == 0 && !ferror(stdout) ? SH_EXIT_OK : 1;
+}
 
 static int cmd_worker(int argc, char **argv)
 {
@@ -39,7 +63,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < SH_ARRAY_LEN(cmds); i++)
         if (cmds[i].help)
             fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].help);
-    fputs("\n'sohoa COMMAND --help' for a command's options.\n"
+    fputs("  version  sohoa's version and its libraries' (also --version)\n"
+          "\n'sohoa COMMAND --help' for a command's options.\n"
           "Exit status: 0 done, 1 some dossier failed (the rest completed),\n"
           "2 usage or configuration error, 3 another run holds the\n"
           "warehouse, 4 time limit reached with work left.\n",
@@ -52,6 +77,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? SH_EXIT_USAGE : SH_EXIT_OK;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+        return print_version();
     for (size_t i = 0; i < SH_ARRAY_LEN(cmds); i++)
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

@@ -4,10 +4,18 @@
 # A generated batch: the project's sample dossiers copied COPIES times under
 # new ids (300 dpi pages but one at 200 dpi).  Prints pages/min with --jobs 2,
 # per-stage time per page, the ratio of end-to-end time to Tesseract's
-# recognition time alone, and the workers' peak memory.
+# recognition time alone, and the workers' peak memory.  First the unit
+# runner's benchmarks (`build/unit --bench`: CPU time of the layout
+# functions), which the unit tests no longer time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SOHOA=${SOHOA:-$PWD/build/sohoa}
+UNIT=${UNIT:-$PWD/build/unit}
+if [ -x "$UNIT" ]; then
+    "$UNIT" --bench
+else
+    echo "bench: $UNIT absent (make build/unit), layout figures left out"
+fi
 COPIES=${COPIES:-3}
 JOBS=${JOBS:-2}
 T=$(mktemp -d /tmp/sohoa-bench-XXXXXX)

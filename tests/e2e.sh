@@ -55,11 +55,21 @@ t_provenance() { setup; $PY tests/e2e_check.py geometry "$WH" samples/truth.json
 
 t_pdf_structure() {
     setup
+    local did
     for pdf in "$WH"/pdf/*.pdf; do
         qpdf --check "$pdf" >/dev/null 2>&1 || die "qpdf --check fails on $pdf" || return 1
-        # G4 and JPEG pass-through: no page image is re-encoded as JPEG
-        # unless it came from a JPEG file.
-        pdfimages -list "$pdf" | awk 'NR>2 {print $9}' >"$TMP/enc" || return 1
+        # G4 and JPEG pass-through: every page has its image, and no page
+        # image is re-encoded as JPEG unless it came from a JPEG file.
+        did=$(basename "$pdf" .pdf)
+        pdfimages -list "$pdf" | awk 'NR>2 {print $1, $9}' >"$TMP/enc" || return 1
+        sql "$WH" "SELECT pageno, source_name FROM page WHERE dossier='$did' AND pageno IS NOT NULL" >"$TMP/src" || return 1
+        [ -s "$TMP/src" ] || die "$did: no pages in the catalog" || return 1
+        awk 'NR == FNR { split($0, a, "|"); src[a[1]] = a[2]; next }
+             { seen[$1] = 1
+               if ($2 == "jpeg" && tolower(src[$1]) !~ /[.]jpe?g$/) {
+                   print "page " $1 " (" src[$1] ") re-encoded as JPEG"; bad = 1 } }
+             END { for (p in src) if (!seen[p]) { print "page " p " (" src[p] ") has no image"; bad = 1 }
+                   exit bad }' "$TMP/src" "$TMP/enc" || die "$did: page images" || return 1
     done
     # The 1-bit TIFF pages are CCITT in the PDF.
     pdfimages -list "$WH/pdf/HS-2024-00001.pdf" | awk 'NR>2 {print $9}' | grep -qx ccitt ||
@@ -229,6 +239,20 @@ PY
         cp samples/batch/HS-2024-00003/0002.tif "$TMP/b-keep/HS-KEEP/0001.tif"
     "$SOHOA" run --warehouse "$TMP/wh-keep" --keep-blanks --jobs 2 "$TMP/b-keep" >"$LOG.keep" 2>&1
     [ "$(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'")" = 2 ] || die "--keep-blanks: $(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'") pages"
+}
+
+# --version: the Makefile's VERSION (its one place), then the libraries.
+t_version() {
+    local want out
+    want=$(sed -n 's/^VERSION *:= *//p' Makefile)
+    [ -n "$want" ] || die "no VERSION in the Makefile" || return 1
+    out=$("$SOHOA" --version) || die "--version: exit $?" || return 1
+    echo "$out"
+    [ "$(echo "$out" | head -n 1)" = "sohoa $want" ] || die "first line is not 'sohoa $want'" || return 1
+    for lib in tesseract leptonica sqlite; do
+        echo "$out" | grep -Eq "^$lib [0-9]+[.][0-9]+" || die "no $lib version" || return 1
+    done
+    [ "$("$SOHOA" version)" = "$out" ] || die "'sohoa version' differs from --version" || return 1
 }
 
 tests=$(declare -F | awk '{print $3}' | grep '^t_')

@@ -5,7 +5,12 @@
  *     const sh_test sh_tests_<module>[] = { {"name", fn}, ..., {NULL, NULL} };
  * and tests/unit.c lists the tables.  A test returns 0 on pass, 1 on fail,
  * 77 to skip (e.g. ../shared absent); CHECK() prints file:line and the
- * expression.  `tests/unit [name-substring]` runs one or all.
+ * expression.  `build/unit [name-substring]` runs one or all.
+ *
+ * Tests assert no timings.  Speed figures are benchmarks: a module may
+ * define  const sh_test sh_bench_<module>[]  (same form; the function
+ * prints its figures) and tests/unit.c lists it; `build/unit --bench
+ * [name-substring]` runs those instead (`make bench`).
  */
 #ifndef SH_TEST_H
 #define SH_TEST_H

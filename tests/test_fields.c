@@ -562,8 +562,11 @@ static int test_ocr_pages(void)
              sh_test_shared);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
+        /* the sample page passed, but the corpus pages (the real two-column
+           layout) were not checked: reported as skipped, not passed */
         sh_ocr_free(&e);
-        return 0;   /* the sample page was checked; corpus absent */
+        fprintf(stderr, "  %s absent: corpus pages not checked\n", path);
+        return SH_SKIP;
     }
     fclose(fp);
     CHECK(ocr_fields(e, path, 0, &f) == SH_OK);

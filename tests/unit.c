@@ -1,6 +1,8 @@
 /*
  * unit.c — runs every table of unit tests, or those whose name contains
  * argv[1].  Ends with the line "N passed, N failed, N skipped".
+ * `unit --bench [name]` runs the benchmark tables instead (speed figures,
+ * printed, for `make bench`).
  */
 #include "test.h"
 
@@ -15,6 +17,7 @@
 TABLE(util) TABLE(scan) TABLE(prep) TABLE(ocr) TABLE(pdf) TABLE(index)
 TABLE(pipeline) TABLE(pdfin) TABLE(layout) TABLE(web)
 TABLE(pdfa) TABLE(fields) TABLE(archive) TABLE(vncorrect)
+extern const sh_test sh_bench_layout[] __attribute__((weak));
 #undef TABLE
 
 static const sh_test *tables[] = {
@@ -22,6 +25,10 @@ static const sh_test *tables[] = {
     sh_tests_pdf,  sh_tests_index, sh_tests_pipeline, sh_tests_pdfin,
     sh_tests_layout, sh_tests_web, sh_tests_pdfa, sh_tests_fields,
     sh_tests_archive, sh_tests_vncorrect,
+};
+
+static const sh_test *bench_tables[] = {
+    sh_bench_layout,
 };
 
 const char *sh_test_samples = "samples";
@@ -51,6 +58,15 @@ static void cleanup_tmp(void)
 
 int main(int argc, char **argv)
 {
+    const sh_test *const *tabs = tables;
+    size_t ntabs = sizeof tables / sizeof tables[0];
+    const char *kind = "unit";
+    if (argc > 1 && !strcmp(argv[1], "--bench")) {
+        tabs = bench_tables;
+        ntabs = sizeof bench_tables / sizeof bench_tables[0];
+        kind = "bench";
+        argc--, argv++;
+    }
     const char *filter = argc > 1 ? argv[1] : NULL;
     if (getenv("SOHOA_SAMPLES"))
         sh_test_samples = getenv("SOHOA_SAMPLES");
@@ -58,10 +74,10 @@ int main(int argc, char **argv)
         sh_test_shared = getenv("SOHOA_SHARED");
     setMsgSeverity(L_SEVERITY_NONE);
     int pass = 0, fail = 0, skip = 0;
-    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
-        if (!tables[t])
+    for (size_t t = 0; t < ntabs; t++) {
+        if (!tabs[t])
             continue;
-        for (const sh_test *c = tables[t]; c->name; c++) {
+        for (const sh_test *c = tabs[t]; c->name; c++) {
             if (filter && !strstr(c->name, filter))
                 continue;
             int r = c->fn();
@@ -77,6 +93,6 @@ int main(int argc, char **argv)
                 fail++;
         }
     }
-    printf("unit: %d passed, %d failed, %d skipped\n", pass, fail, skip);
+    printf("%s: %d passed, %d failed, %d skipped\n", kind, pass, fail, skip);
     return fail ? 1 : 0;
 }
