@@ -30,13 +30,13 @@
  */
 #include "archive.h"
 #include "pipeline.h"
+#include "../base/opts.h"
 #include "../index/index.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <qpdf/qpdf-c.h>
 #include <signal.h>
 #include <sodium.h>
@@ -1465,29 +1465,35 @@ static void export_usage(FILE *f)
 
 int sh_cmd_export(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default(), *to = NULL;
+    const char *to = NULL;
     int all = 0, force = 0, c;
+    sh_opts ov;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
+        SH_LONGOPT_WAREHOUSE,
         {"to", required_argument, NULL, 't'},
         {"all", no_argument, NULL, 'a'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&ov);
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:t:afqh", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': wh = optarg; break;
         case 't': to = optarg; break;
         case 'a': all = 1; break;
         case 'f': force = 1; break;
         case 'q': sh_log_level = SH_LOG_WARN; break;
-        case 'h': export_usage(stdout); return SH_EXIT_OK;
-        default: export_usage(stderr); return SH_EXIT_USAGE;
+        default:
+            switch (sh_opt_common(&ov, c, optarg)) {
+            case SH_OPT_TAKEN: break;
+            case SH_OPT_HELP: export_usage(stdout); return SH_EXIT_OK;
+            default: export_usage(stderr); return SH_EXIT_USAGE;
+            }
         }
     }
+    const char *wh = ov.warehouse;
     int nids = argc - optind;
     if (!to || !*to || (all && nids > 0) || (!all && nids == 0)) {
         if (!to || !*to)

@@ -37,11 +37,11 @@
  * shard that should have held them when the shards' runs say N.
  */
 #include "pipeline.h"
+#include "../base/opts.h"
 #include "../index/index.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -811,22 +811,28 @@ int sh_cmd_merge(int argc, char **argv)
     static const struct option opts[] = {
         {"into", required_argument, NULL, 'i'},
         {"expect", required_argument, NULL, 'e'},
-        {"json", no_argument, NULL, 'j'},
+        SH_LONGOPT_JSON,
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0}};
     int c;
+    sh_opts o;
+    sh_opts_init(&o);
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': m->into = optarg; break;
         case 'e': json_array_append_new(expect, json_string(optarg)); break;
-        case 'j': json_out = 1; break;
         case 'q': sh_log_level = SH_LOG_WARN; break;
-        case 'h': usage(stdout); rc = SH_EXIT_OK; goto out;
-        default: usage(stderr); goto out;
+        default:
+            switch (sh_opt_common(&o, c, optarg)) {
+            case SH_OPT_TAKEN: break;
+            case SH_OPT_HELP: usage(stdout); rc = SH_EXIT_OK; goto out;
+            default: usage(stderr); goto out;
+            }
         }
     }
+    json_out = o.json;
     if (!m->into || optind >= argc) {
         fprintf(stderr, "sohoa merge: %s\n",
                 !m->into ? "--into DIR is required" : "no shard warehouse");

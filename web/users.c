@@ -26,9 +26,9 @@
  */
 #include "web.h"
 #include "../index/index.h"
+#include "../base/opts.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -797,29 +797,34 @@ static void free_password(char **pw)
 
 int sh_cmd_user(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
     const char *agency_list = NULL;
-    int admin = 0, as_json = 0, c;
+    int admin = 0, c;
+    sh_opts o;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
+        SH_LONGOPT_WAREHOUSE,
         {"agency", required_argument, NULL, 'a'},
         {"admin", no_argument, NULL, 'A'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:a:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "a:", opts, NULL)) !=
+           -1) {
         switch (c) {
-        case 'w': wh = optarg; break;
         case 'a': agency_list = optarg; break;
         case 'A': admin = 1; break;
-        case 'j': as_json = 1; break;
-        default:
-            user_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+        default: {
+            int k = sh_opt_common(&o, c, optarg);
+            if (k != SH_OPT_TAKEN) {
+                user_usage(k == SH_OPT_HELP ? stdout : stderr);
+                return k == SH_OPT_HELP ? SH_EXIT_OK : SH_EXIT_USAGE;
+            }
+        }
         }
     }
+    const char *wh = o.warehouse;
+    int as_json = o.json;
     int npos = argc - optind;
     char **pos = argv + optind;
     const char *sub = npos > 0 ? pos[0] : "";
