@@ -24,6 +24,7 @@
  */
 #include "archive.h"
 #include "../base/vntext.h"
+#include "../index/db.h"
 #include "../index/index.h"
 
 #include <ctype.h>
@@ -979,37 +980,6 @@ void sh_manifest_free(sh_manifest **pm)
 /* ------------------------------------------------------------------ */
 /* catalog                                                              */
 
-static int db_fail(struct sqlite3 *db, sh_err *err, const char *what)
-{
-    int full = sqlite3_errcode(db) == SQLITE_FULL;
-    return sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "catalog: %s: %s", what,
-                   sqlite3_errmsg(db));
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_int(sqlite3_stmt *st, int i, int v)
-{
-    if (v >= 0)
-        sqlite3_bind_int(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_conf(sqlite3_stmt *st, int i, double v)
-{
-    if (v >= 0)
-        sqlite3_bind_double(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 int sh_meta_store(struct sqlite3 *db, const sh_meta *m,
                   const char *manifest_path, sh_err *err)
 {
@@ -1029,33 +999,28 @@ int sh_meta_store(struct sqlite3 *db, const sh_meta *m,
     if (!m || !m->dossier)
         return sh_errf(err, SH_EUSAGE, "sh_meta_store: no dossier");
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "dossier_meta");
-    bind_text(st, 1, m->dossier);
-    bind_text(st, 2, m->file_code);
-    bind_text(st, 3, m->organ_id);
-    bind_int(st, 4, m->file_catalog);
-    bind_text(st, 5, m->file_notation);
-    bind_text(st, 6, m->title);
-    bind_text(st, 7, m->maintenance);
-    bind_text(st, 8, m->rights);
-    bind_text(st, 9, m->language);
-    bind_text(st, 10, m->start_date);
-    bind_text(st, 11, m->end_date);
-    bind_int(st, 12, m->doc_total);
-    bind_int(st, 13, m->page_total);
-    bind_int(st, 14, m->sheet_total);
-    bind_text(st, 15, m->description);
-    bind_text(st, 16, m->agency);
-    bind_text(st, 17, manifest_path);
-    if (m->row > 0)
-        sqlite3_bind_int(st, 18, m->row);
-    else
-        sqlite3_bind_null(st, 18);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? SH_OK
-                                               : db_fail(db, err, "dossier_meta");
-    sqlite3_finalize(st);
-    return rc;
+    int rc = sh_db_prep(db, sql, &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, m->dossier);
+    sh_db_bind_text(st, 2, m->file_code);
+    sh_db_bind_text(st, 3, m->organ_id);
+    sh_db_bind_int_or_null(st, 4, m->file_catalog);
+    sh_db_bind_text(st, 5, m->file_notation);
+    sh_db_bind_text(st, 6, m->title);
+    sh_db_bind_text(st, 7, m->maintenance);
+    sh_db_bind_text(st, 8, m->rights);
+    sh_db_bind_text(st, 9, m->language);
+    sh_db_bind_text(st, 10, m->start_date);
+    sh_db_bind_text(st, 11, m->end_date);
+    sh_db_bind_int_or_null(st, 12, m->doc_total);
+    sh_db_bind_int_or_null(st, 13, m->page_total);
+    sh_db_bind_int_or_null(st, 14, m->sheet_total);
+    sh_db_bind_text(st, 15, m->description);
+    sh_db_bind_text(st, 16, m->agency);
+    sh_db_bind_text(st, 17, manifest_path);
+    sh_db_bind_int_or_null(st, 18, m->row > 0 ? m->row : -1);
+    return sh_db_done(db, st, err);
 }
 
 int sh_manifest_apply(struct sqlite3 *db, const sh_manifest *m,
@@ -1108,30 +1073,28 @@ int sh_document_store(struct sqlite3 *db, const sh_document *d, int *kept,
         " subject=?16, subject_conf=?17, origin=?18"
         " WHERE ?18 <> 'ocr' OR document.origin = 'ocr'";
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "document");
-    bind_text(st, 1, d->dossier);
+    int rc = sh_db_prep(db, sql, &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, d->dossier);
     sqlite3_bind_int(st, 2, d->ordinal);
     sqlite3_bind_int(st, 3, d->first_page);
     sqlite3_bind_int(st, 4, d->last_page);
-    bind_conf(st, 5, d->start_conf);
-    bind_text(st, 6, d->type_name);
-    bind_conf(st, 7, d->type_conf);
-    bind_text(st, 8, d->code_number);
-    bind_text(st, 9, d->code_notation);
-    bind_conf(st, 10, d->code_conf);
-    bind_text(st, 11, d->issued_date);
-    bind_text(st, 12, d->place);
-    bind_conf(st, 13, d->date_conf);
-    bind_text(st, 14, d->organ_name);
-    bind_conf(st, 15, d->organ_conf);
-    bind_text(st, 16, d->subject);
-    bind_conf(st, 17, d->subject_conf);
-    bind_text(st, 18, origin);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? SH_OK
-                                               : db_fail(db, err, "document");
-    if (!rc && kept)
-        *kept = sqlite3_changes(db) == 0;
-    sqlite3_finalize(st);
+    sh_db_bind_double_or_null(st, 5, d->start_conf);
+    sh_db_bind_text(st, 6, d->type_name);
+    sh_db_bind_double_or_null(st, 7, d->type_conf);
+    sh_db_bind_text(st, 8, d->code_number);
+    sh_db_bind_text(st, 9, d->code_notation);
+    sh_db_bind_double_or_null(st, 10, d->code_conf);
+    sh_db_bind_text(st, 11, d->issued_date);
+    sh_db_bind_text(st, 12, d->place);
+    sh_db_bind_double_or_null(st, 13, d->date_conf);
+    sh_db_bind_text(st, 14, d->organ_name);
+    sh_db_bind_double_or_null(st, 15, d->organ_conf);
+    sh_db_bind_text(st, 16, d->subject);
+    sh_db_bind_double_or_null(st, 17, d->subject_conf);
+    sh_db_bind_text(st, 18, origin);
+    if (!(rc = sh_db_done(db, st, err)) && kept)
+        *kept = sqlite3_changes(db) == 0;   /* the upsert's WHERE said no */
     return rc;
 }
