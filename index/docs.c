@@ -4,21 +4,11 @@
  *   sh_doc_at, sh_docinfo_release, sh_doc_json
  */
 #include "docs.h"
+#include "db.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *col(sqlite3_stmt *st, int i, int *oom)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    if (!t)
-        return NULL;
-    char *s = strdup((const char *)t);
-    if (!s)
-        *oom = 1;
-    return s;
-}
 
 int sh_doc_at(sqlite3 *db, const char *dossier, int page, sh_docinfo *out,
               sh_err *err)
@@ -38,14 +28,14 @@ int sh_doc_at(sqlite3 *db, const char *dossier, int page, sh_docinfo *out,
             return SH_OK;
         return sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
     }
-    sqlite3_bind_text(st, 1, dossier, -1, SQLITE_STATIC);
+    sh_db_bind_text(st, 1, dossier);
     sqlite3_bind_int(st, 2, page);
     int rc = sqlite3_step(st), oom = 0;
     if (rc == SQLITE_ROW) {
         out->ordinal = sqlite3_column_int(st, 0);
         out->first_page = sqlite3_column_int(st, 1);
         out->last_page = sqlite3_column_int(st, 2);
-        out->type_name = col(st, 3, &oom);
+        out->type_name = sh_db_col_dup(st, 3, 0, &oom);
         const char *num = (const char *)sqlite3_column_text(st, 4);
         const char *nota = (const char *)sqlite3_column_text(st, 5);
         if (num || nota) {
@@ -57,10 +47,10 @@ int sh_doc_at(sqlite3 *db, const char *dossier, int page, sh_docinfo *out,
             else
                 oom = 1;
         }
-        out->issued_date = col(st, 6, &oom);
-        out->organ_name = col(st, 7, &oom);
-        out->subject = col(st, 8, &oom);
-        out->origin = col(st, 9, &oom);
+        out->issued_date = sh_db_col_dup(st, 6, 0, &oom);
+        out->organ_name = sh_db_col_dup(st, 7, 0, &oom);
+        out->subject = sh_db_col_dup(st, 8, 0, &oom);
+        out->origin = sh_db_col_dup(st, 9, 0, &oom);
         rc = SH_OK;
     } else if (rc == SQLITE_DONE) {
         rc = SH_OK;

@@ -8,10 +8,11 @@
  * Both open the catalog read-only, so they run while a run writes (WAL).
  */
 #include "pipeline.h"
+#include "../base/opts.h"
 #include "../index/docs.h"
 #include "../index/index.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,24 +30,23 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 
 int sh_cmd_status(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
-    int as_json = 0, c;
+    sh_opts ov;
+    int c;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_WAREHOUSE, SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&ov);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w': wh = optarg; break;
-        case 'j': as_json = 1; break;
-        default:
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT, opts, NULL)) != -1) {
+        int k = sh_opt_common(&ov, c, optarg);
+        if (k != SH_OPT_TAKEN) {
             fputs("usage: sohoa status [--warehouse DIR] [--json]\n", stderr);
-            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+            return k == SH_OPT_HELP ? SH_EXIT_OK : SH_EXIT_USAGE;
         }
     }
+    const char *wh = ov.warehouse;
+    int as_json = ov.json;
     sqlite3 *db;
     int rc = sh_catalog_open_ro(wh, &db);
     if (rc)
@@ -111,13 +111,12 @@ int sh_cmd_status(int argc, char **argv)
 
 int sh_cmd_search(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
-    int as_json = 0, c;
+    sh_opts ov;
+    int c;
     sh_query q = {0};
     q.limit = 20;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'j'},
+        SH_LONGOPT_WAREHOUSE, SH_LONGOPT_JSON,
         {"limit", required_argument, NULL, 'n'},
         {"offset", required_argument, NULL, 'o'},
         {"agency", required_argument, NULL, 'a'},
@@ -127,7 +126,7 @@ int sh_cmd_search(int argc, char **argv)
         {"code", required_argument, NULL, 'C'},
         {"from", required_argument, NULL, 'F'},
         {"to", required_argument, NULL, 'U'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
@@ -142,25 +141,41 @@ int sh_cmd_search(int argc, char **argv)
         "  whose number/notation holds CODE, issued in that period (as the "
         "run read\n"
         "  them from the document headers; without marks also matches).\n";
+    sh_opts_init(&ov);
+    sh_err oerr = {0};
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:jn:o:a:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "n:o:a:", opts,
+                            NULL)) != -1) {
+        int bad = 0;
         switch (c) {
-        case 'w': wh = optarg; break;
-        case 'j': as_json = 1; break;
-        case 'n': q.limit = atoi(optarg); break;
-        case 'o': q.offset = atoi(optarg); break;
+        case 'n': bad = sh_opt_int("--limit", optarg, 1, INT_MAX, &q.limit,
+                                   &oerr); break;
+        case 'o': bad = sh_opt_int("--offset", optarg, 0, INT_MAX, &q.offset,
+                                   &oerr); break;
         case 'a': q.agency = optarg; break;
-        case 'y': q.year = atoi(optarg); break;
+        case 'y': bad = sh_opt_int("--year", optarg, 0, 9999, &q.year,
+                                   &oerr); break;
         case 'p': q.dossier_prefix = optarg; break;
         case 'T': q.doc_type = optarg; break;
         case 'C': q.doc_code = optarg; break;
         case 'F': q.issued_from = optarg; break;
         case 'U': q.issued_to = optarg; break;
-        default:
-            fputs(usage, c == 'h' ? stdout : stderr);
-            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+        default: {
+            int k = sh_opt_common(&ov, c, optarg);
+            if (k != SH_OPT_TAKEN) {
+                fputs(usage, k == SH_OPT_HELP ? stdout : stderr);
+                return k == SH_OPT_HELP ? SH_EXIT_OK : SH_EXIT_USAGE;
+            }
+        }
+        }
+        if (bad) {
+            fprintf(stderr, "sohoa search: %s\n", oerr.msg);
+            fputs(usage, stderr);
+            return SH_EXIT_USAGE;
         }
     }
+    const char *wh = ov.warehouse;
+    int as_json = ov.json;
     const char *dates[] = {q.issued_from, q.issued_to};
     for (int i = 0; i < 2; i++) {
         int y, m, d;

@@ -7,6 +7,10 @@
  *   sh_export            export dossiers (library entry; tests use it)
  *   sh_cmd_export        sohoa export
  *
+ * The XML and the CSV tables are written by export_write.c (through
+ * export_int.h); this file reads the catalog, checks and copies the PDF,
+ * splits it per văn bản and puts each dossier's folder into place.
+ *
  * Method.  Each dossier is built in TO/.<F>.tmp.<pid>: the dossier PDF is
  * copied while its SHA-256 is computed and compared with the catalog's
  * (a PDF changed since it was made is refused, nothing is written); each
@@ -26,17 +30,18 @@
  * sheet counts; DocTotal: the documents; StartDate/EndDate: the earliest
  * and latest IssuedDate; Language: Tiếng Việt) with source="derived";
  * document fields carry their origin, and OCR suggestions their
- * confidence (0..1).  Absent fields are empty elements.
+ * confidence (0..1).  Absent fields are empty elements (export_write.c).
  */
-#include "archive.h"
+#include "export_int.h"
 #include "pipeline.h"
+#include "../base/opts.h"
+#include "../index/db.h"
 #include "../index/index.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <qpdf/qpdf-c.h>
 #include <signal.h>
 #include <sodium.h>
@@ -302,75 +307,7 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* XML                                                                  */
-
-/* s as XML character data: & < > " ' escaped, characters XML 1.0 does
-   not allow (C0 controls but TAB/LF/CR, U+FFFE/U+FFFF, invalid UTF-8)
-   dropped. */
-static void xml_text(sh_buf *b, const char *s)
-{
-    const uint8_t *p = (const uint8_t *)(s ? s : "");
-    size_t len = strlen((const char *)p);
-    for (size_t i = 0; i < len;) {
-        ucs4_t uc;
-        int n = u8_mbtouc(&uc, p + i, len - i);
-        if (n < 1)
-            n = 1;
-        int invalid = uc == 0xFFFD && !(n == 3 && p[i] == 0xEF &&
-                                        p[i + 1] == 0xBF && p[i + 2] == 0xBD);
-        if (!invalid && (uc == 0x9 || uc == 0xA || uc == 0xD ||
-                         (uc >= 0x20 && uc != 0xFFFE && uc != 0xFFFF))) {
-            switch (uc) {
-            case '&': sh_buf_adds(b, "&amp;"); break;
-            case '<': sh_buf_adds(b, "&lt;"); break;
-            case '>': sh_buf_adds(b, "&gt;"); break;
-            case '"': sh_buf_adds(b, "&quot;"); break;
-            case '\'': sh_buf_adds(b, "&apos;"); break;
-            case '\r': sh_buf_adds(b, "&#13;"); break;
-            default: sh_buf_add(b, p + i, (size_t)n);
-            }
-        }
-        i += (size_t)n;
-    }
-}
-
-/* <name source="src" confidence="c">value</name>, or <name/> */
-static void xml_field(sh_buf *b, int indent, const char *name,
-                      const char *value, const char *src, double conf)
-{
-    sh_buf_printf(b, "%*s<%s", indent, "", name);
-    if (!value) {
-        sh_buf_adds(b, "/>\n");
-        return;
-    }
-    if (src)
-        sh_buf_printf(b, " source=\"%s\"", src);
-    if (conf >= 0)
-        sh_buf_printf(b, " confidence=\"%.2f\"", conf);
-    sh_buf_adds(b, ">");
-    xml_text(b, value);
-    sh_buf_printf(b, "</%s>\n", name);
-}
-
-static void xml_int(sh_buf *b, int indent, const char *name, int v,
-                    const char *src)
-{
-    char s[24];
-    snprintf(s, sizeof s, "%d", v);
-    xml_field(b, indent, name, v >= 0 ? s : NULL, src, -1);
-}
-
-/* ------------------------------------------------------------------ */
 /* catalog reads                                                        */
-
-typedef struct doc {
-    int ordinal, first, last;
-    char *type_name, *code_number, *code_notation, *issued_date, *place,
-        *organ_name, *subject, *origin;
-    double type_conf, code_conf, date_conf, organ_conf, subject_conf;
-    char iso[11];         /* issued date as ISO, "" = unknown */
-    char file[200];
-} doc;
 
 static void docs_free(doc *d, int n)
 {
@@ -387,31 +324,13 @@ static void docs_free(doc *d, int n)
     free(d);
 }
 
-static char *col_str(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t && *t ? strdup((const char *)t) : NULL;
-}
-
-static int col_int(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1
-                                                     : sqlite3_column_int(st, i);
-}
-
-static double col_conf(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL
-               ? -1 : sqlite3_column_double(st, i);
-}
-
 static int table_exists(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE "
-                           "type='table' AND name=?", -1, &st, NULL))
+    if (sh_db_prep(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND"
+                   " name=?", &st, NULL))
         return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sh_db_bind_text(st, 1, name);
     int r = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return r;
@@ -440,35 +359,32 @@ static int load_meta(sqlite3 *db, const char *id, sh_meta *m, sh_err *err)
 {
     meta_clear(m);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT file_code, organ_id, file_catalog,"
-                           " file_notation, title, maintenance, rights,"
-                           " language, start_date, end_date, doc_total,"
-                           " page_total, sheet_total, description, agency"
-                           " FROM dossier_meta WHERE dossier=?",
-                           -1, &st, NULL)) {
-        sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
+    if (sh_db_prep(db,
+                   "SELECT file_code, organ_id, file_catalog, file_notation,"
+                   " title, maintenance, rights, language, start_date,"
+                   " end_date, doc_total, page_total, sheet_total,"
+                   " description, agency FROM dossier_meta WHERE dossier=?",
+                   &st, err))
         return -1;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sh_db_bind_text(st, 1, id);
     int found = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
         found = 1;
-        m->file_code = col_str(st, 0);
-        m->organ_id = col_str(st, 1);
-        m->file_catalog = col_int(st, 2);
-        m->file_notation = col_str(st, 3);
-        m->title = col_str(st, 4);
-        m->maintenance = col_str(st, 5);
-        m->rights = col_str(st, 6);
-        m->language = col_str(st, 7);
-        m->start_date = col_str(st, 8);
-        m->end_date = col_str(st, 9);
-        m->doc_total = col_int(st, 10);
-        m->page_total = col_int(st, 11);
-        m->sheet_total = col_int(st, 12);
-        m->description = col_str(st, 13);
-        m->agency = col_str(st, 14);
+        m->file_code = sh_db_col_dup(st, 0, 1, NULL);
+        m->organ_id = sh_db_col_dup(st, 1, 1, NULL);
+        m->file_catalog = sh_db_col_int_or(st, 2, -1);
+        m->file_notation = sh_db_col_dup(st, 3, 1, NULL);
+        m->title = sh_db_col_dup(st, 4, 1, NULL);
+        m->maintenance = sh_db_col_dup(st, 5, 1, NULL);
+        m->rights = sh_db_col_dup(st, 6, 1, NULL);
+        m->language = sh_db_col_dup(st, 7, 1, NULL);
+        m->start_date = sh_db_col_dup(st, 8, 1, NULL);
+        m->end_date = sh_db_col_dup(st, 9, 1, NULL);
+        m->doc_total = sh_db_col_int_or(st, 10, -1);
+        m->page_total = sh_db_col_int_or(st, 11, -1);
+        m->sheet_total = sh_db_col_int_or(st, 12, -1);
+        m->description = sh_db_col_dup(st, 13, 1, NULL);
+        m->agency = sh_db_col_dup(st, 14, 1, NULL);
     }
     sqlite3_finalize(st);
     return found;
@@ -500,18 +416,18 @@ static int load_docs(sqlite3 *db, const char *id, doc **out, int *n,
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT ordinal, first_page, last_page, type_name,"
-                           " type_conf, code_number, code_notation,"
-                           " code_conf, issued_date, place, date_conf,"
-                           " organ_name, organ_conf, subject, subject_conf,"
-                           " origin FROM document WHERE dossier=?"
-                           " ORDER BY ordinal",
-                           -1, &st, NULL))
-        return sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sh_db_prep(db,
+                        "SELECT ordinal, first_page, last_page, type_name,"
+                        " type_conf, code_number, code_notation, code_conf,"
+                        " issued_date, place, date_conf, organ_name,"
+                        " organ_conf, subject, subject_conf, origin FROM"
+                        " document WHERE dossier=? ORDER BY ordinal",
+                        &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, id);
     doc *v = NULL;
-    int cnt = 0, cap = 0, rc = SH_OK;
+    int cnt = 0, cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (cnt == cap) {
             cap = cap ? 2 * cap : 16;
@@ -527,19 +443,19 @@ static int load_docs(sqlite3 *db, const char *id, doc **out, int *n,
         d->ordinal = sqlite3_column_int(st, 0);
         d->first = sqlite3_column_int(st, 1);
         d->last = sqlite3_column_int(st, 2);
-        d->type_name = col_str(st, 3);
-        d->type_conf = col_conf(st, 4);
-        d->code_number = col_str(st, 5);
-        d->code_notation = col_str(st, 6);
-        d->code_conf = col_conf(st, 7);
-        d->issued_date = col_str(st, 8);
-        d->place = col_str(st, 9);
-        d->date_conf = col_conf(st, 10);
-        d->organ_name = col_str(st, 11);
-        d->organ_conf = col_conf(st, 12);
-        d->subject = col_str(st, 13);
-        d->subject_conf = col_conf(st, 14);
-        d->origin = col_str(st, 15);
+        d->type_name = sh_db_col_dup(st, 3, 1, NULL);
+        d->type_conf = sh_db_col_double_or(st, 4, -1);
+        d->code_number = sh_db_col_dup(st, 5, 1, NULL);
+        d->code_notation = sh_db_col_dup(st, 6, 1, NULL);
+        d->code_conf = sh_db_col_double_or(st, 7, -1);
+        d->issued_date = sh_db_col_dup(st, 8, 1, NULL);
+        d->place = sh_db_col_dup(st, 9, 1, NULL);
+        d->date_conf = sh_db_col_double_or(st, 10, -1);
+        d->organ_name = sh_db_col_dup(st, 11, 1, NULL);
+        d->organ_conf = sh_db_col_double_or(st, 12, -1);
+        d->subject = sh_db_col_dup(st, 13, 1, NULL);
+        d->subject_conf = sh_db_col_double_or(st, 14, -1);
+        d->origin = sh_db_col_dup(st, 15, 1, NULL);
         if (d->issued_date)
             date_key(d->issued_date, d->iso);
     }
@@ -561,91 +477,6 @@ static int cmp_doc(const void *a, const void *b)
         return x->iso[0] ? -1 : 1;
     int c = strcmp(x->iso, y->iso);
     return c ? c : x->ordinal - y->ordinal;
-}
-
-/* ------------------------------------------------------------------ */
-/* CSV tables                                                           */
-
-static const char *const dossier_cols[] = {
-    "FileCode", "Dossier", "OrganId", "FileCatalog", "FileNotation", "Title",
-    "Maintenance", "Rights", "Language", "StartDate", "EndDate", "DocTotal",
-    "PageTotal", "SheetTotal", "Description", "Agency", "File"};
-static const char *const document_cols[] = {
-    "FileCode", "DocOrdinal", "TypeName", "CodeNumber", "CodeNotation",
-    "IssuedDate", "OrganName", "Subject", "PageAmount", "Language",
-    "Description", "FirstPage", "LastPage", "File", "Dossier", "Origin"};
-
-typedef struct trow {
-    char **f;
-    int n;
-    long seq;
-} trow;
-
-typedef struct table {
-    const char *const *cols;
-    int ncols;
-    trow *r;
-    int n, cap;
-} table;
-
-static int table_add(table *t, char **f, long seq)
-{
-    if (t->n == t->cap) {
-        int nc = t->cap ? 2 * t->cap : 32;
-        trow *nr = realloc(t->r, (size_t)nc * sizeof *nr);
-        if (!nr)
-            return SH_ENOMEM;
-        t->r = nr;
-        t->cap = nc;
-    }
-    t->r[t->n].f = f;
-    t->r[t->n].n = t->ncols;
-    t->r[t->n].seq = seq;
-    t->n++;
-    return SH_OK;
-}
-
-/* New row from ncols strings (copied; NULL = empty). */
-static int table_addv(table *t, const char *const *v, long seq)
-{
-    char **f = calloc((size_t)t->ncols, sizeof *f);
-    if (!f)
-        return SH_ENOMEM;
-    for (int i = 0; i < t->ncols; i++)
-        if (!(f[i] = strdup(v[i] ? v[i] : ""))) {
-            for (int k = 0; k < i; k++)
-                free(f[k]);
-            free(f);
-            return SH_ENOMEM;
-        }
-    if (table_add(t, f, seq)) {
-        for (int k = 0; k < t->ncols; k++)
-            free(f[k]);
-        free(f);
-        return SH_ENOMEM;
-    }
-    return SH_OK;
-}
-
-static void table_release(table *t)
-{
-    for (int i = 0; i < t->n; i++) {
-        for (int k = 0; k < t->r[i].n; k++)
-            free(t->r[i].f[k]);
-        free(t->r[i].f);
-    }
-    free(t->r);
-    t->r = NULL;
-    t->n = t->cap = 0;
-}
-
-static int cmp_trow(const void *a, const void *b)
-{
-    const trow *x = a, *y = b;
-    int c = strcmp(x->f[0], y->f[0]);
-    if (c)
-        return c;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* ------------------------------------------------------------------ */
@@ -745,215 +576,20 @@ static const char *owner_of(const ctx *c, const char *folder)
     return NULL;
 }
 
-enum { OUT_DONE, OUT_SKIPPED, OUT_FAILED };
-
-static const char *src_of(const char *origin)
+/* Count folder fname as exported by this run. */
+static int done_add(ctx *c, const char *fname)
 {
-    return origin ? origin : "ocr";
-}
-
-static double conf_of(const char *origin, double conf)
-{
-    return (!origin || !strcmp(origin, "ocr")) ? conf : -1;
-}
-
-/* What is written for one dossier: the catalog's values, the manifest's,
-   and what is derived when both are silent. */
-typedef struct view {
-    const char *id, *file_code, *fname, *lang, *agency;
-    const char *start, *end, *start_src, *end_src;
-    const sh_meta *meta;
-    const doc *docs;
-    int ndocs, npdf, sheets;
-    long long bytes;
-    const char *sha;
-} view;
-
-static void view_init(view *v, const char *id, const char *file_code,
-                      const char *fname, const sh_meta *meta,
-                      const char *agency, const doc *docs, int ndocs,
-                      int npdf, int sheets, long long bytes, const char *sha)
-{
-    memset(v, 0, sizeof *v);
-    v->id = id;
-    v->file_code = file_code;
-    v->fname = fname;
-    v->meta = meta;
-    v->docs = docs;
-    v->ndocs = ndocs;
-    v->npdf = npdf;
-    v->sheets = sheets;
-    v->bytes = bytes;
-    v->sha = sha;
-    v->lang = meta->language ? meta->language : "Tiếng Việt";
-    v->agency = meta->agency ? meta->agency : agency;
-    v->start = meta->start_date;
-    v->end = meta->end_date;
-    v->start_src = v->end_src = "manifest";
-    /* the earliest and latest IssuedDate when the manifest gave none */
-    const char *lo = NULL, *hi = NULL;
-    for (int i = 0; i < ndocs; i++)
-        if (docs[i].iso[0]) {
-            if (!lo || strcmp(docs[i].iso, lo) < 0)
-                lo = docs[i].iso;
-            if (!hi || strcmp(docs[i].iso, hi) > 0)
-                hi = docs[i].iso;
-        }
-    if (!v->start) {
-        v->start = lo;
-        v->start_src = "derived";
-    }
-    if (!v->end) {
-        v->end = hi;
-        v->end_src = "derived";
-    }
-    if (meta->page_total >= 0 && meta->page_total != npdf)
-        sh_log(SH_LOG_WARN, "%s: the manifest's PageTotal is %d, the PDF has "
-               "%d pages", id, meta->page_total, npdf);
-    int real_docs = !(ndocs == 1 && docs[0].origin &&
-                      !strcmp(docs[0].origin, "derived"));
-    if (meta->doc_total >= 0 && real_docs && meta->doc_total != ndocs)
-        sh_log(SH_LOG_WARN, "%s: the manifest's DocTotal is %d, the catalog "
-               "has %d documents", id, meta->doc_total, ndocs);
-}
-
-static int view_doc_total(const view *v)
-{
-    return v->meta->doc_total >= 0 ? v->meta->doc_total : v->ndocs;
-}
-
-static int view_page_total(const view *v)
-{
-    return v->meta->page_total >= 0 ? v->meta->page_total : v->npdf;
-}
-
-static int view_sheet_total(const view *v)
-{
-    return v->meta->sheet_total >= 0 ? v->meta->sheet_total : v->sheets;
-}
-
-static const char *mf(const void *given)
-{
-    return given ? "manifest" : "derived";
-}
-
-static void view_xml(const view *v, const char *now, sh_buf *xml)
-{
-    const sh_meta *m = v->meta;
-    sh_buf_adds(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<!-- Hồ sơ and văn bản fields of Nghị định 30/2020/NĐ-CP "
-                "Phụ lục VI (element names as there).\n"
-                "     source=\"manifest\": from the batch's manifest.csv; "
-                "\"ocr\": suggested from the page text\n"
-                "     (confidence 0..1); \"derived\": computed by sohoa; "
-                "\"manual\": entered by a person.\n"
-                "     Empty element: not known. Dates are yyyy-mm-dd "
-                "(yyyy-mm or yyyy when the day or month is blank). -->\n");
-    sh_buf_adds(xml, "<Dossier id=\"");
-    xml_text(xml, v->id);
-    sh_buf_printf(xml, "\" exported=\"%s\" generator=\"sohoa\">\n", now);
-    xml_field(xml, 2, "FileCode", v->file_code, mf(m->file_code), -1);
-    xml_field(xml, 2, "OrganId", m->organ_id, "manifest", -1);
-    xml_int(xml, 2, "FileCatalog", m->file_catalog, "manifest");
-    xml_field(xml, 2, "FileNotation", m->file_notation, "manifest", -1);
-    xml_field(xml, 2, "Title", m->title ? m->title : v->id, mf(m->title), -1);
-    xml_field(xml, 2, "Maintenance", m->maintenance, "manifest", -1);
-    xml_field(xml, 2, "Rights", m->rights, "manifest", -1);
-    xml_field(xml, 2, "Language", v->lang, mf(m->language), -1);
-    xml_field(xml, 2, "StartDate", v->start, v->start_src, -1);
-    xml_field(xml, 2, "EndDate", v->end, v->end_src, -1);
-    xml_int(xml, 2, "DocTotal", view_doc_total(v),
-            m->doc_total >= 0 ? "manifest" : "derived");
-    xml_int(xml, 2, "PageTotal", view_page_total(v),
-            m->page_total >= 0 ? "manifest" : "derived");
-    xml_int(xml, 2, "SheetTotal", view_sheet_total(v),
-            m->sheet_total >= 0 ? "manifest" : "derived");
-    xml_field(xml, 2, "Description", m->description, "manifest", -1);
-    xml_field(xml, 2, "Agency", v->agency, m->agency ? "manifest" : NULL, -1);
-    sh_buf_printf(xml, "  <PdfFile pages=\"%d\" bytes=\"%lld\" "
-                  "sha256=\"%s\">", v->npdf, v->bytes, v->sha);
-    xml_text(xml, v->fname);
-    sh_buf_adds(xml, ".pdf</PdfFile>\n  <Documents>\n");
-    for (int i = 0; i < v->ndocs; i++) {
-        const doc *d = &v->docs[i];
-        const char *s = src_of(d->origin);
-        char ord[16], amount[16], fp[16], lp[16];
-        snprintf(ord, sizeof ord, "%d", d->ordinal);
-        snprintf(amount, sizeof amount, "%d", d->last - d->first + 1);
-        snprintf(fp, sizeof fp, "%d", d->first);
-        snprintf(lp, sizeof lp, "%d", d->last);
-        const char *date = d->iso[0] ? d->iso : d->issued_date;
-        sh_buf_adds(xml, "    <Document>\n");
-        xml_field(xml, 6, "DocOrdinal", ord, NULL, -1);
-        xml_field(xml, 6, "TypeName", d->type_name, s,
-                  conf_of(d->origin, d->type_conf));
-        xml_field(xml, 6, "CodeNumber", d->code_number, s,
-                  conf_of(d->origin, d->code_conf));
-        xml_field(xml, 6, "CodeNotation", d->code_notation, s,
-                  conf_of(d->origin, d->code_conf));
-        xml_field(xml, 6, "IssuedDate", date, s,
-                  conf_of(d->origin, d->date_conf));
-        xml_field(xml, 6, "Place", d->place, s,
-                  conf_of(d->origin, d->date_conf));
-        xml_field(xml, 6, "OrganName", d->organ_name, s,
-                  conf_of(d->origin, d->organ_conf));
-        xml_field(xml, 6, "Subject", d->subject, s,
-                  conf_of(d->origin, d->subject_conf));
-        xml_field(xml, 6, "PageAmount", amount, "derived", -1);
-        xml_field(xml, 6, "Language", v->lang, mf(m->language), -1);
-        xml_field(xml, 6, "Description", NULL, NULL, -1);
-        xml_field(xml, 6, "FirstPage", fp, NULL, -1);
-        xml_field(xml, 6, "LastPage", lp, NULL, -1);
-        xml_field(xml, 6, "File", d->file, NULL, -1);
-        sh_buf_adds(xml, "    </Document>\n");
-    }
-    sh_buf_adds(xml, "  </Documents>\n</Dossier>\n");
-}
-
-/* The dossier's row and its documents' rows for the CSV tables; the
-   folder counted as exported by this run. */
-static int view_rows(ctx *c, const view *v)
-{
-    const sh_meta *m = v->meta;
-    char cat[16] = "", dt[16], pt[16], stt[16] = "", rel[300];
-    if (m->file_catalog >= 0)
-        snprintf(cat, sizeof cat, "%d", m->file_catalog);
-    snprintf(dt, sizeof dt, "%d", view_doc_total(v));
-    snprintf(pt, sizeof pt, "%d", view_page_total(v));
-    if (view_sheet_total(v) >= 0)
-        snprintf(stt, sizeof stt, "%d", view_sheet_total(v));
-    snprintf(rel, sizeof rel, "%s/%s.pdf", v->fname, v->fname);
-    const char *dv[] = {v->file_code, v->id, m->organ_id, cat,
-                        m->file_notation, m->title ? m->title : v->id,
-                        m->maintenance, m->rights, v->lang, v->start, v->end,
-                        dt, pt, stt, m->description, v->agency, rel};
-    int rc = table_addv(&c->dossiers, dv, c->seq++);
-    for (int i = 0; i < v->ndocs && !rc; i++) {
-        const doc *d = &v->docs[i];
-        char ord[16], amount[16], fp[16], lp[16], drel[400];
-        snprintf(ord, sizeof ord, "%d", d->ordinal);
-        snprintf(amount, sizeof amount, "%d", d->last - d->first + 1);
-        snprintf(fp, sizeof fp, "%d", d->first);
-        snprintf(lp, sizeof lp, "%d", d->last);
-        snprintf(drel, sizeof drel, "%s/%s", v->fname, d->file);
-        const char *r[] = {v->file_code, ord, d->type_name, d->code_number,
-                           d->code_notation,
-                           d->iso[0] ? d->iso : d->issued_date,
-                           d->organ_name, d->subject, amount, v->lang, NULL,
-                           fp, lp, drel, v->id, src_of(d->origin)};
-        rc = table_addv(&c->documents, r, c->seq++);
-    }
-    if (rc)
-        return rc;
     char **nd = realloc(c->done_names, (size_t)(c->ndone + 1) * sizeof *nd);
     if (!nd)
         return SH_ENOMEM;
     c->done_names = nd;
-    if (!(nd[c->ndone] = strdup(v->fname)))
+    if (!(nd[c->ndone] = strdup(fname)))
         return SH_ENOMEM;
     c->ndone++;
     return SH_OK;
 }
+
+enum { OUT_DONE, OUT_SKIPPED, OUT_FAILED };
 
 static int export_one(ctx *c, const char *id, sh_err *err)
 {
@@ -970,23 +606,21 @@ static int export_one(ctx *c, const char *id, sh_err *err)
     char *stage = NULL, *final = NULL;
     sh_buf xml = {0};
 
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT state, pdf, pdf_sha256, pages, sheets,"
-                           " error, agency FROM dossier WHERE id=?",
-                           -1, &st, NULL)) {
-        sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(c->db));
+    if (sh_db_prep(c->db,
+                   "SELECT state, pdf, pdf_sha256, pages, sheets, error,"
+                   " agency FROM dossier WHERE id=?",
+                   &st, err))
         return -1;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sh_db_bind_text(st, 1, id);
     int found = sqlite3_step(st) == SQLITE_ROW;
     if (found) {
-        state = col_str(st, 0);
-        pdf = col_str(st, 1);
-        sha = col_str(st, 2);
-        pages = col_int(st, 3);
-        sheets = col_int(st, 4);
-        derr = col_str(st, 5);
-        agency = col_str(st, 6);
+        state = sh_db_col_dup(st, 0, 1, NULL);
+        pdf = sh_db_col_dup(st, 1, 1, NULL);
+        sha = sh_db_col_dup(st, 2, 1, NULL);
+        pages = sh_db_col_int_or(st, 3, -1);
+        sheets = sh_db_col_int_or(st, 4, -1);
+        derr = sh_db_col_dup(st, 5, 1, NULL);
+        agency = sh_db_col_dup(st, 6, 1, NULL);
     }
     sqlite3_finalize(st);
     if (!found) {
@@ -1154,9 +788,9 @@ static int export_one(ctx *c, const char *id, sh_err *err)
     }
 
     view v;
-    view_init(&v, id, file_code, fname, &meta, agency, docs, ndocs, npdf,
-              sheets, bytes, hex);
-    view_xml(&v, c->now, &xml);
+    sh_export_view_init(&v, id, file_code, fname, &meta, agency, docs, ndocs,
+                        npdf, sheets, bytes, hex);
+    sh_export_view_xml(&v, c->now, &xml);
     if (!xml.data) {
         rc = sh_errf(err, SH_ENOMEM, "out of memory");
         goto done;
@@ -1209,7 +843,9 @@ static int export_one(ctx *c, const char *id, sh_err *err)
         }
     fsync_path(o->to, 1);
 
-    if ((rc = view_rows(c, &v))) {
+    if ((rc = sh_export_view_rows(&v, &c->dossiers, &c->documents,
+                                  &c->seq)) ||
+        (rc = done_add(c, v.fname))) {
         sh_errf(err, rc, "out of memory");
         goto done;
     }
@@ -1230,82 +866,6 @@ done:
     free(derr);
     free(agency);
     return rc ? -1 : out;
-}
-
-/* ------------------------------------------------------------------ */
-/* the CSV tables over the whole export folder                          */
-
-static int write_table(ctx *c, table *t, const char *name, sh_err *err)
-{
-    char path[8192];
-    snprintf(path, sizeof path, "%s/%s", c->o->to, name);
-    /* keep the rows of dossiers exported before (their folder still
-       there, not exported again now) */
-    uint8_t *data = NULL;
-    size_t n = 0;
-    if (access(path, F_OK) == 0 &&
-        sh_read_file(path, 256u << 20, &data, &n, NULL) == SH_OK) {
-        sh_csv old = {0};
-        int fileCol = -1;
-        for (int k = 0; k < t->ncols; k++)
-            if (!strcmp(t->cols[k], "File"))
-                fileCol = k;
-        int ok = sh_csv_parse((const char *)data, n, ',', &old, NULL) == SH_OK
-                 && old.n > 0 && old.rows[0].n == t->ncols;
-        for (int k = 0; ok && k < t->ncols; k++)
-            ok = !strcmp(old.rows[0].f[k], t->cols[k]);
-        if (!ok)
-            sh_log(SH_LOG_WARN, "%s: not as sohoa writes it; rebuilt from "
-                   "this export only", path);
-        for (int i = 1; ok && i < old.n; i++) {
-            sh_csv_row *r = &old.rows[i];
-            if (r->n != t->ncols)
-                continue;
-            const char *rel = r->f[fileCol];
-            const char *slash = strchr(rel, '/');
-            if (!slash)
-                continue;
-            char folder[300];
-            snprintf(folder, sizeof folder, "%.*s", (int)(slash - rel), rel);
-            char fp[8600];
-            struct stat sb;
-            snprintf(fp, sizeof fp, "%s/%s", c->o->to, folder);
-            if (name_taken(c, folder) || stat(fp, &sb) < 0 ||
-                !S_ISDIR(sb.st_mode))
-                continue;
-            if (table_add(t, r->f, -1 - (long)(old.n - i))) {
-                sh_csv_release(&old);
-                free(data);
-                return sh_errf(err, SH_ENOMEM, "out of memory");
-            }
-            r->f = NULL;    /* now the table's */
-            r->n = 0;
-        }
-        sh_csv_release(&old);
-        free(data);
-    }
-    qsort(t->r, (size_t)t->n, sizeof *t->r, cmp_trow);
-    sh_buf b = {0};
-    sh_buf_adds(&b, "\xEF\xBB\xBF");
-    for (int k = 0; k < t->ncols; k++) {
-        if (k)
-            sh_buf_adds(&b, ",");
-        sh_csv_add_value(&b, t->cols[k], ',');
-    }
-    sh_buf_adds(&b, "\r\n");
-    for (int i = 0; i < t->n; i++) {
-        for (int k = 0; k < t->ncols; k++) {
-            if (k)
-                sh_buf_adds(&b, ",");
-            sh_csv_add_value(&b, t->r[i].f[k], ',');
-        }
-        sh_buf_adds(&b, "\r\n");
-    }
-    if (!b.data)
-        return sh_errf(err, SH_ENOMEM, "out of memory");
-    int rc = sh_write_atomic(path, b.data, b.len, err);
-    sh_buf_release(&b);
-    return rc;
 }
 
 /* Remove what a killed export left, when its process is gone: the
@@ -1376,10 +936,7 @@ int sh_export(sqlite3 *db, const sh_export_opts *o, char **ids, int nids,
     }
     c.has_meta = table_exists(db, "dossier_meta");
     c.has_docs = table_exists(db, "document");
-    c.dossiers.cols = dossier_cols;
-    c.dossiers.ncols = (int)SH_ARRAY_LEN(dossier_cols);
-    c.documents.cols = document_cols;
-    c.documents.ncols = (int)SH_ARRAY_LEN(document_cols);
+    sh_export_tables_init(&c.dossiers, &c.documents);
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -1390,14 +947,12 @@ int sh_export(sqlite3 *db, const sh_export_opts *o, char **ids, int nids,
         list = NULL;
         n = 0;
         owned = 1;
-        if (sqlite3_prepare_v2(db, "SELECT id FROM dossier WHERE state='done'"
-                               " ORDER BY id", -1, &q, NULL)) {
-            rc = sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
+        if ((rc = sh_db_prep(db, "SELECT id FROM dossier WHERE"
+                             " state='done' ORDER BY id", &q, err)))
             goto out;
-        }
         while (sqlite3_step(q) == SQLITE_ROW) {
             char **nl = realloc(list, (size_t)(n + 1) * sizeof *nl);
-            if (!nl || !(nl[n] = col_str(q, 0))) {
+            if (!nl || !(nl[n] = sh_db_col_dup(q, 0, 1, NULL))) {
                 if (nl)
                     list = nl;
                 rc = sh_errf(err, SH_ENOMEM, "out of memory");
@@ -1422,9 +977,11 @@ int sh_export(sqlite3 *db, const sh_export_opts *o, char **ids, int nids,
             st->failed++;
     }
     if (!rc && st->exported) {
-        rc = write_table(&c, &c.dossiers, "dossiers.csv", err);
+        rc = sh_export_table_write(&c.dossiers, o->to, "dossiers.csv",
+                                   c.done_names, c.ndone, err);
         if (!rc)
-            rc = write_table(&c, &c.documents, "documents.csv", err);
+            rc = sh_export_table_write(&c.documents, o->to, "documents.csv",
+                                       c.done_names, c.ndone, err);
     }
 out:
     if (owned) {
@@ -1441,8 +998,8 @@ out:
     }
     free(c.own_folder);
     free(c.own_id);
-    table_release(&c.dossiers);
-    table_release(&c.documents);
+    sh_export_table_release(&c.dossiers);
+    sh_export_table_release(&c.documents);
     close(lfd);
     return rc;
 }
@@ -1465,29 +1022,35 @@ static void export_usage(FILE *f)
 
 int sh_cmd_export(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default(), *to = NULL;
+    const char *to = NULL;
     int all = 0, force = 0, c;
+    sh_opts ov;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
+        SH_LONGOPT_WAREHOUSE,
         {"to", required_argument, NULL, 't'},
         {"all", no_argument, NULL, 'a'},
         {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&ov);
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:t:afqh", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': wh = optarg; break;
         case 't': to = optarg; break;
         case 'a': all = 1; break;
         case 'f': force = 1; break;
         case 'q': sh_log_level = SH_LOG_WARN; break;
-        case 'h': export_usage(stdout); return SH_EXIT_OK;
-        default: export_usage(stderr); return SH_EXIT_USAGE;
+        default:
+            switch (sh_opt_common(&ov, c, optarg)) {
+            case SH_OPT_TAKEN: break;
+            case SH_OPT_HELP: export_usage(stdout); return SH_EXIT_OK;
+            default: export_usage(stderr); return SH_EXIT_USAGE;
+            }
         }
     }
+    const char *wh = ov.warehouse;
     int nids = argc - optind;
     if (!to || !*to || (all && nids > 0) || (!all && nids == 0)) {
         if (!to || !*to)

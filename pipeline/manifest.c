@@ -3,17 +3,15 @@
  * each dossier after Nghị định 30/2020/NĐ-CP Phụ lục VI, read, checked
  * and stored in the catalog.  Fields, limits and sources: archive.h.
  *
- *   sh_csv_parse / sh_csv_release / sh_csv_add_value   RFC 4180
  *   sh_date_parse                                       dates → ISO
  *   sh_manifest_load / sh_manifest_parse                read and check
  *   sh_manifest_find / sh_manifest_free / sh_manifest_apply
  *   sh_meta_store                                       dossier_meta upsert
  *   sh_document_store                                   document upsert
  *
- * Method.  The file is read whole and cut into records (RFC 4180: quoted
- * values may hold the separator, "" and line breaks; LF, CRLF or a lone CR
- * end a record).  The separator is ',' unless the header line holds more
- * ';' (Excel in a Vietnamese locale).  The header names the columns: the
+ * Method.  The file is read whole and cut into records by the CSV reader
+ * of base/csv.c (RFC 4180; ',' unless the header line holds more ';', as
+ * Excel writes in a Vietnamese locale).  The header names the columns: the
  * Phụ lục VI English names without regard to case, their Vietnamese
  * names (compared without marks: "Thời hạn bảo quản", "thoi han bao
  * quan"), Dossier and Agency.  Each value is checked as UTF-8, trimmed,
@@ -26,6 +24,7 @@
  */
 #include "archive.h"
 #include "../base/vntext.h"
+#include "../index/db.h"
 #include "../index/index.h"
 
 #include <ctype.h>
@@ -42,198 +41,6 @@
 #include <unistr.h>
 
 #define MANIFEST_MAX_BYTES (16u << 20)
-
-/* ------------------------------------------------------------------ */
-/* CSV                                                                  */
-
-static int row_add(sh_csv_row *r, int *cap, char *f)
-{
-    if (r->n == *cap) {
-        int nc = *cap ? 2 * *cap : 8;
-        char **nf = realloc(r->f, (size_t)nc * sizeof *nf);
-        if (!nf)
-            return SH_ENOMEM;
-        r->f = nf;
-        *cap = nc;
-    }
-    r->f[r->n++] = f;
-    return SH_OK;
-}
-
-static char detect_sep(const char *p, size_t n)
-{
-    int commas = 0, semis = 0, q = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (c == '"')
-            q = !q;
-        else if (!q && (c == '\n' || c == '\r'))
-            break;
-        else if (!q && c == ',')
-            commas++;
-        else if (!q && c == ';')
-            semis++;
-    }
-    return semis > commas ? ';' : ',';
-}
-
-int sh_csv_parse(const char *data, size_t n, char sep, sh_csv *out,
-                 sh_err *err)
-{
-    memset(out, 0, sizeof *out);
-    const char *p = data, *end = data + n;
-    if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
-        p += 3;
-    if (!sep)
-        sep = detect_sep(p, (size_t)(end - p));
-    out->sep = sep;
-    int rcap = 0, rc = SH_OK;
-    sh_buf v = {0};
-    while (p < end && !rc) {
-        if (out->n == rcap) {
-            int nc = rcap ? 2 * rcap : 64;
-            sh_csv_row *nr = realloc(out->rows, (size_t)nc * sizeof *nr);
-            if (!nr) {
-                rc = sh_errf(err, SH_ENOMEM, "out of memory");
-                break;
-            }
-            out->rows = nr;
-            rcap = nc;
-        }
-        sh_csv_row *row = &out->rows[out->n++];
-        memset(row, 0, sizeof *row);
-        int fcap = 0, rowno = out->n;
-        for (;;) {   /* one field per turn */
-            v.len = 0;
-            if (sh_buf_reserve(&v, 0)) {
-                rc = sh_errf(err, SH_ENOMEM, "out of memory");
-                break;
-            }
-            v.data[0] = 0;
-            int col = row->n + 1;
-            if (p < end && *p == '"') {
-                p++;
-                int closed = 0;
-                while (p < end) {
-                    if (*p == '"') {
-                        if (p + 1 < end && p[1] == '"') {
-                            rc = sh_buf_add(&v, "\"", 1);
-                            p += 2;
-                            continue;
-                        }
-                        p++;
-                        closed = 1;
-                        break;
-                    }
-                    if (*p == '\r') {   /* CRLF or CR inside quotes → LF */
-                        rc = sh_buf_add(&v, "\n", 1);
-                        p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
-                        continue;
-                    }
-                    if (!*p)
-                        break;
-                    rc = sh_buf_add(&v, p, 1);
-                    p++;
-                }
-                if (rc) {
-                    sh_errf(err, rc, "out of memory");
-                    break;
-                }
-                if (p < end && !*p) {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: a NUL byte (is the file "
-                                 "UTF-16? save it as 'CSV UTF-8')",
-                                 rowno, col);
-                    break;
-                }
-                if (!closed) {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: a value opened with a "
-                                 "double quote (\") is never closed",
-                                 rowno, col);
-                    break;
-                }
-                if (p < end && *p != sep && *p != '\n' && *p != '\r') {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: text after the closing "
-                                 "double quote of a quoted value (a quote "
-                                 "inside a value must be doubled: \"\")",
-                                 rowno, col);
-                    break;
-                }
-            } else {
-                const char *s = p;
-                while (p < end && *p != sep && *p != '\n' && *p != '\r' && *p)
-                    p++;
-                if (p < end && !*p) {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: a NUL byte (is the file "
-                                 "UTF-16? save it as 'CSV UTF-8')",
-                                 rowno, col);
-                    break;
-                }
-                if (sh_buf_add(&v, s, (size_t)(p - s))) {
-                    rc = sh_errf(err, SH_ENOMEM, "out of memory");
-                    break;
-                }
-            }
-            char *f = strdup(v.data);
-            if (!f || row_add(row, &fcap, f)) {
-                free(f);
-                rc = sh_errf(err, SH_ENOMEM, "out of memory");
-                break;
-            }
-            if (p < end && *p == sep) {
-                p++;
-                continue;      /* another field (maybe empty, at the end) */
-            }
-            if (p < end && *p == '\r')
-                p += (p + 1 < end && p[1] == '\n') ? 2 : 1;
-            else if (p < end && *p == '\n')
-                p++;
-            break;
-        }
-    }
-    sh_buf_release(&v);
-    return rc;
-}
-
-void sh_csv_release(sh_csv *c)
-{
-    if (!c)
-        return;
-    for (int i = 0; i < c->n; i++) {
-        for (int k = 0; k < c->rows[i].n; k++)
-            free(c->rows[i].f[k]);
-        free(c->rows[i].f);
-    }
-    free(c->rows);
-    memset(c, 0, sizeof *c);
-}
-
-int sh_csv_add_value(sh_buf *b, const char *s, char sep)
-{
-    if (!s)
-        s = "";
-    size_t len = strlen(s);
-    int q = len && (s[0] == ' ' || s[len - 1] == ' ');
-    for (const char *c = s; *c && !q; c++)
-        q = *c == sep || *c == '"' || *c == '\n' || *c == '\r';
-    if (!q)
-        return sh_buf_add(b, s, len);
-    int rc = sh_buf_add(b, "\"", 1);
-    for (const char *c = s; *c && !rc; c++)
-        rc = *c == '"' ? sh_buf_add(b, "\"\"", 2) : sh_buf_add(b, c, 1);
-    return rc ? rc : sh_buf_add(b, "\"", 1);
-}
 
 /* ------------------------------------------------------------------ */
 /* values                                                               */
@@ -1173,37 +980,6 @@ void sh_manifest_free(sh_manifest **pm)
 /* ------------------------------------------------------------------ */
 /* catalog                                                              */
 
-static int db_fail(struct sqlite3 *db, sh_err *err, const char *what)
-{
-    int full = sqlite3_errcode(db) == SQLITE_FULL;
-    return sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "catalog: %s: %s", what,
-                   sqlite3_errmsg(db));
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_int(sqlite3_stmt *st, int i, int v)
-{
-    if (v >= 0)
-        sqlite3_bind_int(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void bind_conf(sqlite3_stmt *st, int i, double v)
-{
-    if (v >= 0)
-        sqlite3_bind_double(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 int sh_meta_store(struct sqlite3 *db, const sh_meta *m,
                   const char *manifest_path, sh_err *err)
 {
@@ -1223,33 +999,28 @@ int sh_meta_store(struct sqlite3 *db, const sh_meta *m,
     if (!m || !m->dossier)
         return sh_errf(err, SH_EUSAGE, "sh_meta_store: no dossier");
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "dossier_meta");
-    bind_text(st, 1, m->dossier);
-    bind_text(st, 2, m->file_code);
-    bind_text(st, 3, m->organ_id);
-    bind_int(st, 4, m->file_catalog);
-    bind_text(st, 5, m->file_notation);
-    bind_text(st, 6, m->title);
-    bind_text(st, 7, m->maintenance);
-    bind_text(st, 8, m->rights);
-    bind_text(st, 9, m->language);
-    bind_text(st, 10, m->start_date);
-    bind_text(st, 11, m->end_date);
-    bind_int(st, 12, m->doc_total);
-    bind_int(st, 13, m->page_total);
-    bind_int(st, 14, m->sheet_total);
-    bind_text(st, 15, m->description);
-    bind_text(st, 16, m->agency);
-    bind_text(st, 17, manifest_path);
-    if (m->row > 0)
-        sqlite3_bind_int(st, 18, m->row);
-    else
-        sqlite3_bind_null(st, 18);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? SH_OK
-                                               : db_fail(db, err, "dossier_meta");
-    sqlite3_finalize(st);
-    return rc;
+    int rc = sh_db_prep(db, sql, &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, m->dossier);
+    sh_db_bind_text(st, 2, m->file_code);
+    sh_db_bind_text(st, 3, m->organ_id);
+    sh_db_bind_int_or_null(st, 4, m->file_catalog);
+    sh_db_bind_text(st, 5, m->file_notation);
+    sh_db_bind_text(st, 6, m->title);
+    sh_db_bind_text(st, 7, m->maintenance);
+    sh_db_bind_text(st, 8, m->rights);
+    sh_db_bind_text(st, 9, m->language);
+    sh_db_bind_text(st, 10, m->start_date);
+    sh_db_bind_text(st, 11, m->end_date);
+    sh_db_bind_int_or_null(st, 12, m->doc_total);
+    sh_db_bind_int_or_null(st, 13, m->page_total);
+    sh_db_bind_int_or_null(st, 14, m->sheet_total);
+    sh_db_bind_text(st, 15, m->description);
+    sh_db_bind_text(st, 16, m->agency);
+    sh_db_bind_text(st, 17, manifest_path);
+    sh_db_bind_int_or_null(st, 18, m->row > 0 ? m->row : -1);
+    return sh_db_done(db, st, err);
 }
 
 int sh_manifest_apply(struct sqlite3 *db, const sh_manifest *m,
@@ -1302,30 +1073,28 @@ int sh_document_store(struct sqlite3 *db, const sh_document *d, int *kept,
         " subject=?16, subject_conf=?17, origin=?18"
         " WHERE ?18 <> 'ocr' OR document.origin = 'ocr'";
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "document");
-    bind_text(st, 1, d->dossier);
+    int rc = sh_db_prep(db, sql, &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, d->dossier);
     sqlite3_bind_int(st, 2, d->ordinal);
     sqlite3_bind_int(st, 3, d->first_page);
     sqlite3_bind_int(st, 4, d->last_page);
-    bind_conf(st, 5, d->start_conf);
-    bind_text(st, 6, d->type_name);
-    bind_conf(st, 7, d->type_conf);
-    bind_text(st, 8, d->code_number);
-    bind_text(st, 9, d->code_notation);
-    bind_conf(st, 10, d->code_conf);
-    bind_text(st, 11, d->issued_date);
-    bind_text(st, 12, d->place);
-    bind_conf(st, 13, d->date_conf);
-    bind_text(st, 14, d->organ_name);
-    bind_conf(st, 15, d->organ_conf);
-    bind_text(st, 16, d->subject);
-    bind_conf(st, 17, d->subject_conf);
-    bind_text(st, 18, origin);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? SH_OK
-                                               : db_fail(db, err, "document");
-    if (!rc && kept)
-        *kept = sqlite3_changes(db) == 0;
-    sqlite3_finalize(st);
+    sh_db_bind_double_or_null(st, 5, d->start_conf);
+    sh_db_bind_text(st, 6, d->type_name);
+    sh_db_bind_double_or_null(st, 7, d->type_conf);
+    sh_db_bind_text(st, 8, d->code_number);
+    sh_db_bind_text(st, 9, d->code_notation);
+    sh_db_bind_double_or_null(st, 10, d->code_conf);
+    sh_db_bind_text(st, 11, d->issued_date);
+    sh_db_bind_text(st, 12, d->place);
+    sh_db_bind_double_or_null(st, 13, d->date_conf);
+    sh_db_bind_text(st, 14, d->organ_name);
+    sh_db_bind_double_or_null(st, 15, d->organ_conf);
+    sh_db_bind_text(st, 16, d->subject);
+    sh_db_bind_double_or_null(st, 17, d->subject_conf);
+    sh_db_bind_text(st, 18, origin);
+    if (!(rc = sh_db_done(db, st, err)) && kept)
+        *kept = sqlite3_changes(db) == 0;   /* the upsert's WHERE said no */
     return rc;
 }

@@ -37,11 +37,12 @@
  * shard that should have held them when the shards' runs say N.
  */
 #include "pipeline.h"
+#include "../base/opts.h"
+#include "../index/db.h"
 #include "../index/index.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -71,35 +72,6 @@ typedef struct merge {
                                  -1 the shards disagree */
 } merge;
 
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, sh_err *err)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-        *st = NULL;
-        return sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
-    }
-    return SH_OK;
-}
-
-/* Step a statement that returns no row, finalize it. */
-static int step_done(sqlite3 *db, sqlite3_stmt *st, sh_err *err)
-{
-    int s = sqlite3_step(st);
-    int rc = SH_OK;
-    if (s != SQLITE_DONE && s != SQLITE_ROW)
-        rc = sh_errf(err, s == SQLITE_FULL ? SH_ENOSPC : SH_EINDEX,
-                     "catalog: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 static void fail(merge *m, const char *id, const char *shard,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void fail(merge *m, const char *id, const char *shard,
@@ -126,13 +98,13 @@ static int text_sum(sqlite3 *db, const char *id, char hex[65], int *n,
                     int *contiguous, sh_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(db,
+    int rc = sh_db_prep(db,
                   "SELECT pageno, text FROM page WHERE dossier=? AND pageno "
                   "IS NOT NULL ORDER BY pageno",
                   &st, err);
     if (rc)
         return rc;
-    bind_text(st, 1, id);
+    sh_db_bind_text(st, 1, id);
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
     *n = 0;
@@ -225,11 +197,12 @@ static json_t *columns(sqlite3 *db, const char *table)
 {
     json_t *a = json_array();
     sqlite3_stmt *st;
-    if (!a || prep(db, "SELECT name FROM pragma_table_info(?)", &st, NULL)) {
+    if (!a ||
+        sh_db_prep(db, "SELECT name FROM pragma_table_info(?)", &st, NULL)) {
         json_decref(a);
         return NULL;
     }
-    bind_text(st, 1, table);
+    sh_db_bind_text(st, 1, table);
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(a, json_string((const char *)
                                              sqlite3_column_text(st, 0)));
@@ -280,16 +253,16 @@ static int copy_rows(sqlite3 *from, sqlite3 *to, const char *table,
         rc = sh_errf(err, SH_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = prep(from, q.data, &sel, err)) ||
-        (rc = prep(to, qi.data, &ins, err)))
+    if ((rc = sh_db_prep(from, q.data, &sel, err)) ||
+        (rc = sh_db_prep(to, qi.data, &ins, err)))
         goto out;
-    bind_text(sel, 1, id);
+    sh_db_bind_text(sel, 1, id);
     int s, n = 0;
     while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
         sqlite3_reset(ins);
         for (int k = 0; k < nc; k++) {
             if (k == pdf_col)
-                bind_text(ins, k + 1, pdf);
+                sh_db_bind_text(ins, k + 1, pdf);
             else
                 sqlite3_bind_value(ins, k + 1, sqlite3_column_value(sel, k));
         }
@@ -324,12 +297,12 @@ static void origin(merge *m, const char *id, char *out, size_t n)
 {
     sqlite3_stmt *st;
     snprintf(out, n, "%s (its own run)", m->into);
-    if (prep(m->db,
-             "SELECT file FROM event WHERE dossier=? AND what='merged' "
-             "ORDER BY id DESC LIMIT 1",
-             &st, NULL))
+    if (sh_db_prep(m->db,
+                   "SELECT file FROM event WHERE dossier=? AND what='merged' "
+                   "ORDER BY id DESC LIMIT 1",
+                   &st, NULL))
         return;
-    bind_text(st, 1, id);
+    sh_db_bind_text(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
@@ -341,16 +314,16 @@ static int ensure_run(merge *m, sh_err *err)
     if (m->run_id)
         return SH_OK;
     sqlite3_stmt *st;
-    int rc = prep(m->db,
-                  "INSERT INTO run(started,pid,args,state) VALUES(?,?,?,"
-                  "'running')",
-                  &st, err);
+    int rc = sh_db_prep(m->db,
+                        "INSERT INTO run(started,pid,args,state) VALUES(?,?,?,"
+                        "'running')",
+                        &st, err);
     if (rc)
         return rc;
-    bind_text(st, 1, m->started);
+    sh_db_bind_text(st, 1, m->started);
     sqlite3_bind_int(st, 2, (int)getpid());
-    bind_text(st, 3, m->args);
-    if ((rc = step_done(m->db, st, err)))
+    sh_db_bind_text(st, 3, m->args);
+    if ((rc = sh_db_done(m->db, st, err)))
         return rc;
     m->run_id = sqlite3_last_insert_rowid(m->db);
     return SH_OK;
@@ -367,12 +340,12 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
         return rc;
     /* A pending or failed dossier of the target (or stray rows): its
        placed pages out of the index, then its rows. */
-    if ((rc = prep(m->db,
+    if ((rc = sh_db_prep(m->db,
                    "SELECT id, text FROM page WHERE dossier=? AND pageno IS "
                    "NOT NULL",
                    &st, err)))
         goto out;
-    bind_text(st, 1, id);
+    sh_db_bind_text(st, 1, id);
     while (!rc && sqlite3_step(st) == SQLITE_ROW)
         rc = sh_index_remove(m->db, sqlite3_column_int64(st, 0),
                              (const char *)sqlite3_column_text(st, 1), err);
@@ -385,9 +358,9 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
         "DELETE FROM dossier_meta WHERE dossier=?",
         "DELETE FROM dossier WHERE id=?"};
     for (size_t i = 0; !rc && i < SH_ARRAY_LEN(del); i++)
-        if (!(rc = prep(m->db, del[i], &st, err))) {
-            bind_text(st, 1, id);
-            rc = step_done(m->db, st, err);
+        if (!(rc = sh_db_prep(m->db, del[i], &st, err))) {
+            sh_db_bind_text(st, 1, id);
+            rc = sh_db_done(m->db, st, err);
             st = NULL;
         }
     if (rc)
@@ -405,12 +378,12 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
         (rc = copy_rows(sdb, m->db, "dossier_meta", "dossier", id, NULL, NULL,
                         NULL, err)))
         goto out;
-    if ((rc = prep(m->db,
+    if ((rc = sh_db_prep(m->db,
                    "SELECT id, text FROM page WHERE dossier=? AND pageno IS "
                    "NOT NULL ORDER BY pageno",
                    &st, err)))
         goto out;
-    bind_text(st, 1, id);
+    sh_db_bind_text(st, 1, id);
     sh_indexer *ix = NULL;
     rc = sh_indexer_open(m->db, &ix, err);
     while (!rc && sqlite3_step(st) == SQLITE_ROW)
@@ -438,17 +411,17 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
     sh_now_iso(when);
     snprintf(why, sizeof why, "from shard warehouse %s: %d placed pages "
              "(%d rows), text sha256 %s", shard, n, npages, got);
-    if ((rc = prep(m->db,
+    if ((rc = sh_db_prep(m->db,
                    "INSERT INTO event(run,time,level,dossier,file,frame,what,"
                    "reason) VALUES(?,?,'info',?,?,NULL,'merged',?)",
                    &st, err)))
         goto out;
     sqlite3_bind_int64(st, 1, m->run_id);
-    bind_text(st, 2, when);
-    bind_text(st, 3, id);
-    bind_text(st, 4, shard);
-    bind_text(st, 5, why);
-    rc = step_done(m->db, st, err);
+    sh_db_bind_text(st, 2, when);
+    sh_db_bind_text(st, 3, id);
+    sh_db_bind_text(st, 4, shard);
+    sh_db_bind_text(st, 5, why);
+    rc = sh_db_done(m->db, st, err);
     st = NULL;
     if (!rc)
         m->pages_merged += n;
@@ -497,11 +470,11 @@ static int merge_dossier(merge *m, sqlite3 *sdb, const char *shard,
 
     /* The target's view of this dossier. */
     sqlite3_stmt *st;
-    if (prep(m->db,
+    if (sh_db_prep(m->db,
              "SELECT state, pdf_sha256, pdf, pdf_bytes FROM dossier WHERE id=?",
              &st, &err))
         return fail(m, id, shard, "%s", err.msg), -1;
-    bind_text(st, 1, id);
+    sh_db_bind_text(st, 1, id);
     int tdone = 0;
     char tsha[65] = "", tpdf[8192] = "";
     int64_t tbytes = -1;
@@ -620,7 +593,7 @@ static int merge_shard(merge *m, const char *shard)
         m->n_shard_errors++;
         goto out;
     }
-    if (!prep(sdb, "SELECT args FROM run", &st, NULL)) {
+    if (!sh_db_prep(sdb, "SELECT args FROM run", &st, NULL)) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             int n = shard_n_of((const char *)sqlite3_column_text(st, 0));
             if (n > 1 && m->shard_n >= 0)
@@ -631,7 +604,7 @@ static int merge_shard(merge *m, const char *shard)
     }
     /* Read the dossier list first: no statement stays open on the shard
        while the target is written. */
-    if (prep(sdb,
+    if (sh_db_prep(sdb,
              "SELECT id, state, pdf, pdf_sha256, pages, error FROM dossier "
              "ORDER BY id",
              &st, &err)) {
@@ -704,10 +677,10 @@ static int target_done(merge *m, const char *id)
 {
     sqlite3_stmt *st;
     int done = 0;
-    if (prep(m->db, "SELECT 1 FROM dossier WHERE id=? AND state='done'", &st,
-             NULL))
+    if (sh_db_prep(m->db, "SELECT 1 FROM dossier WHERE id=? AND state='done'",
+                   &st, NULL))
         return 0;
-    bind_text(st, 1, id);
+    sh_db_bind_text(st, 1, id);
     done = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return done;
@@ -811,22 +784,28 @@ int sh_cmd_merge(int argc, char **argv)
     static const struct option opts[] = {
         {"into", required_argument, NULL, 'i'},
         {"expect", required_argument, NULL, 'e'},
-        {"json", no_argument, NULL, 'j'},
+        SH_LONGOPT_JSON,
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0}};
     int c;
+    sh_opts o;
+    sh_opts_init(&o);
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'i': m->into = optarg; break;
         case 'e': json_array_append_new(expect, json_string(optarg)); break;
-        case 'j': json_out = 1; break;
         case 'q': sh_log_level = SH_LOG_WARN; break;
-        case 'h': usage(stdout); rc = SH_EXIT_OK; goto out;
-        default: usage(stderr); goto out;
+        default:
+            switch (sh_opt_common(&o, c, optarg)) {
+            case SH_OPT_TAKEN: break;
+            case SH_OPT_HELP: usage(stdout); rc = SH_EXIT_OK; goto out;
+            default: usage(stderr); goto out;
+            }
         }
     }
+    json_out = o.json;
     if (!m->into || optind >= argc) {
         fprintf(stderr, "sohoa merge: %s\n",
                 !m->into ? "--into DIR is required" : "no shard warehouse");
@@ -902,16 +881,16 @@ int sh_cmd_merge(int argc, char **argv)
         json_object_set_new(report, "run", json_integer(m->run_id));
         char *s = json_dumps(report, JSON_COMPACT);
         sqlite3_stmt *st;
-        if (!prep(m->db,
+        if (!sh_db_prep(m->db,
                   "UPDATE run SET finished=?, state=?, exit_code=?, report=? "
                   "WHERE id=?",
                   &st, NULL)) {
-            bind_text(st, 1, fin);
-            bind_text(st, 2, rc ? "partial" : "done");
+            sh_db_bind_text(st, 1, fin);
+            sh_db_bind_text(st, 2, rc ? "partial" : "done");
             sqlite3_bind_int(st, 3, rc);
-            bind_text(st, 4, s);
+            sh_db_bind_text(st, 4, s);
             sqlite3_bind_int64(st, 5, m->run_id);
-            step_done(m->db, st, NULL);
+            sh_db_done(m->db, st, NULL);
         }
         free(s);
     }

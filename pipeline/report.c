@@ -20,10 +20,11 @@
  * nothing is written, so the command is safe while a run works.
  */
 #include "pipeline.h"
+#include "../base/opts.h"
 #include "../index/index.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -595,34 +596,38 @@ static void report_usage(FILE *f)
 
 int sh_cmd_report(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
-    int as_json = 0, c, rc = SH_EXIT_USAGE;
+    sh_opts o;
+    int c, rc = SH_EXIT_USAGE;
     long long want = -1;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'j'},
+        SH_LONGOPT_WAREHOUSE, SH_LONGOPT_JSON,
         {"run", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:jr:h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 'w': wh = optarg; break;
-        case 'j': as_json = 1; break;
-        case 'r':
-            want = strtoll(optarg, &end, 10);
-            if (*end || end == optarg || want < 1) {
-                fprintf(stderr, "sohoa report: --run wants a run number, "
-                                "not '%s'\n", optarg);
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "r:", opts, NULL)) !=
+           -1) {
+        if (c == 'r') {
+            int id;
+            sh_err oerr = {0};
+            if (sh_opt_int("--run", optarg, 1, INT_MAX, &id, &oerr)) {
+                fprintf(stderr, "sohoa report: %s (a run number)\n",
+                        oerr.msg);
                 return SH_EXIT_USAGE;
             }
-            break;
-        case 'h': report_usage(stdout); return SH_EXIT_OK;
+            want = id;
+            continue;
+        }
+        switch (sh_opt_common(&o, c, optarg)) {
+        case SH_OPT_TAKEN: break;
+        case SH_OPT_HELP: report_usage(stdout); return SH_EXIT_OK;
         default: report_usage(stderr); return SH_EXIT_USAGE;
         }
     }
+    const char *wh = o.warehouse;
+    int as_json = o.json;
     if (optind < argc) {
         fprintf(stderr, "sohoa report: unexpected argument '%s'\n",
                 argv[optind]);

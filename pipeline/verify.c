@@ -24,11 +24,11 @@
  * is checked too.
  */
 #include "pipeline.h"
+#include "../base/opts.h"
 #include "../index/index.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,23 +275,23 @@ static void verify_usage(FILE *f)
 
 int sh_cmd_verify(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
-    int as_json = 0, c;
+    sh_opts o;
+    int c;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_WAREHOUSE, SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w': wh = optarg; break;
-        case 'j': as_json = 1; break;
-        case 'h': verify_usage(stdout); return SH_EXIT_OK;
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT, opts, NULL)) != -1) {
+        switch (sh_opt_common(&o, c, optarg)) {
+        case SH_OPT_TAKEN: break;
+        case SH_OPT_HELP: verify_usage(stdout); return SH_EXIT_OK;
         default: verify_usage(stderr); return SH_EXIT_USAGE;
         }
     }
+    const char *wh = o.warehouse;
+    int as_json = o.json;
     sqlite3 *db = NULL;
     int rc = sh_catalog_open_ro(wh, &db);
     if (rc)

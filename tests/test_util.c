@@ -1,6 +1,9 @@
 /* test_util.c — common helpers: natural order, buffers, atomic write. */
 #include "test.h"
 #include "../base/common.h"
+#include "../base/opts.h"
+
+#include <limits.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +59,54 @@ static int test_buf(void)
     return 0;
 }
 
+/* Checked option values: garbage, trailing text and out-of-range numbers
+   are refused with a message naming the option. */
+static int test_opt_int(void)
+{
+    static const struct { const char *text; int lo, hi, ok, want; } rows[] = {
+        {"4", 1, 256, 1, 4},
+        {" 12 ", 1, 256, 1, 12},
+        {"256", 1, 256, 1, 256},
+        {"0", 1, 256, 0, 0},
+        {"257", 1, 256, 0, 0},
+        {"-3", 0, INT_MAX, 0, 0},
+        {"abc", 1, 256, 0, 0},
+        {"8x", 1, 256, 0, 0},
+        {"", 1, 256, 0, 0},
+        {"99999999999999", 0, INT_MAX, 0, 0},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(rows); i++) {
+        sh_err err = {0};
+        int v = -7;
+        int rc = sh_opt_int("--jobs", rows[i].text, rows[i].lo, rows[i].hi,
+                            &v, &err);
+        CHECKF(rows[i].ok ? rc == SH_OK && v == rows[i].want
+                          : rc == SH_EUSAGE && v == -7 &&
+                                strstr(err.msg, "--jobs"),
+               "'%s': rc %d v %d (%s)", rows[i].text, rc, v, err.msg);
+    }
+    double d = 0;
+    sh_err err = {0};
+    CHECK(sh_opt_double("--max-minutes", "0.05", 0, 1e9, &d, &err) == SH_OK &&
+          d == 0.05);
+    CHECK(sh_opt_double("--max-minutes", "nan", 0, 1e9, &d, &err) ==
+          SH_EUSAGE);
+    CHECK(sh_opt_double("--max-minutes", "1m", 0, 1e9, &d, &err) ==
+          SH_EUSAGE && strstr(err.msg, "--max-minutes"));
+    sh_opts o;
+    sh_opts_init(&o);
+    CHECK(sh_opt_common(&o, 'w', "/x") == SH_OPT_TAKEN &&
+          !strcmp(o.warehouse, "/x"));
+    CHECK(sh_opt_common(&o, 'j', NULL) == SH_OPT_TAKEN && o.json == 1);
+    CHECK(sh_opt_common(&o, 'h', NULL) == SH_OPT_HELP);
+    CHECK(sh_opt_common(&o, '?', NULL) == SH_OPT_UNKNOWN);
+    return 0;
+}
+
 const sh_test sh_tests_util[] = {
     {"util/natcmp", test_natcmp},
     {"util/atomic_write", test_atomic_write},
     {"util/buf", test_buf},
+    {"util/opt_int", test_opt_int},
     {NULL, NULL},
 };

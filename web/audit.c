@@ -12,8 +12,9 @@
  */
 #include "web.h"
 #include "../index/index.h"
+#include "../base/opts.h"
 
-#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,17 +130,17 @@ static const char *txt(sqlite3_stmt *st, int i, const char *dflt)
 
 int sh_cmd_audit(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
     const char *user = NULL, *since_arg = NULL;
     char since[21] = "";
-    int as_json = 0, c, limit = 0;
+    int c, limit = 0;
+    sh_opts ov;
+    sh_err oerr = {0};
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
+        SH_LONGOPT_WAREHOUSE,
         {"since", required_argument, NULL, 's'},
         {"user", required_argument, NULL, 'u'},
         {"limit", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
@@ -147,19 +148,31 @@ int sh_cmd_audit(int argc, char **argv)
         " [--limit N] [--json]\n"
         "  --since  UTC, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]\n"
         "  --limit  the newest N rows (default: all)\n";
+    sh_opts_init(&ov);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:s:u:n:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "s:u:n:", opts,
+                            NULL)) != -1) {
         switch (c) {
-        case 'w': wh = optarg; break;
         case 's': since_arg = optarg; break;
         case 'u': user = optarg; break;
-        case 'n': limit = atoi(optarg); break;
-        case 'j': as_json = 1; break;
-        default:
-            fputs(usage, c == 'h' ? stdout : stderr);
-            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+        case 'n':
+            if (sh_opt_int("--limit", optarg, 0, INT_MAX, &limit, &oerr)) {
+                fprintf(stderr, "sohoa audit: %s\n", oerr.msg);
+                fputs(usage, stderr);
+                return SH_EXIT_USAGE;
+            }
+            break;
+        default: {
+            int k = sh_opt_common(&ov, c, optarg);
+            if (k != SH_OPT_TAKEN) {
+                fputs(usage, k == SH_OPT_HELP ? stdout : stderr);
+                return k == SH_OPT_HELP ? SH_EXIT_OK : SH_EXIT_USAGE;
+            }
+        }
         }
     }
+    const char *wh = ov.warehouse;
+    int as_json = ov.json;
     if (optind < argc || limit < 0) {
         fputs(usage, stderr);
         return SH_EXIT_USAGE;

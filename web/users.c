@@ -25,10 +25,11 @@
  * again on every request, so a revoke or remove takes effect at once.
  */
 #include "web.h"
+#include "../index/db.h"
 #include "../index/index.h"
+#include "../base/opts.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -268,46 +269,11 @@ int sh_web_check_password(const char *hash, const char *pw)
 /* ------------------------------------------------------------------ */
 /* users                                                               */
 
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, sh_err *err)
-{
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-        return sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(db));
-    return SH_OK;
-}
-
-/* Step a statement that returns no rows, finalize it. */
-static int done(sqlite3 *db, sqlite3_stmt *st, sh_err *err)
-{
-    int r = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW) {
-        int full = r == SQLITE_FULL;
-        return sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "catalog: %s",
-                       sqlite3_errmsg(db));
-    }
-    return SH_OK;
-}
-
-/* Run sql with text parameters a, b (NULL = not bound). */
-static int exec2(sqlite3 *db, const char *sql, const char *a, const char *b,
-                 sh_err *err)
-{
-    sqlite3_stmt *st;
-    int rc = prep(db, sql, &st, err);
-    if (rc)
-        return rc;
-    if (a)
-        sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
-    if (b)
-        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
-    return done(db, st, err);
-}
-
 static int user_exists(sqlite3 *db, const char *name, int *yes, sh_err *err)
 {
     sqlite3_stmt *st;
     *yes = 0;
-    int rc = prep(db, "SELECT 1 FROM user WHERE name=?", &st, err);
+    int rc = sh_db_prep(db, "SELECT 1 FROM user WHERE name=?", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -336,7 +302,7 @@ int sh_web_user_load(sqlite3 *db, const char *name, sh_web_user *u,
     int rc = SH_OK, cap = 8;
     if (!sh_web_valid_user(name))
         return sh_errf(err, SH_EUSAGE, "invalid user name");
-    if ((rc = prep(db, "SELECT admin FROM user WHERE name=?", &st, err)))
+    if ((rc = sh_db_prep(db, "SELECT admin FROM user WHERE name=?", &st, err)))
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int r = sqlite3_step(st);
@@ -355,8 +321,9 @@ int sh_web_user_load(sqlite3 *db, const char *name, sh_web_user *u,
         rc = sh_errf(err, SH_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = prep(db,
-                   "SELECT agency FROM user_agency WHERE user=? ORDER BY agency",
+    if ((rc = sh_db_prep(db,
+                   "SELECT agency FROM user_agency WHERE user=? ORDER BY"
+                   " agency",
                    &st, err)))
         goto out;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -430,20 +397,20 @@ int sh_web_user_add(sqlite3 *db, const char *name, const char *pw,
     if ((rc = sh_db_exec(db, "BEGIN IMMEDIATE", err)))
         return rc;
     sqlite3_stmt *st;
-    if (!(rc = prep(db,
-                    "INSERT INTO user(name,hash,admin,created,updated)"
-                    " VALUES(?,?,?,?,?4)",
-                    &st, err))) {
+    if (!(rc = sh_db_prep(db,
+                          "INSERT INTO user(name,hash,admin,created,updated)"
+                          " VALUES(?,?,?,?,?4)",
+                          &st, err))) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, hash, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 3, admin != 0);
         sqlite3_bind_text(st, 4, when, -1, SQLITE_TRANSIENT);
-        rc = done(db, st, err);
+        rc = sh_db_done(db, st, err);
     }
     for (char *const *a = agencies; !rc && a && *a; a++)
-        rc = exec2(db,
-                   "INSERT OR IGNORE INTO user_agency(user,agency) VALUES(?,?)",
-                   name, *a, err);
+        rc = sh_db_run(db, "INSERT OR IGNORE INTO user_agency(user,agency)"
+                       " VALUES(?,?)", 2,
+                       (const char *[]){name, *a}, err);
     if (rc) {
         sh_db_exec(db, "ROLLBACK", NULL);
         return rc;
@@ -473,12 +440,11 @@ int sh_web_user_grant(sqlite3 *db, const char *name, const char *agency,
                        agency ? agency : "");
     char when[21];
     sh_now_iso(when);
-    if (!(rc = exec2(db,
-                     "INSERT OR IGNORE INTO user_agency(user,agency) "
-                     "VALUES(?,?)",
-                     name, agency, err)))
-        rc = exec2(db, "UPDATE user SET updated=?2 WHERE name=?1", name, when,
-                   err);
+    if (!(rc = sh_db_run(db, "INSERT OR IGNORE INTO user_agency(user,agency)"
+                         " VALUES(?,?)", 2,
+                         (const char *[]){name, agency}, err)))
+        rc = sh_db_run(db, "UPDATE user SET updated=?2 WHERE name=?1", 2,
+                       (const char *[]){name, when}, err);
     return rc;
 }
 
@@ -488,16 +454,17 @@ int sh_web_user_revoke(sqlite3 *db, const char *name, const char *agency,
     int rc = need_user(db, name, err);
     if (rc)
         return rc;
-    if ((rc = exec2(db, "DELETE FROM user_agency WHERE user=? AND agency=?",
-                    name, agency ? agency : "", err)))
+    if ((rc = sh_db_run(db, "DELETE FROM user_agency WHERE user=? AND"
+                        " agency=?", 2,
+                        (const char *[]){name, agency ? agency : ""}, err)))
         return rc;
     if (sqlite3_changes(db) == 0)
         return sh_errf(err, SH_EUSAGE, "user '%s' has no agency '%s'", name,
                        agency ? agency : "");
     char when[21];
     sh_now_iso(when);
-    return exec2(db, "UPDATE user SET updated=?2 WHERE name=?1", name, when,
-                 err);
+    return sh_db_run(db, "UPDATE user SET updated=?2 WHERE name=?1", 2,
+                     (const char *[]){name, when}, err);
 }
 
 int sh_web_user_remove(sqlite3 *db, const char *name, sh_err *err)
@@ -507,11 +474,14 @@ int sh_web_user_remove(sqlite3 *db, const char *name, sh_err *err)
         return rc;
     if ((rc = sh_db_exec(db, "BEGIN IMMEDIATE", err)))
         return rc;
-    rc = exec2(db, "DELETE FROM session WHERE user=?", name, NULL, err);
+    rc = sh_db_run(db, "DELETE FROM session WHERE user=?", 1,
+                   (const char *[]){name}, err);
     if (!rc)
-        rc = exec2(db, "DELETE FROM user_agency WHERE user=?", name, NULL, err);
+        rc = sh_db_run(db, "DELETE FROM user_agency WHERE user=?", 1,
+                       (const char *[]){name}, err);
     if (!rc)
-        rc = exec2(db, "DELETE FROM user WHERE name=?", name, NULL, err);
+        rc = sh_db_run(db, "DELETE FROM user WHERE name=?", 1,
+                       (const char *[]){name}, err);
     if (rc) {
         sh_db_exec(db, "ROLLBACK", NULL);
         return rc;
@@ -532,15 +502,17 @@ int sh_web_user_passwd(sqlite3 *db, const char *name, const char *pw,
     if ((rc = sh_db_exec(db, "BEGIN IMMEDIATE", err)))
         return rc;
     sqlite3_stmt *st;
-    if (!(rc = prep(db, "UPDATE user SET hash=?, updated=? WHERE name=?", &st,
-                    err))) {
+    if (!(rc = sh_db_prep(db, "UPDATE user SET hash=?, updated=? WHERE"
+                          " name=?", &st,
+                          err))) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 2, when, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
-        rc = done(db, st, err);
+        rc = sh_db_done(db, st, err);
     }
     if (!rc)
-        rc = exec2(db, "DELETE FROM session WHERE user=?", name, NULL, err);
+        rc = sh_db_run(db, "DELETE FROM session WHERE user=?", 1,
+                       (const char *[]){name}, err);
     if (rc) {
         sh_db_exec(db, "ROLLBACK", NULL);
         return rc;
@@ -552,7 +524,7 @@ int sh_web_user_list(sqlite3 *db, json_t **out, sh_err *err)
 {
     *out = NULL;
     sqlite3_stmt *st;
-    int rc = prep(db,
+    int rc = sh_db_prep(db,
                   "SELECT u.name, u.admin, u.created, u.updated,"
                   " (SELECT group_concat(agency, char(10)) FROM (SELECT agency"
                   "  FROM user_agency a WHERE a.user=u.name ORDER BY agency)),"
@@ -665,12 +637,12 @@ int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
     sh_now_iso(when);
     int64_t now = (int64_t)time(NULL);
     sqlite3_stmt *st;
-    int rc = prep(db, "DELETE FROM session WHERE expires <= ?", &st, err);
+    int rc = sh_db_prep(db, "DELETE FROM session WHERE expires <= ?", &st, err);
     if (!rc) {
         sqlite3_bind_int64(st, 1, now);
-        rc = done(db, st, err);
+        rc = sh_db_done(db, st, err);
     }
-    if (!rc && !(rc = prep(db,
+    if (!rc && !(rc = sh_db_prep(db,
                            "INSERT INTO session(token_sha256,user,created,"
                            "expires,addr) VALUES(?,?,?,?,?)",
                            &st, err))) {
@@ -680,7 +652,7 @@ int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
         sqlite3_bind_int64(st, 4, now + (ttl > 0 ? ttl : SH_WEB_SESSION_TTL));
         if (addr)
             sqlite3_bind_text(st, 5, addr, -1, SQLITE_TRANSIENT);
-        rc = done(db, st, err);
+        rc = sh_db_done(db, st, err);
     }
     if (rc)
         token[0] = 0;
@@ -720,8 +692,8 @@ int sh_web_session_end(sqlite3 *db, const char *token, sh_err *err)
         return SH_OK;
     char sha[65];
     sh_sha256_buf(token, 64, sha);
-    return exec2(db, "DELETE FROM session WHERE token_sha256=?", sha, NULL,
-                 err);
+    return sh_db_run(db, "DELETE FROM session WHERE token_sha256=?", 1,
+                     (const char *[]){sha}, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -797,29 +769,34 @@ static void free_password(char **pw)
 
 int sh_cmd_user(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default();
     const char *agency_list = NULL;
-    int admin = 0, as_json = 0, c;
+    int admin = 0, c;
+    sh_opts o;
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
+        SH_LONGOPT_WAREHOUSE,
         {"agency", required_argument, NULL, 'a'},
         {"admin", no_argument, NULL, 'A'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
+    sh_opts_init(&o);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:a:jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "a:", opts, NULL)) !=
+           -1) {
         switch (c) {
-        case 'w': wh = optarg; break;
         case 'a': agency_list = optarg; break;
         case 'A': admin = 1; break;
-        case 'j': as_json = 1; break;
-        default:
-            user_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+        default: {
+            int k = sh_opt_common(&o, c, optarg);
+            if (k != SH_OPT_TAKEN) {
+                user_usage(k == SH_OPT_HELP ? stdout : stderr);
+                return k == SH_OPT_HELP ? SH_EXIT_OK : SH_EXIT_USAGE;
+            }
+        }
         }
     }
+    const char *wh = o.warehouse;
+    int as_json = o.json;
     int npos = argc - optind;
     char **pos = argv + optind;
     const char *sub = npos > 0 ? pos[0] : "";
