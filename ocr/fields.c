@@ -6,8 +6,9 @@
  *   sh_fields_extract       the whole extraction (public)
  *   sh_doc_fields_release   free the values (public)
  *   page_build, page_free   words → normalised, folded words → chunks
- *   fold_word               one byte per code point: ASCII lower case, no
- *                           marks, đ → d; keeps each letter's position
+ *   fold_word               one byte per code point (sh_vn_fold_cp: ASCII
+ *                           lower case, no marks, đ → d); keeps each
+ *                           letter's position
  *   build_chunks, cut_line  Tesseract lines cut into chunks at wide gaps
  *   approx_find, edit_dist  approximate matching (Sellers; Levenshtein)
  *   find_anchors            Quốc hiệu and motto → column split, header zone
@@ -20,8 +21,9 @@
  *   annex_top               a "PHỤ LỤC" page
  *
  * Method.  Each word is normalised (sh_text_norm) and folded one byte per
- * code point, so a match found in the folded text points back at the word
- * and the letters as printed.  Words that are rules or specks (blank,
+ * code point (sh_vn_fold_cp, the folding of base/vntext.c), so a match
+ * found in the folded text points back at the word and the letters as
+ * printed.  Words that are rules or specks (blank,
  * '_', '¬', '…' words; anything taller than three text heights, a seal or
  * a signature) are dropped.  Tesseract's lines are cut into chunks where
  * two words stand more than two word heights apart (not when the gap
@@ -69,7 +71,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unicase.h>
-#include <uninorm.h>
 #include <unistr.h>
 
 #define MAXS 1024          /* folded chunk text kept, bytes               */
@@ -120,30 +121,22 @@ typedef struct found {
 
 /* ---- folding ---------------------------------------------------------- */
 
-/* Folded byte of one code point: ASCII lower-case letter or digit or
-   punctuation, '-' for dashes, '?' for anything else. */
+/* Folded byte of one code point: ASCII as it is, lower-cased; a
+   Vietnamese (Latin) letter as base/vntext folds it (sh_vn_fold_cp: no
+   marks, đ → d); '-' for dashes and the plain quote for curly ones;
+   '?' for anything else. */
 static char fold_cp(ucs4_t c)
 {
-    if (c < 0x80)
-        return (char)tolower((int)c);
-    if (c == 0x110 || c == 0x111 || c == 0xD0 || c == 0xF0)
-        return 'd';
     if (c >= 0x2010 && c <= 0x2015)
         return '-';
     if (c == 0x2018 || c == 0x2019)
         return '\'';
     if (c == 0x201C || c == 0x201D)
         return '"';
-    ucs4_t d[UC_DECOMPOSITION_MAX_LENGTH];
-    for (int k = 0; k < 4; k++) {
-        int n = uc_canonical_decomposition(c, d);
-        if (n <= 0)
-            break;
-        c = d[0];
-    }
-    if (c < 0x80 && isalpha((int)c))
-        return (char)tolower((int)c);
-    return '?';
+    int b = sh_vn_fold_cp(c);
+    if (c < 0x80)
+        return (char)b;
+    return isalpha(b) ? (char)b : '?';
 }
 
 /* Fold s (NFC) one byte per code point; count letters, capitals, digits. */
