@@ -8,6 +8,7 @@
  *   sh_text_fold        sh_text_norm + lower case + marks removed + đ → d
  *   sh_vn_forms         both forms of one token, appended to buffers
  *   sh_vn_fold_token    fold one token, fast (a table for Latin letters)
+ *   sh_vn_fold_cp       fold one code point to one ASCII byte (or 0)
  *   (static) text_forms (the exact way), forms_fast (the table way)
  *
  * Method.  Text is decoded to code points (an invalid UTF-8 byte becomes
@@ -378,6 +379,28 @@ int sh_vn_fold_token(const char *tok, int n, char *out, int cap)
         i += len;
     }
     return k;
+}
+
+int sh_vn_fold_cp(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (int)ascii_lower(cp);
+    pthread_once(&latin_once, latin_init);
+    const latin *l = latin_of(cp);
+    if (l)
+        return l->fold;
+    /* anything else: the exact way */
+    uint8_t u[4];
+    int k = u8_uctomb(u, cp, 4);
+    if (k <= 0)
+        return 0;
+    sh_buf f = {0};
+    int b = 0;
+    if (text_forms((const char *)u, (size_t)k, NULL, &f) == SH_OK &&
+        f.len == 1 && (unsigned char)f.data[0] < 0x80)
+        b = (unsigned char)f.data[0];
+    sh_buf_release(&f);
+    return b;
 }
 
 /* Longest token taken by forms_fast (code points). */

@@ -33,4 +33,14 @@ int sh_vn_forms(const char *tok, size_t n, sh_buf *norm, sh_buf *fold);
    ran out.  Fast for Latin letters (a table), exact for the rest. */
 int sh_vn_fold_token(const char *tok, int n, char *out, int cap);
 
+/* The folded form of one code point cp, when it is one ASCII byte: what
+   sh_text_fold gives for the letter alone ('a' for A, à, Ạ, ǎ; 'd' for
+   Đ, đ and eth; ASCII lower-cased, other ASCII as it is).  0 when the
+   fold is anything else (a lone mark folds to nothing, ß or Ω to
+   themselves), for an invalid cp, or when memory ran out.  For callers
+   that need one folded byte per code point (ocr/fields.c maps folded text
+   back to the letters as printed).  Fast for ASCII and the Latin blocks
+   (the table of sh_vn_fold_token), exact for the rest. */
+int sh_vn_fold_cp(uint32_t cp);
+
 #endif

@@ -1,6 +1,7 @@
 /*
- * index_int.h — internals shared by fold.c (tokenizer) and search.c
- * (search, ranking function).  Not for use outside index/.
+ * index_int.h — internals shared inside index/: the tokenizer
+ * (tokenizer.c) and the search (search.c, query.c, rank.c, walk.c,
+ * snippet.c).  Not for use outside index/.
  */
 #ifndef SH_INDEX_INT_H
 #define SH_INDEX_INT_H
@@ -29,5 +30,175 @@ int sh__qtok_run(sh__qtok *t, const char *s, int n, int raw,
                              int end),
                  void *ctx);
 void sh__qtok_close(sh__qtok **t);
+
+/* ---- the search's internals (search.c and the files below) ---- */
+
+#define IDF_CAP 500             /* rows read to estimate a frequency   */
+#define TIER_SPAN 1e6           /* rank = (4 - tier) * span + bm25     */
+
+/* sqlite3_bind_pointer types of sohoa_rank()'s rank_spec and sohoa_in()'s
+   idset (rank.c). */
+extern const char sh__rank_ptr_type[];
+extern const char sh__idset_ptr_type[];
+
+typedef struct qtok {
+    char *exact;                /* normalised, lower case */
+    char *fold;
+    double df;                  /* pages holding fold, estimated; < 0:
+                                   not yet */
+} qtok;
+
+typedef struct qgroup {
+    int first, n;               /* tokens [first, first + n) */
+    int same;                   /* every exact form equals its fold */
+} qgroup;
+
+/* A query read from the user's text (query.c): its tokens, grouped. */
+typedef struct query {
+    qtok tok[SH_QUERY_MAX_TOKENS];
+    int ntok;
+    qgroup grp[SH_QUERY_MAX_TOKENS];
+    int ngrp;
+    int diacritics;             /* some group has exact != fold */
+    sh__qtok *tk;
+    /* tokens of the segment being parsed */
+    char *seg[SH_QUERY_MAX_TOKENS];
+    int nseg;
+    int nomem;
+} query;
+
+/* What the ranking function needs to know of an expression: for each
+   group, the phrase that gives its folded starts, and for each token typed
+   with diacritics the phrase that gives where its exact form is. */
+typedef struct rgroup {
+    int first, n;               /* query tokens [first, first + n)      */
+    int ph;                     /* folded: one token, or a phrase       */
+} rgroup;
+
+typedef struct rexpr {
+    rgroup g[SH_QUERY_MAX_TOKENS];
+    int ng;
+    int etok[SH_QUERY_MAX_TOKENS];  /* per query token: its exact form's
+                                       phrase, or -1 (as folded)       */
+} rexpr;
+
+enum {
+    EXPR_MATCH,                 /* the matches                          */
+    EXPR_PHRASE                 /* the query as typed, as a phrase      */
+};
+
+/* What sohoa_rank() (rank.c) ranks a walk's rows by. */
+typedef struct rank_spec {
+    rexpr rx;                   /* the expression being walked */
+    int64_t minid, maxid;       /* page ids, for frequency estimates */
+    int ready;
+    double avgdl;
+    double df[SH_QUERY_MAX_TOKENS];     /* per group: pages holding it,
+                                           estimated; < 0: ask FTS5     */
+    double idf[SH_QUERY_MAX_TOKENS];    /* per group */
+    int *pos;                   /* scratch: positions of every phrase */
+    size_t pos_cap;
+} rank_spec;
+
+typedef struct idrange {
+    int64_t lo, hi;
+} idrange;
+
+/* A set of page ids: a bitmap over lo..hi. */
+typedef struct idset {
+    int64_t lo, hi;
+    uint64_t *bits;
+} idset;
+
+/* One search under way (search.c): what walk.c and snippet.c work on. */
+typedef struct search {
+    sqlite3 *db;
+    const sh_query *q;
+    sh_err *err;
+    query qy;
+    rank_spec spec, pspec;      /* of the match and the tier-1 walks    */
+    int64_t minid, maxid;       /* page ids                             */
+    idset ids;                  /* the filter's pages (use_ids)         */
+    int use_ids;
+    int64_t nallowed;           /* ids in s->ids                        */
+    idrange *ranges;            /* the ids to walk, newest first        */
+    size_t nranges, cranges;
+    sh_buf expr, pexpr;         /* the match and tier-1 expressions     */
+    sh_buf sql, filt;           /* filters on d and p                  */
+    sh_buf filt_d;              /* the same on d alone (estimates)      */
+    sqlite3_stmt *check;        /* fields of page ?1 if it may be shown */
+    sh_hits *out;
+    int limit;
+    int64_t checked, visible;   /* candidates checked, found visible */
+} search;
+
+/* A walk: the matches of one expression, newest first, ranked, over the
+   ranges of s in turn (one statement, re-bound per range), each range cut
+   into windows of `window` ids when that is set. */
+typedef struct walk {
+    search *s;
+    sqlite3_stmt *st;
+    size_t range;               /* the range being walked */
+    int64_t floor;              /* no id below this one */
+    int64_t window;             /* ids per window; 0: whole ranges */
+    int64_t lo, hi;             /* the ids being walked now */
+    int64_t last;               /* the last id returned */
+    size_t seen;                /* rows returned */
+    int done;
+} walk;
+
+/* ---- query.c ---- */
+
+/* Parse the user's text (NULL = none) into q, with a query tokenizer
+   opened on db: see query.c.  q is zeroed first; release it with
+   sh__query_release whatever the result.  Returns SH_OK, SH_ENOMEM or
+   SH_EINDEX (err filled). */
+int sh__query_parse(sqlite3 *db, const char *text, query *q, sh_err *err);
+void sh__query_release(query *q);
+/* The expression of one kind (EXPR_*) of q into b (emptied first), and
+   its layout into rx.  Returns SH_OK or SH_ENOMEM. */
+int sh__expr_build(const query *q, int kind, rexpr *rx, sh_buf *b);
+/* Token t as an FTS5 string ("t", '"' doubled) appended to b.  Returns
+   SH_OK or SH_ENOMEM. */
+int sh__expr_put_token(sh_buf *b, const char *t);
+
+/* ---- walk.c ---- */
+
+/* The filters of q as SQL on dossier d and, when with_page, page p,
+   appended to b; parameters from ?10 on, bound by the statements that
+   walk.c prepares.  Returns SH_OK or SH_ENOMEM. */
+int sh__filter_sql(const sh_query *q, sh_buf *b, int with_page);
+/* Fill s->err: "search: WHAT: <sqlite message>" (SH_ENOSPC on a full
+   disk, else SH_EINDEX), or out of memory (SH_ENOMEM).  Return the code. */
+int sh__search_fail(search *s, const char *what);
+int sh__search_nomem(search *s);
+/* Prepare sql on s->db; WHAT names it in the error. */
+int sh__search_prep(search *s, const char *sql, sqlite3_stmt **st,
+                    const char *what);
+/* s->minid, s->maxid (and the rank specs') from the page table. */
+int sh__search_id_range(search *s);
+/* The ranges of ids to walk: the whole span or, for a selective filter,
+   its pages' ids as a bitmap (s->ids, s->use_ids) and their runs. */
+int sh__search_plan_filter(search *s);
+/* Prepare s->check: the fields of page ?1 if it may be shown. */
+int sh__search_open_check(search *s);
+/* A walk of expr (ranked with spec) over the ranges of s, ids from floor
+   up, in windows of `window` ids (0: none). */
+int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
+                  int64_t floor, int64_t window);
+/* The next row: 1 a row, 0 the end, 2 the end of a window (more to come),
+   -1 an error (in s->err). */
+int sh__walk_next(walk *w, int64_t *id, double *rank);
+/* How many ids the walk has covered, and how many it covers in all. */
+void sh__walk_span(const walk *w, double *covered, double *all);
+void sh__walk_close(walk *w);
+/* The code of a failed walk (s->err's, or SH_EINDEX). */
+int sh__walk_fail(search *s);
+
+/* ---- snippet.c ---- */
+
+/* The snippet of a page's text for the query of s (see snippet.c):
+   malloc'd, or NULL when out of memory. */
+char *sh__snippet(search *s, const char *text);
 
 #endif

@@ -90,8 +90,9 @@ static int test_fold(void)
     return 0;
 }
 
-/* The fast fold used for snippets agrees with sh_text_fold: every Latin
-   letter of its table, words, decomposed text, other scripts. */
+/* The fast folds (sh_vn_fold_token for snippets, sh_vn_fold_cp for the
+   header fields) agree with sh_text_fold: every Latin letter of the
+   table, words, decomposed text, other scripts. */
 static int test_fold_fast(void)
 {
     char in[64], fast[64];
@@ -114,8 +115,19 @@ static int test_fold_fast(void)
         CHECKF(k >= 0 && (size_t)k == strlen(slow) &&
                    memcmp(fast, slow, (size_t)k) == 0,
                "U+%04X: fast %.*s, slow %s", c, k > 0 ? k : 0, fast, slow);
+        /* one code point: its one ASCII byte, or 0 */
+        int want = strlen(slow) == 1 && (unsigned char)slow[0] < 0x80
+                       ? (unsigned char)slow[0] : 0;
+        CHECKF(sh_vn_fold_cp(c) == want, "U+%04X: sh_vn_fold_cp %d, want %d",
+               c, sh_vn_fold_cp(c), want);
         free(slow);
     }
+    /* đ, Đ, eth; outside the table: Kelvin sign, a lone mark, Greek */
+    CHECK(sh_vn_fold_cp(0x111) == 'd' && sh_vn_fold_cp(0x110) == 'd');
+    CHECK(sh_vn_fold_cp(0xF0) == 'd' && sh_vn_fold_cp(0xD0) == 'd');
+    CHECK(sh_vn_fold_cp(0x212A) == 'k' && sh_vn_fold_cp(0x301) == 0);
+    CHECK(sh_vn_fold_cp(0x3A9) == 0 && sh_vn_fold_cp(0xD800) == 0);
+    CHECK(sh_vn_fold_cp('-') == '-' && sh_vn_fold_cp('Q') == 'q');
     static const char *words[] = {
         "Nghị", "ĐỊNH", "thuỷ", "Ðất", "q\xcc\x81uy\xcc\x81", "Ωμέγα",
         "한국어", "ﬁnal", "naïve", "30/2020", "",

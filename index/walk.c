@@ -1,0 +1,415 @@
+/*
+ * walk.c — the candidates of a search: the filters, the access bitmap,
+ * the walks over the matches.
+ *
+ * Functions:
+ *   sh__filter_sql          the filters as SQL (filter_bind binds them)
+ *   sh__search_plan_filter  a selective filter's page ids → bitmap, ranges
+ *   sh__search_open_check   the statement asking whether a page may be shown
+ *   sh__walk_open/next/span/close/fail   a walk over the matches
+ *   sh__search_id_range, sh__search_fail, sh__search_nomem,
+ *   sh__search_prep         the search's ids, errors, statements
+ *
+ * Method.  A walk is one FTS5 statement over the matches of an expression
+ * newest first (ORDER BY rowid DESC, served from the doclists without
+ * sorting) that ranks as it goes (sohoa_rank, rank.c), re-bound to each
+ * range of ids in turn and, for a phrase, cut into windows of ids.
+ * Whether a page may be shown (pageno set, dossier 'done', the filters)
+ * is asked of page and dossier one candidate at a time (open_check).  A
+ * filter that keeps under BITMAP_FRACTION of the pages (estimated from
+ * dossier.pages) would leave nearly every candidate unshowable, so its
+ * page ids are then collected from dossier → page(dossier, pageno) into a
+ * bitmap that sohoa_in() tests in the walks before ranking, and the walks
+ * keep to the id ranges those pages occupy (runs joined across gaps
+ * under GAP ids, at most MAX_RANGES).  See search.c for how the walks are
+ * used.
+ */
+#include "index_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BITMAP_FRACTION 0.02    /* filters keeping less use a bitmap   */
+#define BITMAP_MAX_IDS (64LL << 20)
+
+#define P_FILTER 10             /* first parameter number of the filters */
+
+static int has_doc_filter(const sh_query *q)
+{
+    return (q->doc_type && q->doc_type[0]) || (q->doc_code && q->doc_code[0])
+           || (q->issued_from && q->issued_from[0]) ||
+           (q->issued_to && q->issued_to[0]);
+}
+
+/* The filters as SQL on dossier d and, when with_page, page p.  Without
+   p (an estimate over dossiers), a document filter keeps the dossiers
+   that have such a document.  Both forms number their parameters the
+   same way (filter_bind). */
+int sh__filter_sql(const sh_query *q, sh_buf *b, int with_page)
+{
+    int p = P_FILTER;
+    if (q->agencies) {
+        if (sh_buf_adds(b, " AND d.agency IN ("))
+            return SH_ENOMEM;
+        for (int i = 0; q->agencies[i]; i++)
+            if (sh_buf_printf(b, "%s?%d", i ? ", " : "", p++))
+                return SH_ENOMEM;
+        if (sh_buf_adds(b, ")"))
+            return SH_ENOMEM;
+    }
+    if (q->agency && sh_buf_printf(b, " AND d.agency = ?%d", p++))
+        return SH_ENOMEM;
+    if (q->dossier_prefix && q->dossier_prefix[0]) {
+        if (sh_buf_printf(b, " AND substr(d.id, 1, length(?%d)) = ?%d", p,
+                          p))
+            return SH_ENOMEM;
+        p++;
+    }
+    if (q->year && sh_buf_printf(b, " AND sohoa_year(d.id) = ?%d", p++))
+        return SH_ENOMEM;
+    if (!has_doc_filter(q))
+        return SH_OK;
+    if (sh_buf_adds(b, " AND EXISTS (SELECT 1 FROM document x WHERE "
+                       "x.dossier = d.id") ||
+        (with_page && sh_buf_adds(b, " AND p.pageno BETWEEN x.first_page "
+                                     "AND x.last_page")))
+        return SH_ENOMEM;
+    if (q->doc_type && q->doc_type[0] &&
+        sh_buf_printf(b, " AND sohoa_fold(x.type_name) = sohoa_fold(?%d)",
+                      p++))
+        return SH_ENOMEM;
+    if (q->doc_code && q->doc_code[0] &&
+        sh_buf_printf(b, " AND instr(sohoa_fold(coalesce(x.code_number, '')"
+                         " || '/' || coalesce(x.code_notation, '')),"
+                         " sohoa_fold(?%d)) > 0", p++))
+        return SH_ENOMEM;
+    if (q->issued_from && q->issued_from[0] &&
+        sh_buf_printf(b, " AND x.issued_date >= ?%d", p++))
+        return SH_ENOMEM;
+    /* "2024" or "2024-06" as an upper bound takes the whole year/month. */
+    if (q->issued_to && q->issued_to[0] &&
+        sh_buf_printf(b, " AND substr(x.issued_date, 1, length(?%d)) <= ?%d",
+                      p, p))
+        return SH_ENOMEM;
+    if (q->issued_to && q->issued_to[0])
+        p++;
+    return sh_buf_adds(b, ")") ? SH_ENOMEM : SH_OK;
+}
+
+static int has_filter(const sh_query *q)
+{
+    return q->agencies || q->agency ||
+           (q->dossier_prefix && q->dossier_prefix[0]) || q->year ||
+           has_doc_filter(q);
+}
+
+static void filter_bind(const sh_query *q, sqlite3_stmt *st)
+{
+    int p = P_FILTER;
+    if (q->agencies)
+        for (int i = 0; q->agencies[i]; i++)
+            sqlite3_bind_text(st, p++, q->agencies[i], -1, SQLITE_STATIC);
+    if (q->agency)
+        sqlite3_bind_text(st, p++, q->agency, -1, SQLITE_STATIC);
+    if (q->dossier_prefix && q->dossier_prefix[0])
+        sqlite3_bind_text(st, p++, q->dossier_prefix, -1, SQLITE_STATIC);
+    if (q->year)
+        sqlite3_bind_int(st, p++, q->year);
+    const char *doc[] = {q->doc_type, q->doc_code, q->issued_from,
+                         q->issued_to};
+    for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++)
+        if (doc[i] && doc[i][0])
+            sqlite3_bind_text(st, p++, doc[i], -1, SQLITE_STATIC);
+}
+
+int sh__search_fail(search *s, const char *what)
+{
+    int full = sqlite3_errcode(s->db) == SQLITE_FULL;
+    return sh_errf(s->err, full ? SH_ENOSPC : SH_EINDEX,
+                   "search: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int sh__search_nomem(search *s)
+{
+    return sh_errf(s->err, SH_ENOMEM, "search: out of memory");
+}
+
+int sh__search_prep(search *s, const char *sql, sqlite3_stmt **st,
+                    const char *what)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+        return sh__search_fail(s, what);
+    return SH_OK;
+}
+
+/* min(id), max(id) of page (two lookups; one min/max query would scan). */
+int sh__search_id_range(search *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sh__search_prep(s,
+                             "SELECT (SELECT min(id) FROM page), "
+                             "(SELECT max(id) FROM page)",
+                             &st, "reading page ids");
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        s->minid = sqlite3_column_int64(st, 0);
+        s->maxid = sqlite3_column_int64(st, 1);
+        s->spec.minid = s->pspec.minid = s->minid;
+        s->spec.maxid = s->pspec.maxid = s->maxid;
+    } else {
+        rc = sh__search_fail(s, "reading page ids");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int idset_init(idset *set, int64_t lo, int64_t hi)
+{
+    set->lo = lo;
+    set->hi = hi;
+    set->bits = calloc((size_t)(hi - lo + 64) / 64, sizeof(uint64_t));
+    return set->bits ? SH_OK : SH_ENOMEM;
+}
+
+static void idset_put(idset *set, int64_t id)
+{
+    if (id >= set->lo && id <= set->hi) {
+        uint64_t k = (uint64_t)(id - set->lo);
+        set->bits[k >> 6] |= 1ULL << (k & 63);
+    }
+}
+
+/* The filter's pages as ranges of ids to walk: runs of allowed ids,
+   joined across gaps shorter than GAP ids (walking a gap costs less than
+   starting a walk over a new range), GAP doubled until at most
+   MAX_RANGES remain.  Newest range first. */
+#define GAP 2048
+#define MAX_RANGES 32
+
+static int add_range(search *s, int64_t lo, int64_t hi)
+{
+    if (s->nranges == s->cranges) {
+        size_t cap = s->cranges ? 2 * s->cranges : 64;
+        idrange *r = realloc(s->ranges, cap * sizeof *r);
+        if (!r)
+            return SH_ENOMEM;
+        s->ranges = r;
+        s->cranges = cap;
+    }
+    s->ranges[s->nranges++] = (idrange){lo, hi};
+    return SH_OK;
+}
+
+static int make_ranges(search *s)
+{
+    int64_t gap = GAP;
+    for (;;) {
+        s->nranges = 0;
+        int64_t lo = -1, hi = -1;
+        for (int64_t id = s->ids.hi; id >= s->ids.lo; id--) {
+            uint64_t k = (uint64_t)(id - s->ids.lo);
+            uint64_t word = s->ids.bits[k >> 6];
+            if (!word) {        /* skip empty words fast */
+                id -= (int64_t)(k & 63);
+                continue;
+            }
+            if (!((word >> (k & 63)) & 1))
+                continue;
+            if (hi >= 0 && lo - id <= gap) {
+                lo = id;
+                continue;
+            }
+            if (hi >= 0 && add_range(s, lo, hi))
+                return SH_ENOMEM;
+            lo = hi = id;
+        }
+        if (hi >= 0 && add_range(s, lo, hi))
+            return SH_ENOMEM;
+        if (s->nranges <= MAX_RANGES)
+            return SH_OK;
+        gap *= 2;
+    }
+}
+
+/* A filter that keeps few pages (an estimate from the dossiers: under
+   BITMAP_FRACTION of the id span) has its page ids collected into s->ids
+   and the walks go over their ranges only. */
+int sh__search_plan_filter(search *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    int64_t span = s->maxid - s->minid + 1;
+    s->nranges = 0;
+    if (span > 0 && (rc = add_range(s, s->minid, s->maxid)))
+        return sh__search_nomem(s);
+    if (!has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
+        return SH_OK;
+    sh_buf *b = &s->sql;
+    b->len = 0;
+    if (sh_buf_printf(b,
+                      "SELECT total(pages) FROM dossier d "
+                      "WHERE d.state = 'done'%s",
+                      s->filt_d.data))
+        return sh__search_nomem(s);
+    if ((rc = sh__search_prep(s, b->data, &st, "estimating the filter")))
+        return rc;
+    filter_bind(s->q, st);
+    double kept = sqlite3_step(st) == SQLITE_ROW
+                      ? sqlite3_column_double(st, 0) : (double)span;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (kept >= (double)span * BITMAP_FRACTION)
+        return SH_OK;           /* not selective: the check will do */
+    if (idset_init(&s->ids, s->minid, s->maxid))
+        return sh__search_nomem(s);
+    b->len = 0;
+    if (sh_buf_printf(b,
+                      "SELECT p.id FROM dossier d JOIN page p "
+                      "ON p.dossier = d.id WHERE d.state = 'done' "
+                      "AND p.pageno IS NOT NULL%s",
+                      s->filt.data))
+        return sh__search_nomem(s);
+    if ((rc = sh__search_prep(s, b->data, &st, "collecting filtered pages")))
+        return rc;
+    filter_bind(s->q, st);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        idset_put(&s->ids, sqlite3_column_int64(st, 0));
+        s->nallowed++;
+    }
+    rc = step == SQLITE_DONE ? SH_OK
+                             : sh__search_fail(s, "collecting filtered pages");
+    sqlite3_finalize(st);
+    if (rc)
+        return rc;
+    s->use_ids = 1;
+    return make_ranges(s) ? sh__search_nomem(s) : SH_OK;
+}
+
+/* Bind the ids of range r of s from hi down (cut at the walk's floor and
+   window) to the walk's statement: 0, or 1 if nothing of it is left. */
+static int walk_bind(walk *w, size_t r, int64_t hi)
+{
+    const idrange *g = &w->s->ranges[r];
+    int64_t lo = g->lo > w->floor ? g->lo : w->floor;
+    if (hi < lo)
+        return 1;
+    if (w->window > 0 && hi - lo + 1 > w->window)
+        lo = hi - w->window + 1;
+    w->lo = lo;
+    w->hi = hi;
+    sqlite3_bind_int64(w->st, 4, lo);
+    sqlite3_bind_int64(w->st, 5, hi);
+    return 0;
+}
+
+/* Open a walk of expr over the ranges of s, ids from floor up, in windows
+   of `window` ids (0: none). */
+int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
+                     int64_t floor, int64_t window)
+{
+    *w = (walk){.s = s, .floor = floor, .window = window};
+    sh_buf *b = &s->sql;
+    b->len = 0;
+    if (sh_buf_printf(b,
+                      "SELECT rowid, sohoa_rank(page_fts, ?2) FROM page_fts "
+                      "WHERE page_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5"
+                      "%s ORDER BY rowid DESC",
+                      s->use_ids ? " AND sohoa_in(?3, rowid)" : ""))
+        return sh__search_nomem(s);
+    int rc = sh__search_prep(s, b->data, &w->st, "preparing the search");
+    if (rc)
+        return rc;
+    sqlite3_bind_text(w->st, 1, expr, -1, SQLITE_STATIC);
+    sqlite3_bind_pointer(w->st, 2, spec, sh__rank_ptr_type, NULL);
+    if (s->use_ids)
+        sqlite3_bind_pointer(w->st, 3, &s->ids, sh__idset_ptr_type, NULL);
+    w->done = s->nranges == 0 ||
+              walk_bind(w, 0, s->ranges[0].hi);
+    return SH_OK;
+}
+
+/* The next row of a walk: 1 row, 0 end, 2 end of a window (more to
+   come), -1 error (reported in s->err). */
+int sh__walk_next(walk *w, int64_t *id, double *rank)
+{
+    search *s = w->s;
+    while (!w->done) {
+        int step = sqlite3_step(w->st);
+        if (step == SQLITE_ROW) {
+            *id = w->last = sqlite3_column_int64(w->st, 0);
+            *rank = sqlite3_column_double(w->st, 1);
+            w->seen++;
+            return 1;
+        }
+        if (step != SQLITE_DONE) {
+            sh__search_fail(s, "searching");
+            return -1;
+        }
+        sqlite3_reset(w->st);
+        if (w->lo > s->ranges[w->range].lo &&
+            !walk_bind(w, w->range, w->lo - 1))
+            return 2;           /* the next window of this range */
+        while (++w->range < s->nranges &&
+               walk_bind(w, w->range, s->ranges[w->range].hi))
+            ;
+        if (w->range >= s->nranges) {
+            w->done = 1;
+            break;
+        }
+        if (w->window > 0)
+            return 2;
+    }
+    return 0;
+}
+
+/* How many ids the walk has covered, and how many it covers in all. */
+void sh__walk_span(const walk *w, double *covered, double *all)
+{
+    const search *s = w->s;
+    *covered = *all = 0;
+    for (size_t r = 0; r < s->nranges; r++) {
+        double len = (double)(s->ranges[r].hi - s->ranges[r].lo + 1);
+        *all += len;
+        if (r < w->range || w->done) {
+            *covered += len;
+        } else if (r == w->range) {
+            /* the windows above this one, and this one down to the last
+               row returned */
+            *covered += (double)(s->ranges[r].hi - w->hi);
+            if (w->seen && w->last >= w->lo && w->last <= w->hi)
+                *covered += (double)(w->hi - w->last + 1);
+        }
+    }
+}
+
+void sh__walk_close(walk *w)
+{
+    sqlite3_finalize(w->st);
+    w->st = NULL;
+}
+
+int sh__walk_fail(search *s)
+{
+    return s->err && s->err->rc ? s->err->rc : SH_EINDEX;
+}
+
+int sh__search_open_check(search *s)
+{
+    sh_buf *b = &s->sql;
+    b->len = 0;
+    if (sh_buf_printf(b,
+                      "SELECT p.dossier, p.pageno, d.agency, d.pdf, p.text "
+                      "FROM page p JOIN dossier d ON d.id = p.dossier "
+                      "WHERE p.id = ?1 AND p.pageno IS NOT NULL "
+                      "AND d.state = 'done'%s",
+                      s->filt.data))
+        return sh__search_nomem(s);
+    int rc = sh__search_prep(s, b->data, &s->check, "preparing the search");
+    if (rc)
+        return rc;
+    filter_bind(s->q, s->check);
+    return SH_OK;
+}
