@@ -32,6 +32,7 @@
  * is scanners/render.c.
  */
 #include "web_int.h"
+#include "../base/opts.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -166,13 +167,15 @@ static int is_loopback(const struct sockaddr_storage *ss)
 
 int sh_cmd_serve(int argc, char **argv)
 {
-    const char *wh = sh_warehouse_default(), *listen = "127.0.0.1:8080";
+    const char *listen = "127.0.0.1:8080";
     int c, secure = 0;
+    sh_opts o;
+    sh_opts_init(&o);
     static const struct option opts[] = {
-        {"warehouse", required_argument, NULL, 'w'},
+        SH_LONGOPT_WAREHOUSE,
         {"listen", required_argument, NULL, 'l'},
         {"secure-cookies", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
+        SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
@@ -187,14 +190,17 @@ int sh_cmd_serve(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:l:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': wh = optarg; break;
         case 'l': listen = optarg; break;
         case 's': secure = 1; break;
         default:
-            fputs(usage, c == 'h' ? stdout : stderr);
-            return c == 'h' ? SH_EXIT_OK : SH_EXIT_USAGE;
+            switch (c == 'j' ? SH_OPT_UNKNOWN : sh_opt_common(&o, c, optarg)) {
+            case SH_OPT_TAKEN: break;
+            case SH_OPT_HELP: fputs(usage, stdout); return SH_EXIT_OK;
+            default: fputs(usage, stderr); return SH_EXIT_USAGE;
+            }
         }
     }
+    const char *wh = o.warehouse;
     if (optind < argc) {
         fputs(usage, stderr);
         return SH_EXIT_USAGE;
