@@ -89,6 +89,12 @@ int sh_fsync_dir_of(const char *path);
 /* SH_ENOSPC for ENOSPC, EFBIG and EDQUOT (disk full, file too large,
    quota), SH_EIO for any other errno. */
 int sh_io_rc(int e);
+/* Lock the warehouse wh for a run or a merge: flock on wh/.lock with our
+   pid written in it; *fd_out holds the lock until closed.  what ("run",
+   "merge") words the message.  Returns SH_OK, SH_ELOCKED (another process
+   holds it; err names its pid) or SH_EIO. */
+int sh_lock_warehouse(const char *wh, const char *what, int *fd_out,
+                      sh_err *err);
 /* mkdir -p */
 int sh_mkdirs(const char *path, sh_err *err);
 /* SHA-256 of a file / buffer, as 64 lowercase hex chars + NUL. */

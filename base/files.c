@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <sodium.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,4 +206,33 @@ const char *sh_warehouse_default(void)
 {
     const char *e = getenv("SOHOA_WAREHOUSE");
     return e && *e ? e : "warehouse";
+}
+
+int sh_lock_warehouse(const char *wh, const char *what, int *fd_out,
+                      sh_err *err)
+{
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/.lock", wh);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return sh_errf(err, SH_EIO, "%s: cannot open lock file: %s", p,
+                       strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
+        pid[k > 0 ? k : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(fd);
+        return sh_errf(err, SH_ELOCKED,
+                       "another sohoa %s (pid %s) is working on %s; try "
+                       "again when it ends",
+                       !strcmp(what, "merge") ? "run or merge" : what,
+                       pid[0] ? pid : "?", wh);
+    }
+    char s[32];
+    int n = snprintf(s, sizeof s, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, s, (size_t)n, 0) != n)
+        sh_log(SH_LOG_DEBUG, "could not write pid to %s", p);
+    *fd_out = fd;
+    return SH_OK;
 }

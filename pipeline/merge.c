@@ -723,33 +723,6 @@ static int check_expect(merge *m, const char *batch)
     return SH_OK;
 }
 
-static int take_lock(const char *wh, int *fd_out, sh_err *err)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s/.lock", wh);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return sh_errf(err, SH_EIO, "%s: cannot open lock file: %s", p,
-                       strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
-        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
-        pid[k > 0 ? k : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        close(fd);
-        return sh_errf(err, SH_ELOCKED,
-                       "another sohoa run or merge (pid %s) is working on "
-                       "%s; try again when it ends",
-                       pid[0] ? pid : "?", wh);
-    }
-    char s[32];
-    int n = snprintf(s, sizeof s, "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, s, (size_t)n, 0) != n)
-        sh_log(SH_LOG_DEBUG, "could not write pid to %s", p);
-    *fd_out = fd;
-    return SH_OK;
-}
-
 static void usage(FILE *f)
 {
     fputs("usage: sohoa merge --into DIR [--expect BATCH_DIR]... [--json]\n"
@@ -828,7 +801,7 @@ int sh_cmd_merge(int argc, char **argv)
         fprintf(stderr, "sohoa merge: %s\n", err.msg);
         goto out;
     }
-    if ((rc = take_lock(m->into, &lockfd, &err))) {
+    if ((rc = sh_lock_warehouse(m->into, "merge", &lockfd, &err))) {
         fprintf(stderr, "sohoa merge: %s\n", err.msg);
         rc = rc == SH_ELOCKED ? SH_EXIT_LOCKED : SH_EXIT_USAGE;
         goto out;

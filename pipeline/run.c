@@ -279,36 +279,6 @@ static void remove_stale_temps(const char *wh)
     }
 }
 
-/* Lock the warehouse for this run (flock on WAREHOUSE/.lock, our pid
-   written in it); *fd_out holds the lock until closed.  Returns SH_OK,
-   SH_ELOCKED (another run holds it; err names its pid) or SH_EIO. */
-static int take_lock(const char *wh, int *fd_out, sh_err *err)
-{
-    char p[PATH_MAX + 16];
-    snprintf(p, sizeof p, "%s/.lock", wh);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return sh_errf(err, SH_EIO, "%s: cannot open lock file: %s", p,
-                       strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
-        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
-        pid[k > 0 ? k : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        close(fd);
-        return sh_errf(err, SH_ELOCKED,
-                       "another sohoa run (pid %s) is working on %s; try "
-                       "again when it ends",
-                       pid[0] ? pid : "?", wh);
-    }
-    char s[32];
-    int n = snprintf(s, sizeof s, "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, s, (size_t)n, 0) != n)
-        sh_log(SH_LOG_DEBUG, "could not write pid to %s", p);
-    *fd_out = fd;
-    return SH_OK;
-}
-
 /* Step 2.  Create the warehouse's folders, make r->wh absolute, take the
    lock (*lockfd), remove what a killed run left, open the catalog and
    bring its index up to format 2.  Returns SH_EXIT_OK, or the exit
@@ -332,7 +302,7 @@ static int open_warehouse(run *r, int *lockfd)
        work from any folder. */
     if (realpath(r->wh, r->wh_abs))
         r->wh = r->wh_abs;
-    if ((rc = take_lock(r->wh, lockfd, &err))) {
+    if ((rc = sh_lock_warehouse(r->wh, "run", lockfd, &err))) {
         sh_log(SH_LOG_ERROR, "%s", err.msg);
         return rc == SH_ELOCKED ? SH_EXIT_LOCKED : SH_EXIT_USAGE;
     }
