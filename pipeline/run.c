@@ -116,8 +116,7 @@ static void usage(void)
     fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
           "                 [--page-timeout S] [--max-minutes N]\n"
           "                 [--deadline HH:MM] [--keep-blanks] [--shard K/N]\n"
-          "                 [--quiet]"
-          "                 [--log-json]\n"
+          "                 [--model fast|best] [--quiet] [--log-json]\n"
           "                 BATCH_DIR...\n"
           "  --jobs N          worker processes (default: one per core)\n"
           "  --agency CODE     agency that owns these dossiers\n"
@@ -129,6 +128,10 @@ static void usage(void)
           "  --shard K/N       only the dossiers whose stable hash (batch\n"
           "                    folder name + dossier id) falls in shard K of\n"
           "                    N, 0 <= K < N (for clusters; see README)\n"
+          "  --model M         Vietnamese model: best (default; the larger\n"
+          "                    network, ~1.25x OCR time) or fast (Debian's);\n"
+          "                    also SOHOA_MODEL; best falls back to fast\n"
+          "                    when not installed (make deps)\n"
           "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
           "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
@@ -1701,6 +1704,7 @@ int sh_cmd_run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"keep-blanks", no_argument, NULL, 'k'},
         {"shard", required_argument, NULL, 'S'},
+        {"model", required_argument, NULL, 'M'},
         {"log-json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1708,7 +1712,7 @@ int sh_cmd_run(int argc, char **argv)
     int c;
     optind = 1;
     const char *deadline = NULL;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:qkJh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:qkJh", opts, NULL)) != -1) {
         switch (c) {
         case 'w': r->wh = optarg; break;
         case 'j': r->nw = atoi(optarg); break;
@@ -1727,6 +1731,14 @@ int sh_cmd_run(int argc, char **argv)
             }
             break;
         }
+        case 'M':   /* the workers read it from their environment */
+            if (strcmp(optarg, "fast") && strcmp(optarg, "best")) {
+                fprintf(stderr, "sohoa run: --model is fast or best, not "
+                                "'%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            setenv("SOHOA_MODEL", optarg, 1);
+            break;
         case 'q': sh_log_level = SH_LOG_WARN; r->quiet = 1; break;
         case 'J': sh_log_json = 1; break;
         case 'h': usage(); return SH_EXIT_OK;
