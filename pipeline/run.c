@@ -116,7 +116,8 @@ static void usage(void)
     fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
           "                 [--page-timeout S] [--max-minutes N]\n"
           "                 [--deadline HH:MM] [--keep-blanks] [--shard K/N]\n"
-          "                 [--model fast|best] [--quiet] [--log-json]\n"
+          "                 [--model fast|best] [--correct on|off] [--quiet]\n"
+          "                 [--log-json]\n"
           "                 BATCH_DIR...\n"
           "  --jobs N          worker processes (default: one per core)\n"
           "  --agency CODE     agency that owns these dossiers\n"
@@ -132,6 +133,8 @@ static void usage(void)
           "                    network, ~1.25x OCR time) or fast (Debian's);\n"
           "                    also SOHOA_MODEL; best falls back to fast\n"
           "                    when not installed (make deps)\n"
+          "  --correct on|off  Vietnamese tone-mark correction of the OCR\n"
+          "                    (default on; also SOHOA_CORRECT)\n"
           "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
           "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
@@ -1705,6 +1708,7 @@ int sh_cmd_run(int argc, char **argv)
         {"keep-blanks", no_argument, NULL, 'k'},
         {"shard", required_argument, NULL, 'S'},
         {"model", required_argument, NULL, 'M'},
+        {"correct", required_argument, NULL, 'C'},
         {"log-json", no_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1712,7 +1716,7 @@ int sh_cmd_run(int argc, char **argv)
     int c;
     optind = 1;
     const char *deadline = NULL;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:qkJh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:C:qkJh", opts, NULL)) != -1) {
         switch (c) {
         case 'w': r->wh = optarg; break;
         case 'j': r->nw = atoi(optarg); break;
@@ -1738,6 +1742,14 @@ int sh_cmd_run(int argc, char **argv)
                 return SH_EXIT_USAGE;
             }
             setenv("SOHOA_MODEL", optarg, 1);
+            break;
+        case 'C':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "sohoa run: --correct is on or off, not "
+                                "'%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            setenv("SOHOA_CORRECT", optarg, 1);
             break;
         case 'q': sh_log_level = SH_LOG_WARN; r->quiet = 1; break;
         case 'J': sh_log_json = 1; break;

@@ -16,6 +16,7 @@
 #include "pipeline.h"
 #include "../ocr/ocr.h"
 #include "../ocr/pdf.h"
+#include "../ocr/vncorrect.h"
 #include "../scanners/prep.h"
 #include "../scanners/scan.h"
 
@@ -81,7 +82,8 @@ static void retry_sauvola(sh_ocr *eng, sh_prepped *pp, int timeout_ms,
 }
 
 /* Decode, prepare, OCR and encode one job.  Returns the reply object. */
-static json_t *do_job(sh_ocr *eng, const char *model, json_t *job)
+static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
+                      json_t *job)
 {
     json_int_t id = json_integer_value(json_object_get(job, "id"));
     const char *path = json_string_value(json_object_get(job, "path"));
@@ -156,6 +158,11 @@ static json_t *do_job(sh_ocr *eng, const char *model, json_t *job)
                 retry_sauvola(eng, &pp[i],
                               timeout * 1000 - (int)((sh_now() - t0) * 1000),
                               &ws);
+            /* Tone marks: the syllable-aware correction (vncorrect.h). */
+            int nfix = 0;
+            if (!rc && lm && sh_vn_correct(lm, &ws, NULL, &nfix, &err))
+                rc = SH_ENOMEM;
+            json_object_set_new(gj, "vn_fixes", json_integer(lm ? nfix : -1));
             double to = sh_now() - t;
             t_ocr += to;
             json_object_set_new(json_object_get(part, "t"), "ocr",
@@ -243,7 +250,16 @@ int sh_worker_main(void)
             sh_log(SH_LOG_WARN, "worker: the best model is not installed "
                    "(make deps); reading with the fast one");
     }
+    /* The Vietnamese correction: on unless SOHOA_CORRECT=off (sohoa run
+       --correct). */
+    const char *corr = getenv("SOHOA_CORRECT");
+    sh_vnlm *lm = NULL;
+    if (!(corr && !strcmp(corr, "off")) && sh_vnlm_load(&lm, &err)) {
+        sh_log(SH_LOG_WARN, "worker: %s; no Vietnamese correction", err.msg);
+        lm = NULL;
+    }
     if (sh_ocr_new(dir[0] ? dir : NULL, NULL, &eng, &err)) {
+        sh_vnlm_free(&lm);
         sh_log(SH_LOG_ERROR, "worker: %s", err.msg);
         return 2;
     }
@@ -253,7 +269,7 @@ int sh_worker_main(void)
     while ((n = getline(&line, &cap, stdin)) > 0) {
         json_error_t je;
         json_t *job = json_loads(line, 0, &je);
-        json_t *reply = job ? do_job(eng, model, job)
+        json_t *reply = job ? do_job(eng, model, lm, job)
                             : fail(-1, SH_EUSAGE, "unreadable job line");
         char *s = json_dumps(reply, JSON_COMPACT);
         if (s) {
@@ -267,5 +283,6 @@ int sh_worker_main(void)
     }
     free(line);
     sh_ocr_free(&eng);
+    sh_vnlm_free(&lm);
     return 0;
 }
