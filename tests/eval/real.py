@@ -2,7 +2,7 @@
 """real.py — how well sohoa reads the real Vietnamese scans, next to
 Tesseract alone.  What `make eval-real` runs.
 
-  python3 tests/eval/real.py [--configs cli,fast,best] [--only SUBSTR]
+  python3 tests/eval/real.py [--configs cli,best+corr,...] [--only SUBSTR]
                              [--keep] [--verbose]
 
 Inputs: every scan under $SOHOA_SHARED/real/vietnamese (default
@@ -67,7 +67,7 @@ SOHOA_CONFIGS = collections.OrderedDict([
     ("fast-corr", (["--model", "fast", "--correct", "off"], {})),
     ("best-corr", (["--model", "best", "--correct", "off"], {})),
 ])
-DEFAULT_CONFIGS = "cli,sohoa,fast,best"
+DEFAULT_CONFIGS = "cli,fast-corr,best-corr,fast+corr,best+corr"
 
 LETTERS = re.compile(r"[^\W\d_]+")
 WORDS = re.compile(r"\w+")
