@@ -45,7 +45,15 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/share/color/icc/sRGB.icc:icc-profiles-free /usr/bin/pdffonts:poppler-utils \
         /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
         /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java \
-        /usr/share/hunspell/vi_VN.dic:hunspell-vi
+        /usr/bin/npm:npm /usr/share/hunspell/vi_VN.dic:hunspell-vi
+# The best-accuracy Vietnamese model (tessdata 4.0.0_best_int, the larger
+# LSTM; sohoa run --model best, the default) from npm, pinned and checked;
+# Debian's tesseract-ocr-vie (the fast one) stays the fallback.
+VIE_BEST_NPM    := @tesseract.js-data/vie@1.0.0
+VIE_BEST_TGZ    := 4f0a17b39722269c1c5e5f10d7aa3acd9a74fe46b109621973450caa4d9fe19f
+VIE_BEST_SHA256 := 112f6fd1d04ab4cb0208cad9cada8de214ae33a1e4db3750ffcda69262aef0a8
+OSD_DATA        := /usr/share/tesseract-ocr/5/tessdata/osd.traineddata
+TESSDATA        ?= build/tessdata
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -58,7 +66,7 @@ CFLAGS   ?= -O2 -g
 WERROR   ?=
 # The project's own flags: always there, whatever the user passes.
 WARN        := -Wall -Wextra -Wstrict-prototypes -Wvla -Wshadow -Wno-unused-parameter
-SH_CPPFLAGS := -D_GNU_SOURCE $(PC_CFLAGS)
+SH_CPPFLAGS := -D_GNU_SOURCE $(PC_CFLAGS) -DSH_DATADIR='"$(PREFIX)/share/sohoa"'
 SH_CFLAGS   := -std=c11 $(WARN) $(WERROR)
 SH_LDFLAGS  :=
 SH_LDLIBS   := $(PC_LIBS) -lunistring -lm
@@ -88,7 +96,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
 .PHONY: all deps run test check check-rooms unit e2e asan bench bench-search clean \
-        install uninstall samples robust soak test-cluster FORCE
+        install uninstall model samples robust soak test-cluster FORCE
 all: $(BUILD)/sohoa sohoa
 
 sohoa: $(BUILD)/sohoa
@@ -137,12 +145,31 @@ deps:
 	for p in $(FILE_DEPS); do f=$${p%%:*}; d=$${p#*:}; \
 	  [ -e $$f ] || missing="$$missing $$d"; done; \
 	command -v $(CC) >/dev/null 2>&1 || missing="$$missing gcc"; \
-	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
+	if [ -z "$$missing" ]; then echo "deps: all present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "deps: installing$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	else echo "deps: missing; run as root:  apt-get install$$missing"; exit 1; fi
+	@$(MAKE) --no-print-directory model
+
+# The best model into $(TESSDATA) (osd linked from Debian's folder): npm pack
+# of the pinned version, both the package and the model checked by SHA-256.
+model:
+	@if [ -f $(TESSDATA)/vie.traineddata ] && \
+	  echo "$(VIE_BEST_SHA256)  $(TESSDATA)/vie.traineddata" | sha256sum -c --status; then \
+	  echo "model: best Vietnamese model present in $(TESSDATA)"; exit 0; fi; \
+	t=$$(mktemp -d) && trap 'rm -rf "$$t"' EXIT && \
+	(cd "$$t" && npm pack --silent $(VIE_BEST_NPM) >/dev/null) && \
+	echo "$(VIE_BEST_TGZ)  $$(ls "$$t"/*.tgz)" | sha256sum -c --status || \
+	  { echo "model: $(VIE_BEST_NPM) not fetched or not the pinned package"; exit 1; }; \
+	tar -xzf "$$t"/*.tgz -C "$$t" package/4.0.0_best_int/vie.traineddata.gz && \
+	gunzip -c "$$t"/package/4.0.0_best_int/vie.traineddata.gz >"$$t"/vie.traineddata && \
+	echo "$(VIE_BEST_SHA256)  $$t/vie.traineddata" | sha256sum -c --status || \
+	  { echo "model: vie.traineddata in $(VIE_BEST_NPM) is not the pinned one"; exit 1; }; \
+	mkdir -p $(TESSDATA) && install -m 0644 "$$t"/vie.traineddata $(TESSDATA)/vie.traineddata && \
+	ln -sf $(OSD_DATA) $(TESSDATA)/osd.traineddata && \
+	echo "model: best Vietnamese model installed in $(TESSDATA)"
 
 run: deps
 	$(MAKE) all
@@ -209,10 +236,19 @@ install: $(BUILD)/sohoa
 	sed 's|^PATH=/usr/local/bin:|PATH=$(BINDIR):|' ops/sohoa.cron >$(DESTDIR)$(DOCDIR)/sohoa.cron
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sohoa.service $(DESTDIR)$(DOCDIR)/sohoa.cron
 	install -m 0644 ops/sohoa.timer $(DESTDIR)$(UNITDIR)/sohoa.timer
+	@if [ -f $(TESSDATA)/vie.traineddata ]; then \
+	  install -d $(DESTDIR)$(PREFIX)/share/sohoa/tessdata && \
+	  install -m 0644 $(TESSDATA)/vie.traineddata $(DESTDIR)$(PREFIX)/share/sohoa/tessdata/vie.traineddata && \
+	  ln -sf $(OSD_DATA) $(DESTDIR)$(PREFIX)/share/sohoa/tessdata/osd.traineddata; \
+	else echo "install: no best model in $(TESSDATA) (make deps); sohoa reads with the fast one"; fi
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(PREFIX)/share/sohoa/tessdata/vie.traineddata \
+	      $(DESTDIR)$(PREFIX)/share/sohoa/tessdata/osd.traineddata
+	for d in $(DESTDIR)$(PREFIX)/share/sohoa/tessdata $(DESTDIR)$(PREFIX)/share/sohoa; do \
+	  [ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d; done
 
 unit: $(BUILD)/unit
 	$(BUILD)/unit $(T)
@@ -248,3 +284,8 @@ eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
 $(BUILD)/tools/vncorrect_cli: tests/eval/vncorrect_cli.c $(BUILD)/libsohoa.a
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LINK_LIBS)
+
+# ---- reading real scans: sohoa (each --model / option) vs tesseract alone --
+.PHONY: eval-real
+eval-real: all
+	SOHOA=$(CURDIR)/$(BUILD)/sohoa python3 tests/eval/real.py $(EVAL_ARGS)

@@ -4,6 +4,7 @@
  *   sh_ocr_new      create the recognition ("vie") and orientation ("osd")
  *                   TessBaseAPIs
  *   sh_ocr_free
+ *   sh_ocr_model_dir  where the best-accuracy Vietnamese model lives
  *   sh_ocr_orient   orientation by the osd model (sh_orient_fn)
  *   sh_ocr_page     recognise one page into words with boxes and lines
  *   sh_words_release
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tesseract/capi.h>
+#include <unistd.h>
 
 struct sh_ocr {
     TessBaseAPI *api;   /* recognition */
@@ -58,8 +60,17 @@ int sh_ocr_new(const char *datapath, const char *lang, sh_ocr **out,
     TessBaseAPISetVariable(e->api, "lstm_choice_mode", "2");
     /* Quiet: no "Estimating resolution" chatter on stderr. */
     TessBaseAPISetVariable(e->api, "debug_file", "/dev/null");
-    e->osd = TessBaseAPICreate();
-    if (!e->osd || TessBaseAPIInit3(e->osd, datapath, "osd") != 0) {
+    /* A model folder may hold vie only: osd then comes from Tesseract's
+       own folder. */
+    int osd_ok = 0;
+    for (int k = datapath ? 0 : 1; k < 2 && !osd_ok; k++) {
+        if (e->osd)
+            TessBaseAPIDelete(e->osd);
+        e->osd = TessBaseAPICreate();
+        osd_ok = e->osd && TessBaseAPIInit3(e->osd, k ? NULL : datapath,
+                                            "osd") == 0;
+    }
+    if (!osd_ok) {
         sh_ocr_free(&e);
         return sh_errf(err, SH_EOCR,
                        "Tesseract cannot load the 'osd' model (install "
@@ -69,6 +80,48 @@ int sh_ocr_new(const char *datapath, const char *lang, sh_ocr **out,
     TessBaseAPISetPageSegMode(e->osd, PSM_OSD_ONLY);
     *out = e;
     return SH_OK;
+}
+
+/* Is DIR/vie.traineddata there?  Copies dir into out when it is. */
+static int model_in(const char *dir, char *out, size_t cap)
+{
+    char p[4096];
+    if (!dir || !dir[0] ||
+        snprintf(p, sizeof p, "%s/vie.traineddata", dir) >= (int)sizeof p ||
+        access(p, R_OK) != 0 || (size_t)snprintf(out, cap, "%s", dir) >= cap)
+        return 0;
+    return 1;
+}
+
+int sh_ocr_model_dir(const char *model, char *dir, size_t cap)
+{
+    if (cap)
+        dir[0] = 0;
+    if (!model || strcmp(model, SH_MODEL_BEST) != 0)
+        return 0;
+    if (model_in(getenv("SOHOA_TESSDATA"), dir, cap))
+        return 1;
+    /* Next to the binary: build/sohoa → build/tessdata (make deps), and
+       PREFIX/bin/sohoa → PREFIX/share/sohoa/tessdata (make install). */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 64);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            strcpy(slash, "/tessdata");
+            if (model_in(exe, dir, cap))
+                return 1;
+            strcpy(slash, "/../share/sohoa/tessdata");
+            if (model_in(exe, dir, cap))
+                return 1;
+        }
+    }
+#ifdef SH_DATADIR
+    if (model_in(SH_DATADIR "/tessdata", dir, cap))
+        return 1;
+#endif
+    return 0;
 }
 
 void sh_ocr_free(sh_ocr **pe)

@@ -58,7 +58,11 @@ int sh_cmd_status(int argc, char **argv)
         " d.input_bytes, d.sheets, d.blanks, d.updated,"
         " (SELECT count(*) FROM source s WHERE s.dossier=d.id) AS files,"
         " (SELECT count(*) FROM page p WHERE p.dossier=d.id AND"
-        "  p.dpi_assumed) AS pages_dpi_assumed"
+        "  p.dpi_assumed) AS pages_dpi_assumed,"
+        /* the OCR models its pages were read with ("best", "fast,best") */
+        " (SELECT group_concat(m) FROM (SELECT DISTINCT"
+        "  json_extract(p.geom, '$.model') AS m FROM page p WHERE"
+        "  p.dossier=d.id AND m IS NOT NULL ORDER BY m)) AS models"
         " FROM dossier d ORDER BY d.id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         fprintf(stderr, "sohoa: %s\n", sqlite3_errmsg(db));

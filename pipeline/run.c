@@ -105,8 +105,8 @@ static void usage(void)
     fputs("usage: sohoa run [--warehouse DIR] [--jobs N] [--agency CODE]\n"
           "                 [--page-timeout S] [--max-minutes N]\n"
           "                 [--deadline HH:MM] [--keep-blanks] [--shard K/N]\n"
-          "                 [--quiet]"
-          "                 [--log-json]\n"
+          "                 [--model fast|best] [--correct on|off]\n"
+          "                 [--no-correct] [--quiet] [--log-json]\n"
           "                 BATCH_DIR...\n"
           "  --jobs N          worker processes (default: one per core)\n"
           "  --agency CODE     agency that owns these dossiers\n"
@@ -118,6 +118,13 @@ static void usage(void)
           "  --shard K/N       only the dossiers whose stable hash (batch\n"
           "                    folder name + dossier id) falls in shard K of\n"
           "                    N, 0 <= K < N (for clusters; see README)\n"
+          "  --model M         Vietnamese model: best (default; the larger\n"
+          "                    network, ~1.25x OCR time) or fast (Debian's);\n"
+          "                    also SOHOA_MODEL; best falls back to fast\n"
+          "                    when not installed (make deps)\n"
+          "  --correct on|off  Vietnamese tone-mark correction of the OCR\n"
+          "                    (default on; also SOHOA_CORRECT);\n"
+          "                    --no-correct = --correct off\n"
           "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
           "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
@@ -165,6 +172,9 @@ static int parse_args(run *r, int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"keep-blanks", no_argument, NULL, 'k'},
         {"shard", required_argument, NULL, 'S'},
+        {"model", required_argument, NULL, 'M'},
+        {"correct", required_argument, NULL, 'C'},
+        {"no-correct", no_argument, NULL, 'N'},
         {"log-json", no_argument, NULL, 'J'},
         SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
@@ -174,7 +184,7 @@ static int parse_args(run *r, int argc, char **argv)
     r->nw = (int)sysconf(_SC_NPROCESSORS_ONLN);
     r->page_timeout = 180;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:qkJh", opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:C:qkJh", opts, NULL)) !=
            -1) {
         int bad = 0;
         switch (c) {
@@ -200,6 +210,23 @@ static int parse_args(run *r, int argc, char **argv)
             }
             break;
         }
+        case 'M':   /* the workers read it from their environment */
+            if (strcmp(optarg, "fast") && strcmp(optarg, "best")) {
+                fprintf(stderr, "sohoa run: --model is fast or best, not "
+                                "'%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            setenv("SOHOA_MODEL", optarg, 1);
+            break;
+        case 'C':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "sohoa run: --correct is on or off, not "
+                                "'%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            setenv("SOHOA_CORRECT", optarg, 1);
+            break;
+        case 'N': setenv("SOHOA_CORRECT", "off", 1); break;
         case 'q': sh_log_level = SH_LOG_WARN; r->quiet = 1; break;
         case 'J': sh_log_json = 1; break;
         default:

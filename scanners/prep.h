@@ -2,8 +2,9 @@
  * prep.h — turn a decoded frame into the image Tesseract reads, and record
  * the geometry that maps that image back onto the archived original.
  *
- * Method: gray → resolution normalised for OCR (≈300 dpi: below 150 dpi
- * upscaled, above 400 dpi downscaled) → orientation by Tesseract's osd
+ * Method: gray → scaled for OCR by the size of its text (small sharp text
+ * magnified up to x2, large text reduced; the file's dpi when the text
+ * cannot be measured) → orientation by Tesseract's osd
  * model (through a callback, so this module does not own an engine) →
  * skew by Leptonica (pixFindSkew) and rotation about the centre → background
  * normalisation and binarisation.  The archived PDF keeps the original
@@ -24,7 +25,11 @@ typedef int (*sh_orient_fn)(void *ctx, PIX *pix, int dpi, int *deg,
                             float *conf);
 
 typedef struct sh_prep_opts {
-    double ocr_dpi;         /* target OCR dpi; 0 = 300                     */
+    double ocr_dpi;         /* target OCR dpi; 0 = by the text's size
+                               (x-height), else the file's dpi if within
+                               150..400, else 300                          */
+    int no_text_scale;      /* 1: scale by the file's dpi only (the rule
+                               above without the text's size)              */
     int no_orient;          /* 1: skip orientation detection               */
     int no_deskew;          /* 1: skip deskew                              */
     int no_split;           /* 1: never split a two-up sheet               */
@@ -42,6 +47,9 @@ typedef struct sh_prepped {
                       ocr_binary),
                       upright, deskewed, at geom.ocr_dpi                   */
     sh_geom geom;
+    double text_px;   /* x-height of the text in ocr px; 0 = not measured */
+    int soft;         /* 1: small blurred text (read as it is; threshold
+                         it locally)                                       */
     double t_orient, t_deskew, t_other;  /* seconds spent, for make bench */
 } sh_prepped;
 

@@ -82,11 +82,15 @@ static int test_deskew_sweep(void)
 
 static int test_resolution(void)
 {
-    /* 150..400 dpi pages are read as they are; 100 and 600 dpi pages at
-       300 dpi; the PDF page keeps the sheet's physical size. */
-    static const struct { int dpi; double want; } rows[] = {
-        {100, 300}, {150, 150}, {200, 200}, {300, 300}, {600, 300},
-        {400, 400},
+    /* By the file's dpi alone (no_text_scale, or text not measurable):
+       150..400 dpi pages are read as they are; 100 and 600 dpi pages at
+       300 dpi.  By the text (the default): the synthetic text is 28 px
+       high at every dpi, which Tesseract reads as it is.  Either way the
+       PDF page keeps the sheet's physical size. */
+    static const struct { int dpi; double want; int by_text; } rows[] = {
+        {100, 300, 0}, {150, 150, 0}, {200, 200, 0}, {300, 300, 0},
+        {600, 300, 0}, {400, 400, 0},
+        {100, 100, 1}, {200, 200, 1}, {600, 600, 1},
     };
     for (size_t i = 0; i < SH_ARRAY_LEN(rows); i++) {
         int dpi = rows[i].dpi;
@@ -97,6 +101,7 @@ static int test_resolution(void)
         f.xres = f.yres = dpi;
         sh_prep_opts o = {0};
         o.no_orient = o.no_deskew = 1;
+        o.no_text_scale = !rows[i].by_text;
         sh_prepped pp;
         sh_err err = {0};
         CHECK(sh_prep_page(&f, &o, &pp, &err) == SH_OK);
@@ -105,9 +110,46 @@ static int test_resolution(void)
         CHECK(fabs(pp.geom.page_w_pt - 8.27 * 72) < 1.0);
         CHECK(fabs(pp.geom.page_h_pt - 11.69 * 72) < 1.0);
         CHECK(abs(pixGetWidth(pp.ocr) - (int)(8.27 * rows[i].want)) <= 2);
+        CHECK(!rows[i].by_text || fabs(pp.text_px - 28) <= 2);
         sh_prepped_release(&pp);
         pixDestroy(&page);
     }
+    /* Small sharp text is magnified (at most x2), large text reduced, to
+       an x-height Tesseract reads well; the page size stays physical. */
+    PIX *page = make_page(827 * 3, 1169 * 3);
+    CHECK(page);
+    static const struct { double k; double lo, hi; } sizes[] = {
+        {0.3, 15, 17.5}, {0.45, 15, 17.5}, {2.5, 26, 30},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(sizes); i++) {
+        double k = sizes[i].k;
+        PIX *s = k < 1 ? pixScaleToGray(page, (float)k)
+                       : pixExpandReplicate(page, (int)k);
+        if (k > 1) {  /* 2.5: x2 then x1.25 */
+            PIX *t = pixScale(s, 1.25f, 1.25f);
+            pixDestroy(&s);
+            s = t;
+        }
+        CHECK(s);
+        sh_frame f = {0};
+        f.pix = s;
+        f.xres = f.yres = (int)(300 * k + 0.5);
+        sh_prep_opts o = {0};
+        o.no_orient = o.no_deskew = 1;
+        sh_prepped pp;
+        sh_err err = {0};
+        CHECK(sh_prep_page(&f, &o, &pp, &err) == SH_OK);
+        double scale = pp.geom.ocr_dpi / f.xres;
+        CHECKF(pp.text_px >= sizes[i].lo && pp.text_px <= sizes[i].hi,
+               "x%.2f: text %.1f px at x%.2f", k, pp.text_px, scale);
+        CHECK(scale <= 2.0 + 1e-9);
+        CHECKF(fabs(pp.geom.page_w_pt - pixGetWidth(s) * 72.0 / f.xres) < 0.5,
+               "page %.1f pt", pp.geom.page_w_pt);
+        CHECK(abs(pp.geom.ocr_w - (int)(pixGetWidth(s) * scale + 0.5)) <= 2);
+        sh_prepped_release(&pp);
+        pixDestroy(&s);
+    }
+    pixDestroy(&page);
     return 0;
 }
 
