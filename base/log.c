@@ -1,6 +1,9 @@
 /*
  * log.c — error codes as words, the caller-owned error detail (sh_errf),
  * and log lines on stderr (plain or JSON; control characters escaped).
+ * A plain line passes sh_fputs_safe: a decoded URL holding %0a or ESC
+ * cannot forge a second line or drive the terminal; a JSON line escapes
+ * C0, DEL and C1 as \u00NN.
  */
 #include "common.h"
 
@@ -52,8 +55,11 @@ static void json_escape_to(FILE *f, const char *s)
             fprintf(f, "\\%c", c);
         else if (c == '\n')
             fputs("\\n", f);
-        else if (c < 0x20)
+        else if (c < 0x20 || c == 0x7f)
             fprintf(f, "\\u%04x", c);
+        else if (c == 0xC2 && (unsigned char)s[1] >= 0x80 &&
+                 (unsigned char)s[1] <= 0x9F)
+            fprintf(f, "\\u%04x", (unsigned char)*++s);
         else
             fputc(c, f);
     }
@@ -83,6 +89,8 @@ void sh_log(int level, const char *fmt, ...)
         json_escape_to(stderr, msg);
         fputs("\"}\n", stderr);
     } else {
-        fprintf(stderr, "%s %-5s %s\n", when, lv[level], msg);
+        fprintf(stderr, "%s %-5s ", when, lv[level]);
+        sh_fputs_safe(msg, stderr);
+        fputc('\n', stderr);
     }
 }
