@@ -84,13 +84,28 @@ void sh_log(int level, const char *fmt, ...)
     if (sh_log_progress)
         fputs("\r\033[K", stderr);
     if (sh_log_json) {
+        flockfile(stderr);   /* the line's pieces together */
         fprintf(stderr, "{\"time\":\"%s.%03ld\",\"level\":\"%s\",\"msg\":\"",
                 when, ts.tv_nsec / 1000000, lv[level]);
         json_escape_to(stderr, msg);
         fputs("\"}\n", stderr);
+        funlockfile(stderr);
     } else {
-        fprintf(stderr, "%s %-5s ", when, lv[level]);
-        sh_fputs_safe(msg, stderr);
-        fputc('\n', stderr);
+        /* one write per line (stderr is unbuffered, and the server's
+           threads log at once): the escaped line is built first */
+        sh_buf line = {0};
+        sh_buf_printf(&line, "%s %-5s ", when, lv[level]);
+        sh_buf_add_safe(&line, msg);
+        sh_buf_adds(&line, "\n");
+        flockfile(stderr);
+        if (line.data) {
+            fputs(line.data, stderr);
+        } else {
+            fprintf(stderr, "%s %-5s ", when, lv[level]);
+            sh_fputs_safe(msg, stderr);
+            fputc('\n', stderr);
+        }
+        funlockfile(stderr);
+        sh_buf_release(&line);
     }
 }
