@@ -197,6 +197,7 @@ check:
 	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(SOHOA_BIN) bash tests/export.sh
 	@echo "== robustness"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/robust.sh
 	@echo "== web"; SOHOA=$(SOHOA_BIN) bash tests/web.sh
+	@echo "== web under attack (loopback)"; SOHOA=$(SOHOA_BIN) bash tests/web_attack.sh
 	@echo "== browser"; SOHOA=$(SOHOA_BIN) bash tests/browser.sh
 	@echo "== cluster"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh
 	@echo "== cluster on Slurm"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 enum {
     SH_OK = 0,
@@ -72,6 +73,19 @@ int sh_buf_printf(sh_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sh_buf_release(sh_buf *b);          /* frees data, zeroes b */
 
+/* ---- text for logs and terminals (str.c) ---- */
+/* Append s to b with every control character escaped, so text from a URL,
+   a query or the catalog can neither start a line nor drive a terminal:
+   C0 (\n \r \t as such, others \xNN), DEL (\x7f), ESC (\x1b), the C1
+   controls U+0080..U+009F (\u0080..), and each byte that is not valid
+   UTF-8 (\xNN); a backslash stays as it is.  Returns SH_OK or SH_ENOMEM. */
+int sh_buf_add_safe(sh_buf *b, const char *s);
+/* Write s to f escaped as sh_buf_add_safe does, without a buffer. */
+void sh_fputs_safe(const char *s, FILE *f);
+/* 1 if s is a real calendar date written YYYY, YYYY-MM or YYYY-MM-DD
+   (year 1..9999, month 1..12, day within the month, leap years), else 0. */
+int sh_date_valid(const char *s);
+
 /* ---- files ---- */
 /* Read a whole file (limit: max bytes, 0 = no limit). *out malloc'd. */
 int sh_read_file(const char *path, size_t max, uint8_t **out, size_t *n,
@@ -95,8 +109,14 @@ int sh_io_rc(int e);
    holds it; err names its pid) or SH_EIO. */
 int sh_lock_warehouse(const char *wh, const char *what, int *fd_out,
                       sh_err *err);
-/* mkdir -p */
+/* mkdir -p; new folders get sh_private_mode(path, 1). */
 int sh_mkdirs(const char *path, sh_err *err);
+/* The mode for a new file (dir = 0) or folder (dir = 1) at path: private
+   to the owner (0600 / 0700), or also readable by the group (0640 /
+   0750) when the folder that will hold it is setgid (chmod g+s): the
+   warehouse of a service account shared with its group.  The umask still
+   applies on top. */
+unsigned sh_private_mode(const char *path, int dir);
 /* SHA-256 of a file / buffer, as 64 lowercase hex chars + NUL. */
 int sh_sha256_file(const char *path, char hex[65], sh_err *err);
 void sh_sha256_buf(const void *p, size_t n, char hex[65]);

@@ -2,6 +2,12 @@
  * files.c — whole-file reads, atomic writes (temp, fsync, rename, fsync the
  * folder), mkdir -p, SHA-256 of files and buffers (libsodium), the
  * warehouse default, and errno → rc.
+ *
+ * Modes.  The warehouse holds personal data: what sohoa creates is private
+ * to its owner (files 0600, folders 0700) — or, under a setgid folder
+ * (the service account's group, `chmod 2750 WAREHOUSE`), readable by that
+ * group too (0640, 0750; Linux gives new folders the setgid bit and the
+ * group of their parent).  sh_private_mode decides, from the parent.
  */
 #include "common.h"
 
@@ -96,11 +102,34 @@ int sh_io_rc(int e)
     return (e == ENOSPC || e == EFBIG || e == EDQUOT) ? SH_ENOSPC : SH_EIO;
 }
 
+unsigned sh_private_mode(const char *path, int dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    size_t n = strlen(buf);
+    while (n > 1 && buf[n - 1] == '/')
+        buf[--n] = 0;
+    char *slash = strrchr(buf, '/');
+    const char *parent = ".";
+    if (slash == buf)
+        parent = "/";
+    else if (slash) {
+        *slash = 0;
+        parent = buf;
+    }
+    struct stat st;
+    int shared = stat(parent, &st) == 0 && (st.st_mode & S_ISGID);
+    if (dir)
+        return shared ? 0750 : 0700;
+    return shared ? 0640 : 0600;
+}
+
 int sh_write_atomic(const char *path, const void *data, size_t n, sh_err *err)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  (mode_t)sh_private_mode(path, 0));
     if (fd < 0)
         return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", tmp,
                        strerror(errno));
@@ -145,12 +174,12 @@ int sh_mkdirs(const char *path, sh_err *err)
         if (*p != '/')
             continue;
         *p = 0;
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        if (mkdir(buf, (mode_t)sh_private_mode(buf, 1)) < 0 && errno != EEXIST)
             return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", buf,
                            strerror(errno));
         *p = '/';
     }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+    if (mkdir(buf, (mode_t)sh_private_mode(buf, 1)) < 0 && errno != EEXIST)
         return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", buf,
                        strerror(errno));
     return SH_OK;
@@ -213,7 +242,8 @@ int sh_lock_warehouse(const char *wh, const char *what, int *fd_out,
 {
     char p[PATH_MAX + 16];
     snprintf(p, sizeof p, "%s/.lock", wh);
-    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC,
+                  (mode_t)sh_private_mode(p, 0));
     if (fd < 0)
         return sh_errf(err, SH_EIO, "%s: cannot open lock file: %s", p,
                        strerror(errno));

@@ -1,6 +1,9 @@
 /*
  * log.c — error codes as words, the caller-owned error detail (sh_errf),
  * and log lines on stderr (plain or JSON; control characters escaped).
+ * A plain line passes sh_fputs_safe: a decoded URL holding %0a or ESC
+ * cannot forge a second line or drive the terminal; a JSON line escapes
+ * C0, DEL and C1 as \u00NN.
  */
 #include "common.h"
 
@@ -52,8 +55,11 @@ static void json_escape_to(FILE *f, const char *s)
             fprintf(f, "\\%c", c);
         else if (c == '\n')
             fputs("\\n", f);
-        else if (c < 0x20)
+        else if (c < 0x20 || c == 0x7f)
             fprintf(f, "\\u%04x", c);
+        else if (c == 0xC2 && (unsigned char)s[1] >= 0x80 &&
+                 (unsigned char)s[1] <= 0x9F)
+            fprintf(f, "\\u%04x", (unsigned char)*++s);
         else
             fputc(c, f);
     }
@@ -78,11 +84,28 @@ void sh_log(int level, const char *fmt, ...)
     if (sh_log_progress)
         fputs("\r\033[K", stderr);
     if (sh_log_json) {
+        flockfile(stderr);   /* the line's pieces together */
         fprintf(stderr, "{\"time\":\"%s.%03ld\",\"level\":\"%s\",\"msg\":\"",
                 when, ts.tv_nsec / 1000000, lv[level]);
         json_escape_to(stderr, msg);
         fputs("\"}\n", stderr);
+        funlockfile(stderr);
     } else {
-        fprintf(stderr, "%s %-5s %s\n", when, lv[level], msg);
+        /* one write per line (stderr is unbuffered, and the server's
+           threads log at once): the escaped line is built first */
+        sh_buf line = {0};
+        sh_buf_printf(&line, "%s %-5s ", when, lv[level]);
+        sh_buf_add_safe(&line, msg);
+        sh_buf_adds(&line, "\n");
+        flockfile(stderr);
+        if (line.data) {
+            fputs(line.data, stderr);
+        } else {
+            fprintf(stderr, "%s %-5s ", when, lv[level]);
+            sh_fputs_safe(msg, stderr);
+            fputc('\n', stderr);
+        }
+        funlockfile(stderr);
+        sh_buf_release(&line);
     }
 }

@@ -1,10 +1,19 @@
 /*
  * str.c — small string and clock helpers: natural order, strdup of NULL,
- * the monotonic clock and UTC timestamps.
+ * the monotonic clock and UTC timestamps, control characters escaped for
+ * logs and terminals (sh_buf_add_safe, sh_fputs_safe), calendar dates
+ * (sh_date_valid).
+ *
+ * Method (escaping).  The text is walked as UTF-8: a valid sequence of a
+ * printable character is copied, a C0/DEL byte or a C1 code point (which
+ * some terminals obey as ESC-sequences) is written as an escape, and a
+ * byte that starts no valid sequence is written as \xNN — so nothing a
+ * client typed can start a log line or move a terminal's cursor.
  */
 #include "common.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,4 +70,99 @@ void sh_now_iso(char out[SH_ISO_LEN])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, SH_ISO_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0. */
+static int u8_len(const unsigned char *s, unsigned *cp)
+{
+    unsigned c = s[0];
+    int n;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, c &= 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, c &= 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, c &= 0x07;
+    else
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* The escape of the character at s (n bytes, code point cp) into out, or
+   "" when it is printed as it is. */
+static void esc_of(const unsigned char *s, int n, unsigned cp, char out[8])
+{
+    out[0] = 0;
+    if (!n)
+        snprintf(out, 8, "\\x%02x", s[0]);
+    else if (cp == '\n')
+        snprintf(out, 8, "\\n");
+    else if (cp == '\r')
+        snprintf(out, 8, "\\r");
+    else if (cp == '\t')
+        snprintf(out, 8, "\\t");
+    else if (cp < 0x20 || cp == 0x7F)
+        snprintf(out, 8, "\\x%02x", cp);
+    else if (cp >= 0x80 && cp <= 0x9F)
+        snprintf(out, 8, "\\u%04x", cp);
+}
+
+int sh_buf_add_safe(sh_buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    int rc = SH_OK;
+    while (*p && !rc) {
+        unsigned cp = 0;
+        int n = u8_len(p, &cp);
+        char e[8];
+        esc_of(p, n, cp, e);
+        rc = e[0] ? sh_buf_adds(b, e) : sh_buf_add(b, p, (size_t)n);
+        p += n ? n : 1;
+    }
+    return rc;
+}
+
+void sh_fputs_safe(const char *s, FILE *f)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        unsigned cp = 0;
+        int n = u8_len(p, &cp);
+        char e[8];
+        esc_of(p, n, cp, e);
+        if (e[0])
+            fputs(e, f);
+        else
+            fwrite(p, 1, (size_t)n, f);
+        p += n ? n : 1;
+    }
+}
+
+int sh_date_valid(const char *s)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    size_t n = s ? strlen(s) : 0;
+    if (n != 4 && n != 7 && n != 10)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((i == 4 || i == 7) ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+            return 0;
+    int y = atoi(s), m = n >= 7 ? atoi(s + 5) : 1, d = n == 10 ? atoi(s + 8) : 1;
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
 }

@@ -7,6 +7,7 @@
  */
 #include "index.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -96,6 +97,14 @@ int sh_db_open(const char *warehouse, int readonly, sqlite3 **out,
                          : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     char uri[8300];
     const char *name = path;
+    if (!readonly && access(path, F_OK) != 0) {
+        /* a new catalog is created private (SQLite's own default is 0644
+           less the umask); its -wal and -shm files take its mode */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                      (mode_t)sh_private_mode(path, 0));
+        if (fd >= 0)
+            close(fd);
+    }
     if (readonly) {
         /* A WAL catalog on a read-only medium (an archive copy, a read-only
            mount) cannot create its -shm file: open it as immutable. */

@@ -601,7 +601,8 @@ int sh_pdf_open(const char *final_path, const char *title, sh_pdf **out,
     if ((rc = read_icc(p, err)))
         goto out;
 
-    p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    p->fd = open(p->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                 (mode_t)sh_private_mode(final_path, 0));
     if (p->fd < 0) {
         int e = errno;
         rc = sh_errf(err, sh_io_rc(e), "%s: cannot create %s: %s", final_path,

@@ -182,14 +182,11 @@ int sh_cmd_search(int argc, char **argv)
     int as_json = ov.json;
     const char *dates[] = {q.issued_from, q.issued_to};
     for (int i = 0; i < 2; i++) {
-        int y, m, d;
-        char tail;
         const char *t = dates[i];
-        if (t && !(sscanf(t, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 ||
-                   sscanf(t, "%4d-%2d%c", &y, &m, &tail) == 2 ||
-                   sscanf(t, "%4d%c", &y, &tail) == 1)) {
-            fprintf(stderr, "sohoa search: --%s %s: a date as YYYY, YYYY-MM "
-                    "or YYYY-MM-DD\n", i ? "to" : "from", t);
+        if (t && !sh_date_valid(t)) {
+            fprintf(stderr, "sohoa search: --%s '", i ? "to" : "from");
+            sh_fputs_safe(t, stderr);
+            fprintf(stderr, "': a real date as YYYY, YYYY-MM or YYYY-MM-DD\n");
             return SH_EXIT_USAGE;
         }
     }
@@ -238,36 +235,53 @@ int sh_cmd_search(int argc, char **argv)
         fputc('\n', stdout);
         json_decref(top);
     } else {
-        printf("%d page%s found for: %s\n", hits.total,
-               hits.total == 1 ? "" : "s", q.text);
+        /* text from the query and the catalog: control characters escaped
+           (sh_fputs_safe), so neither can drive the terminal */
+        printf("%d page%s found for: ", hits.total,
+               hits.total == 1 ? "" : "s");
+        sh_fputs_safe(q.text, stdout);
+        putchar('\n');
         for (int i = 0; i < hits.n; i++) {
             sh_hit *h = &hits.h[i];
-            printf("%3d. %s page %d  (%s#page=%d)\n     ",
-                   q.offset + i + 1, h->dossier, h->page, h->pdf ? h->pdf : "",
-                   h->page);
+            printf("%3d. ", q.offset + i + 1);
+            sh_fputs_safe(h->dossier, stdout);
+            printf(" page %d  (", h->page);
+            sh_fputs_safe(h->pdf ? h->pdf : "", stdout);
+            printf("#page=%d)\n     ", h->page);
             sh_docinfo di;
             sh_err derr = {0};
             if (!sh_doc_at(db, h->dossier, h->page, &di, &derr) &&
                 di.ordinal > 0 && (di.type_name || di.code || di.issued_date)) {
-                printf("[document %d, pages %d-%d:%s%s%s%s%s%s]\n     ",
-                       di.ordinal, di.first_page, di.last_page,
-                       di.type_name ? " " : "",
-                       di.type_name ? di.type_name : "",
-                       di.code ? " số " : "", di.code ? di.code : "",
-                       di.issued_date ? ", " : "",
-                       di.issued_date ? di.issued_date : "");
+                printf("[document %d, pages %d-%d:", di.ordinal,
+                       di.first_page, di.last_page);
+                if (di.type_name) {
+                    putchar(' ');
+                    sh_fputs_safe(di.type_name, stdout);
+                }
+                if (di.code) {
+                    fputs(" số ", stdout);
+                    sh_fputs_safe(di.code, stdout);
+                }
+                if (di.issued_date) {
+                    fputs(", ", stdout);
+                    sh_fputs_safe(di.issued_date, stdout);
+                }
+                fputs("]\n     ", stdout);
             }
             sh_docinfo_release(&di);
             /* one line per hit: the page's line breaks become spaces */
+            sh_buf line = {0};
             int sp = 0;
             for (const char *ch = h->snippet ? h->snippet : ""; *ch; ch++) {
                 int ws = *ch == '\n' || *ch == '\r' || *ch == '\t' || *ch == ' ';
                 if (ws && !sp)
-                    putchar(' ');
+                    sh_buf_add(&line, " ", 1);
                 else if (!ws)
-                    putchar(*ch);
+                    sh_buf_add(&line, ch, 1);
                 sp = ws;
             }
+            sh_fputs_safe(line.data ? line.data : "", stdout);
+            sh_buf_release(&line);
             putchar('\n');
         }
     }

@@ -148,7 +148,8 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
     if (in < 0)
         return sh_errf(err, SH_EIO, "%s: cannot open: %s", src,
                        strerror(errno));
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                   (mode_t)sh_private_mode(dst, 0));
     if (out < 0) {
         int e = errno;
         close(in);
@@ -208,7 +209,8 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
 /* Write a whole buffer to a new file and fsync it. */
 static int write_new(const char *path, const void *p, size_t n, sh_err *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  (mode_t)sh_private_mode(path, 0));
     if (fd < 0)
         return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", path,
                        strerror(errno));
@@ -697,7 +699,7 @@ static int export_one(ctx *c, const char *id, sh_err *err)
         goto done;
     }
     rm_rf(stage);
-    if (mkdir(stage, 0755) < 0) {
+    if (mkdir(stage, (mode_t)sh_private_mode(stage, 1)) < 0) {
         rc = sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", stage,
                      strerror(errno));
         goto done;
@@ -914,7 +916,8 @@ int sh_export(sqlite3 *db, const sh_export_opts *o, char **ids, int nids,
         return rc;
     char lockp[8192];
     snprintf(lockp, sizeof lockp, "%s/.sohoa-export.lock", o->to);
-    int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC,
+                   (mode_t)sh_private_mode(lockp, 0));
     if (lfd < 0)
         return sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", lockp,
                        strerror(errno));

@@ -15,7 +15,8 @@
  * SheetTotal: the PDF's and catalog's counts; DocTotal: the documents;
  * StartDate/EndDate: the earliest and latest IssuedDate; Language: Tiếng
  * Việt).  The XML and the CSV rows are both made from the view, so they
- * always agree.  XML text is escaped and cleared of characters XML 1.0
+ * always agree (CSV cells that a spreadsheet would run as a formula get a
+ * leading ', add_cell).  XML text is escaped and cleared of characters XML 1.0
  * does not allow.  The CSV tables cover everything exported to the
  * folder so far: rows of an existing table are kept for folders still
  * there and not exported again now, then all rows are sorted by FileCode
@@ -183,6 +184,27 @@ static int exported_now(char *const *done, int n, const char *name)
 /* ------------------------------------------------------------------ */
 /* the CSV tables over the whole export folder                          */
 
+/* One cell of dossiers.csv / documents.csv.  A value a spreadsheet would
+   take for a formula (starting with = + - @, a tab or a CR: text from OCR
+   or a manifest, e.g. "=HYPERLINK(...)") is written with a leading ' as
+   OWASP advises for CSV injection; Excel and LibreOffice then show it as
+   text.  A value already starting with ' is left alone, so rows read back
+   from an earlier export are not prefixed twice. */
+static int add_cell(sh_buf *b, const char *s)
+{
+    if (s && s[0] && strchr("=+-@\t\r", s[0])) {
+        sh_buf v = {0};
+        sh_buf_adds(&v, "'");
+        sh_buf_adds(&v, s);
+        if (!v.data)
+            return SH_ENOMEM;
+        int rc = sh_csv_add_value(b, v.data, ',');
+        sh_buf_release(&v);
+        return rc;
+    }
+    return sh_csv_add_value(b, s, ',');
+}
+
 int sh_export_table_write(table *t, const char *to, const char *name,
                           char *const *done, int ndone, sh_err *err)
 {
@@ -246,7 +268,7 @@ int sh_export_table_write(table *t, const char *to, const char *name,
         for (int k = 0; k < t->ncols; k++) {
             if (k)
                 sh_buf_adds(&b, ",");
-            sh_csv_add_value(&b, t->r[i].f[k], ',');
+            add_cell(&b, t->r[i].f[k]);
         }
         sh_buf_adds(&b, "\r\n");
     }

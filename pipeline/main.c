@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef SH_VERSION
 #define SH_VERSION "unknown"   /* the Makefile passes its VERSION */
@@ -79,6 +80,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
         return print_version();
+    /* Nothing sohoa writes is for other accounts (personal data): with at
+       least umask 027, even files made by the libraries (fopen: 0666) are
+       never world-readable.  base/files.c narrows its own further. */
+    umask(umask(0) | 027);
     for (size_t i = 0; i < SH_ARRAY_LEN(cmds); i++)
         if (!strcmp(argv[1], cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

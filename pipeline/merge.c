@@ -144,7 +144,8 @@ static int copy_hash(const char *src, const char *tmp, char hex[65],
         rc = sh_errf(err, SH_EIO, "%s: cannot open: %s", src, strerror(errno));
         goto out;
     }
-    if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+    if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                    (mode_t)sh_private_mode(tmp, 0))) < 0) {
         rc = sh_errf(err, SH_EIO, "%s: cannot create: %s", tmp,
                      strerror(errno));
         goto out;

@@ -4,6 +4,8 @@
  *   sh_verify            re-hash the sources and PDFs of some or all
  *                        dossiers against the catalog; list the problems
  *   sh_cmd_verify        sohoa verify [--warehouse DIR] [--json] [DOSSIER…]
+ *   (static) mode_walk   files and folders of the warehouse that other
+ *                        accounts may read (a warning, not a problem)
  *
  * Method.  The catalog records the SHA-256 of every source file a run read
  * (source.sha256, with its path) and of every dossier PDF it wrote
@@ -22,6 +24,12 @@
  * problem.  A PDF is expected for every dossier in state "done"; for a
  * failed or pending dossier an older PDF, if one is recorded and present,
  * is checked too.
+ *
+ * Modes.  The warehouse holds personal data and is private by default
+ * (files 0600/0640, folders 0700/0750, base/files.c).  Verify walks it
+ * (not following links) and warns about each entry that others may read,
+ * write or enter, or that its group may write; the warnings are listed
+ * ("wide_modes" in --json) without changing the exit status.
  */
 #include "pipeline.h"
 #include "../base/opts.h"
@@ -29,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,12 +273,40 @@ out:
     return rc;
 }
 
+/* the entries found by mode_walk (nftw has no user pointer) */
+static json_t *wide_modes;
+
+static int mode_entry(const char *path, const struct stat *sb, int type,
+                      struct FTW *ftw)
+{
+    if ((type == FTW_F || type == FTW_D || type == FTW_DP) &&
+        (sb->st_mode & 0027) && json_array_size(wide_modes) < 1000) {
+        char m[8];
+        snprintf(m, sizeof m, "%04o", (unsigned)(sb->st_mode & 07777));
+        json_array_append_new(wide_modes,
+                              json_pack("{ssss}", "path", path, "mode", m));
+    }
+    return 0;
+}
+
+/* The warehouse's entries that other accounts may read (JSON array). */
+static json_t *mode_walk(const char *wh)
+{
+    wide_modes = json_array();
+    if (wide_modes)
+        nftw(wh, mode_entry, 16, FTW_PHYS);
+    json_t *r = wide_modes;
+    wide_modes = NULL;
+    return r;
+}
+
 static void verify_usage(FILE *f)
 {
     fputs("usage: sohoa verify [--warehouse DIR] [--json] [DOSSIER...]\n"
           "  re-hash every source file and dossier PDF (all dossiers, or\n"
           "  those named) against the catalog; exit 0 if all intact, 1 if\n"
-          "  any file is missing, unreadable or changed, 2 usage error\n",
+          "  any file is missing, unreadable or changed, 2 usage error;\n"
+          "  warns about warehouse files other accounts may read\n",
           f);
 }
 
@@ -304,6 +341,19 @@ int sh_cmd_verify(int argc, char **argv)
         return SH_EXIT_USAGE;
     }
     sh_db_close(&db);
+    json_t *wide = mode_walk(wh);
+    size_t nw = json_array_size(wide);
+    for (size_t i = 0; i < nw && !as_json; i++) {
+        json_t *w = json_array_get(wide, i);
+        fprintf(stderr, "sohoa verify: warning: %s is open to other accounts"
+                " (mode %s)\n",
+                json_string_value(json_object_get(w, "path")),
+                json_string_value(json_object_get(w, "mode")));
+    }
+    if (nw && !as_json)
+        fprintf(stderr, "sohoa verify: the warehouse holds personal data: "
+                "chmod -R go-w,o-rwx %s\n", wh);
+    json_object_set_new(res, "wide_modes", wide ? wide : json_array());
     json_t *probs = json_object_get(res, "problems");
     size_t np = json_array_size(probs);
     if (as_json) {

@@ -234,5 +234,17 @@ rc=$?
     ok "a changed PDF is refused; the earlier export stays" || { cat "$TMP/e5.err"; bad "changed PDF: exit $rc"; }
 cp "$TMP/keep.pdf" "$WH/pdf/HS-2024-00001.pdf"
 
+# ---- CSV injection: a cell a spreadsheet would run as a formula ------------
+sql "UPDATE document SET subject='=HYPERLINK(\"http://evil.example\",\"x\")', organ_name='@SUM(1+1)' WHERE dossier='HS-2024-00001' AND ordinal=1"
+"$SOHOA" export --warehouse "$WH" --force HS-2024-00001 --to "$OUT" >/dev/null 2>"$TMP/e6.err"
+$PY - "$OUT/documents.csv" <<'PY' && ok "documents.csv: =... and @... cells written as text ('=, '@)" || { cat "$TMP/e6.err"; bad "CSV injection"; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
+cells = [v for r in rows for v in r.values() if v]
+ok = any(v.startswith("'=HYPERLINK") for v in cells) and any(v == "'@SUM(1+1)" for v in cells)
+ok = ok and not any(v[0] in "=+-@" for v in cells)
+sys.exit(0 if ok else 1)
+PY
+
 echo "export: $pass passed, $fail failed"
 [ $fail = 0 ]

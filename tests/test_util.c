@@ -103,7 +103,45 @@ static int test_opt_int(void)
     return 0;
 }
 
+/* Control characters escaped for logs and terminals; real dates. */
+static int test_safe_text(void)
+{
+    static const struct {
+        const char *in, *out;
+    } rows[] = {
+        {"GET /a b", "GET /a b"},
+        {"x\ny", "x\\ny"},                       /* %0a: no new line   */
+        {"\x1b[2Jx", "\\x1b[2Jx"},                /* ESC                */
+        {"a\x7f", "a\\x7f"},                     /* DEL                */
+        {"\xc2\x9b" "31m", "\\u009b31m"},         /* C1 CSI as UTF-8    */
+        {"\x9b", "\\x9b"},                        /* a lone byte        */
+        {"đất đai", "đất đai"},                   /* UTF-8 kept         */
+        {"\xff", "\\xff"},
+        {"tab\there", "tab\\there"},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(rows); i++) {
+        sh_buf b = {0};
+        CHECK(sh_buf_add_safe(&b, rows[i].in) == SH_OK);
+        CHECKF(!strcmp(b.data ? b.data : "", rows[i].out), "'%s' -> '%s'",
+               rows[i].out, b.data ? b.data : "");
+        sh_buf_release(&b);
+    }
+    static const struct {
+        const char *d;
+        int ok;
+    } dates[] = {
+        {"2024", 1}, {"2024-02", 1}, {"2024-02-29", 1}, {"2023-02-29", 0},
+        {"1900-02-29", 0}, {"2000-02-29", 1}, {"2024-13-45", 0},
+        {"2024-04-31", 0}, {"2024-00", 0}, {"0000", 0}, {"2024/06", 0},
+        {"2024-6-1", 0}, {"", 0}, {"2024-12-31", 1},
+    };
+    for (size_t i = 0; i < SH_ARRAY_LEN(dates); i++)
+        CHECKF(sh_date_valid(dates[i].d) == dates[i].ok, "'%s'", dates[i].d);
+    return 0;
+}
+
 const sh_test sh_tests_util[] = {
+    {"util/safe_text", test_safe_text},
     {"util/natcmp", test_natcmp},
     {"util/atomic_write", test_atomic_write},
     {"util/buf", test_buf},

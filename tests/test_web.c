@@ -1,8 +1,10 @@
 /*
  * test_web.c — the officers' site: passwords, agency lists, id and name
  * checks, HTML escaping of snippets, URL and form decoding, word boxes
- * for highlighting, users/sessions/audit in a real catalog, and the page
- * render (geometry of a synthetic scan).
+ * for highlighting, users/sessions/audit in a real catalog, the login
+ * throttle, the audit hash chain and its triggers (and an old catalog
+ * migrated), session idle time and cap, and the page render (geometry of
+ * a synthetic scan).
  */
 #include "test.h"
 #include "../web/web.h"
@@ -12,6 +14,7 @@
 #include <leptonica/allheaders.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int t_password(void)
 {
@@ -335,18 +338,25 @@ static int t_users_sessions(void)
     sh_err err = {0};
     CHECKF(sh_web_open(wh, 1, &db, &err) == SH_OK, "%s", err.msg);
     char *a_only[] = {"A", NULL}, *none[] = {NULL};
-    CHECK(sh_web_user_add(db, "an", "pw-an-1", a_only, 0, &err) == SH_OK);
+    /* passwords under SH_WEB_PASSWORD_MIN characters are refused */
+    CHECK(sh_web_user_add(db, "an", "pw-an-1", a_only, 0, &err) == SH_EUSAGE);
+    CHECK(strstr(err.msg, "too short"));
+    CHECK(sh_web_user_add(db, "an", "mật khẩu", a_only, 0, &err) ==
+          SH_EUSAGE);                       /* 8 characters, 12 bytes */
+    CHECK(sh_web_user_add(db, "an", "pw-an-1-long", a_only, 0, &err) ==
+          SH_OK);
     CHECK(sh_web_user_add(db, "an", "x", a_only, 0, &err) == SH_EUSAGE);
     CHECK(strstr(err.msg, "exists"));
     CHECK(sh_web_user_add(db, "binh", "pw", none, 0, &err) == SH_EUSAGE);
     CHECK(sh_web_user_add(db, "bad name", "pw", a_only, 0, &err) ==
           SH_EUSAGE);
     CHECK(sh_web_user_add(db, "chi", "", a_only, 0, &err) == SH_EUSAGE);
-    CHECK(sh_web_user_add(db, "root", "pw-root", none, 1, &err) == SH_OK);
+    CHECK(sh_web_user_add(db, "root", "pw-root-long", none, 1, &err) ==
+          SH_OK);
 
-    CHECK(sh_web_login_check(db, "an", "pw-an-1") == 1);
-    CHECK(sh_web_login_check(db, "an", "pw-an-2") == 0);
-    CHECK(sh_web_login_check(db, "nobody", "pw-an-1") == 0);
+    CHECK(sh_web_login_check(db, "an", "pw-an-1-long") == 1);
+    CHECK(sh_web_login_check(db, "an", "pw-an-2-long") == 0);
+    CHECK(sh_web_login_check(db, "nobody", "pw-an-1-long") == 0);
     CHECK(sh_web_login_check(db, "an' OR '1'='1", "x") == 0);
 
     sh_web_user u;
@@ -406,10 +416,11 @@ static int t_users_sessions(void)
     json_decref(list);
 
     /* a new password ends the sessions */
-    CHECK(sh_web_user_passwd(db, "an", "pw-an-new", &err) == SH_OK);
+    CHECK(sh_web_user_passwd(db, "an", "short", &err) == SH_EUSAGE);
+    CHECK(sh_web_user_passwd(db, "an", "pw-an-new-long", &err) == SH_OK);
     CHECK(sh_web_session_user(db, tok, &u) == 0);
-    CHECK(sh_web_login_check(db, "an", "pw-an-1") == 0);
-    CHECK(sh_web_login_check(db, "an", "pw-an-new") == 1);
+    CHECK(sh_web_login_check(db, "an", "pw-an-1-long") == 0);
+    CHECK(sh_web_login_check(db, "an", "pw-an-new-long") == 1);
     CHECK(sh_web_session_new(db, "an", 0, NULL, tok, &err) == SH_OK);
     CHECK(sh_web_session_end(db, tok, &err) == SH_OK);
     CHECK(sh_web_session_user(db, tok, &u) == 0);
@@ -417,7 +428,178 @@ static int t_users_sessions(void)
     CHECK(sh_web_user_remove(db, "an", &err) == SH_OK);
     CHECK(sh_web_session_user(db, tok, &u) == 0);
     CHECK(sh_web_user_remove(db, "an", &err) == SH_EUSAGE);
-    CHECK(sh_web_login_check(db, "an", "pw-an-new") == 0);
+    CHECK(sh_web_login_check(db, "an", "pw-an-new-long") == 0);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* Sessions end after their idle time; a user holds at most
+   SH_WEB_SESSIONS_MAX, a new login dropping the oldest. */
+static int t_session_idle_cap(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    sh_web_user u;
+    CHECKF(sh_web_open(sh_test_tmpdir(), 1, &db, &err) == SH_OK, "%s",
+           err.msg);
+    char *a_only[] = {"A", NULL};
+    CHECK(sh_web_user_add(db, "an", "pw-an-1-long", a_only, 0, &err) == SH_OK);
+    char tok[SH_WEB_SESSIONS_MAX + 1][65];
+    for (int i = 0; i <= SH_WEB_SESSIONS_MAX; i++) {
+        CHECK(sh_web_session_new(db, "an", 0, NULL, tok[i], &err) == SH_OK);
+        /* older logins, older uses */
+        CHECK(sh_db_exec(db, "UPDATE session SET last_seen=last_seen-1",
+                         &err) == SH_OK);
+    }
+    /* the first is gone, the other SH_WEB_SESSIONS_MAX live */
+    CHECK(sh_web_session_user(db, tok[0], &u) == 0);
+    for (int i = 1; i <= SH_WEB_SESSIONS_MAX; i++) {
+        CHECKF(sh_web_session_user(db, tok[i], &u) == 1, "session %d", i);
+        sh_web_user_release(&u);
+    }
+    /* idle: 31 minutes without a request ends a session; a touch keeps
+       it alive */
+    int stale = -1;
+    CHECK(sh_web_session_user_idle(db, tok[1], 0, &u, &stale) == 1);
+    CHECK(stale == 0);
+    sh_web_user_release(&u);
+    CHECK(sh_db_exec(db, "UPDATE session SET last_seen=last_seen-31*60",
+                     &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok[1], &u) == 0);
+    CHECK(sh_web_session_user_idle(db, tok[1], 3600, &u, &stale) == 1);
+    CHECK(stale == 1);
+    sh_web_user_release(&u);
+    CHECK(sh_web_session_touch(db, tok[1], &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok[1], &u) == 1);
+    sh_web_user_release(&u);
+    CHECK(sh_web_session_user(db, tok[2], &u) == 0);
+    /* a session from before last_seen (NULL): counted from its start */
+    CHECK(sh_db_exec(db, "UPDATE session SET last_seen=NULL", &err) == SH_OK);
+    CHECK(sh_web_session_user(db, tok[3], &u) == 1);
+    sh_web_user_release(&u);
+    sh_db_close(&db);
+    return 0;
+}
+
+/* The login throttle: free first failure, then doubling delays per
+   (account, address); parallel attempts refused; a success clears the
+   pair; an account under attack from many addresses slows, but never for
+   more than a minute; entries forgotten after 15 min. */
+static int t_throttle(void)
+{
+    sh_web_throttle *t = sh_web_throttle_new();
+    CHECK(t);
+    double now = 1000;
+    /* one attempt at a time per pair */
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now) == 0);
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now) > 0);
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.2", now) == 0);
+    sh_web_throttle_end(t, "an", "10.0.0.2", 1, now);
+    sh_web_throttle_end(t, "an", "10.0.0.1", 0, now + 1);   /* 1st: free */
+    now += 1;
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now) == 0);
+    sh_web_throttle_end(t, "an", "10.0.0.1", 0, now);       /* 2nd: 1 s */
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now + 0.5) == 1);
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now + 1) == 0);
+    sh_web_throttle_end(t, "an", "10.0.0.1", 0, now + 1);   /* 3rd: 2 s */
+    now += 1;
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now + 1) == 1);
+    /* another address, another account: not slowed */
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.9", now) == 0);
+    sh_web_throttle_end(t, "an", "10.0.0.9", 1, now);
+    CHECK(sh_web_throttle_begin(t, "binh", "10.0.0.1", now) == 0);
+    sh_web_throttle_end(t, "binh", "10.0.0.1", 1, now);
+    /* guesses in 60 s from one address, trying as fast as allowed */
+    int n = 0;
+    for (double s = now + 2; s < now + 62; s += 0.25)
+        if (sh_web_throttle_begin(t, "an", "10.0.0.1", s) == 0) {
+            n++;
+            sh_web_throttle_end(t, "an", "10.0.0.1", 0, s + 1);
+        }
+    CHECKF(n <= 6, "%d guesses in a minute", n);
+    /* forgotten 15 min after the last failure */
+    CHECK(sh_web_throttle_begin(t, "an", "10.0.0.1", now + 2000) == 0);
+    sh_web_throttle_end(t, "an", "10.0.0.1", 1, now + 2000);
+    /* many addresses on one account: beyond 20 failures the account
+       slows, at most 60 s; the success of a pair does not clear it */
+    now += 5000;
+    for (int i = 0; i < 40; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "10.1.0.%d", i);
+        int w = sh_web_throttle_begin(t, "chi", a, now);
+        if (w > 0) {
+            CHECKF(w <= 60, "account wait %d s", w);
+            now += w;
+            CHECK(sh_web_throttle_begin(t, "chi", a, now) == 0);
+        }
+        sh_web_throttle_end(t, "chi", a, 0, now);
+    }
+    int w = sh_web_throttle_begin(t, "chi", "10.2.0.1", now);
+    CHECKF(w > 0 && w <= 60, "account wait %d", w);
+    CHECK(sh_web_throttle_begin(t, "chi", "10.2.0.1", now + 60) == 0);
+    sh_web_throttle_end(t, "chi", "10.2.0.1", 1, now + 60);
+    sh_web_throttle_free(&t);
+    CHECK(t == NULL);
+    sh_web_throttle_free(&t);
+    return 0;
+}
+
+/* The audit hash chain: rows chained as written, --verify names the first
+   broken row (edited, deleted), triggers refuse UPDATE and DELETE, and a
+   catalog from before the chain is migrated: columns, old rows chained,
+   triggers. */
+static int t_audit_chain(void)
+{
+    const char *wh = sh_test_tmpdir();
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    /* an old catalog: the audit table as it was, with rows */
+    CHECK(sh_db_open(wh, 0, &db, &err) == SH_OK);
+    CHECK(sh_db_exec(db,
+          "CREATE TABLE audit(id INTEGER PRIMARY KEY, time TEXT NOT NULL,"
+          " user TEXT, addr TEXT, action TEXT NOT NULL, query TEXT,"
+          " results INTEGER, dossier TEXT, page INTEGER, status INTEGER);"
+          "INSERT INTO audit(time,user,action,query,results,status) VALUES"
+          " ('2024-01-01T00:00:00Z','an','search','đất',3,200),"
+          " ('2024-01-01T00:00:01Z','an','pdf',NULL,NULL,200);", &err) ==
+          SH_OK);
+    CHECK(sh_db_exec(db, "CREATE TABLE session(token_sha256 TEXT PRIMARY"
+                         " KEY, user TEXT NOT NULL, created TEXT NOT NULL,"
+                         " expires INTEGER NOT NULL, addr TEXT)", &err) ==
+          SH_OK);
+    sh_db_close(&db);
+    CHECKF(sh_web_open(wh, 1, &db, &err) == SH_OK, "%s", err.msg);
+    int64_t bad = -1, rows = 0;
+    char head[65];
+    CHECK(sh_web_audit_verify(db, &bad, &rows, head, &err) == SH_OK);
+    CHECKF(bad == 0 && rows == 2 && strlen(head) == 64, "bad %lld rows %lld",
+           (long long)bad, (long long)rows);
+    /* new rows chain on */
+    sh_audit_rec r = {"an", "127.0.0.1", "search", "a\nb", 1, NULL, 0, 200,
+                      "{\"agency\":\"A\"}"};
+    for (int i = 0; i < 3; i++)
+        CHECK(sh_web_audit(db, &r, &err) == SH_OK);
+    CHECK(sh_web_audit_verify(db, &bad, &rows, head, &err) == SH_OK);
+    CHECK(bad == 0 && rows == 5);
+    /* the triggers refuse changes */
+    CHECK(sh_db_exec(db, "UPDATE audit SET user='x' WHERE id=3", &err) ==
+          SH_EINDEX);
+    CHECK(strstr(err.msg, "append-only"));
+    CHECK(sh_db_exec(db, "DELETE FROM audit WHERE id=3", &err) == SH_EINDEX);
+    /* opened again: no second migration */
+    sh_db_close(&db);
+    CHECK(sh_web_open(wh, 1, &db, &err) == SH_OK);
+    /* someone who drops the triggers and edits: the row is named */
+    CHECK(sh_db_exec(db, "DROP TRIGGER audit_no_update; DROP TRIGGER"
+                         " audit_no_delete; UPDATE audit SET query='x'"
+                         " WHERE id=3", &err) == SH_OK);
+    CHECK(sh_web_audit_verify(db, &bad, &rows, NULL, &err) == SH_OK);
+    CHECKF(bad == 3, "first bad %lld", (long long)bad);
+    CHECK(sh_db_exec(db, "UPDATE audit SET query='a'||char(10)||'b' WHERE"
+                         " id=3; DELETE FROM audit WHERE id=2", &err) ==
+          SH_OK);
+    CHECK(sh_web_audit_verify(db, &bad, &rows, NULL, &err) == SH_OK);
+    CHECKF(bad == 3, "after a deletion: first bad %lld", (long long)bad);
     sh_db_close(&db);
     return 0;
 }
@@ -445,9 +627,10 @@ static int t_audit(void)
     sqlite3 *db = NULL;
     sh_err err = {0};
     CHECK(sh_web_open(sh_test_tmpdir(), 1, &db, &err) == SH_OK);
-    sh_audit_rec r = {"an", "127.0.0.1", "search", "đất đai", 3, NULL, 0, 200};
+    sh_audit_rec r = {"an", "127.0.0.1", "search", "đất đai", 3, NULL, 0, 200,
+                      NULL};
     CHECK(sh_web_audit(db, &r, &err) == SH_OK);
-    sh_audit_rec v = {"an", NULL, "page", NULL, -1, "HS-1", 2, 200};
+    sh_audit_rec v = {"an", NULL, "page", NULL, -1, "HS-1", 2, 200, NULL};
     CHECK(sh_web_audit(db, &v, &err) == SH_OK);
     sqlite3_stmt *st;
     CHECK(sqlite3_prepare_v2(db,
@@ -596,6 +779,9 @@ const sh_test sh_tests_web[] = {
     {"web/boxes", t_boxes},
     {"web/users_sessions", t_users_sessions},
     {"web/audit", t_audit},
+    {"web/session_idle_cap", t_session_idle_cap},
+    {"web/throttle", t_throttle},
+    {"web/audit_chain", t_audit_chain},
     {"web/render", t_render},
     {NULL, NULL},
 };

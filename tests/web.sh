@@ -65,8 +65,8 @@ setup_warehouse() {
 add_users() {
     "$SOHOA" user list --warehouse "$WH" --json | grep -q '"alice"' && return 0
     { echo "pw-alice-1" | "$SOHOA" user add alice --agency A --warehouse "$WH" &&
-      echo "pw-bob-1" | "$SOHOA" user add bob --agency B --warehouse "$WH" &&
-      echo "pw-root-1" | "$SOHOA" user add root --admin --warehouse "$WH"; } 2>>"$TMP/users.log" ||
+      echo "pw-bob-1-x" | "$SOHOA" user add bob --agency B --warehouse "$WH" &&
+      echo "pw-root-1x" | "$SOHOA" user add root --admin --warehouse "$WH"; } 2>>"$TMP/users.log" ||
         { cat "$TMP/users.log"; echo "web: set-up: cannot add users"; return 1; }
 }
 
@@ -152,8 +152,8 @@ t_login_cookie() {
     echo "$h" | grep -i '^Set-Cookie:' | grep -q 'sohoa_session=[0-9a-f]\{64\}; HttpOnly; SameSite=Strict; Path=/' ||
         die "cookie: $(echo "$h" | grep -i '^Set-Cookie')" || return 1
     ALICE=$(login alice pw-alice-1)
-    BOB=$(login bob pw-bob-1)
-    ROOT=$(login root pw-root-1)
+    BOB=$(login bob pw-bob-1-x)
+    ROOT=$(login root pw-root-1x)
     [ ${#ALICE} = 64 ] && [ ${#BOB} = 64 ] && [ ${#ROOT} = 64 ] || die "login failed" || return 1
     as "$ALICE" "$U/" | grep -q 'Tìm kiếm hồ sơ' || die "search page" || return 1
 }
@@ -368,7 +368,10 @@ for cond, msg in [
     (has(user="alice", action="pdf", dossier="HS-2024-00001"), "alice's PDF view"),
     (has(user="alice", action="login"), "alice's login"),
     (has(user="alice", action="login-failed"), "the failed login"),
-    (not has(user="alice", dossier="HS-2025-B0001"), "a view of B by alice"),
+    (not has(user="alice", dossier="HS-2025-B0001", status=200), "a view of B by alice"),
+    (has(user="alice", dossier="HS-2025-B0001", status=404), "alice's refused tries at B, journalled"),
+    (has(user="alice", action="view", dossier="HS-2024-00001", page=1), "alice's /view"),
+    (has(user="alice", action="words", dossier="HS-2024-00001", page=1), "alice's /api/page"),
     (all(r["time"].endswith("Z") for r in rows), "times not UTC"),
 ]:
     if not cond:
@@ -470,14 +473,16 @@ t_user_command() {
     echo "" | "$SOHOA" user add eve --agency A --warehouse "$WH" 2>"$TMP/err" && die "empty password accepted" && return 1
     grep -q 'empty password' "$TMP/err" || die "message: $(cat "$TMP/err")" || return 1
     echo "x" | "$SOHOA" user add eve --warehouse "$WH" 2>/dev/null && die "user without agency accepted" && return 1
-    echo "pw" | "$SOHOA" user add alice --agency A --warehouse "$WH" 2>/dev/null && die "duplicate accepted" && return 1
+    echo "pw-long-enough" | "$SOHOA" user add alice --agency A --warehouse "$WH" 2>/dev/null && die "duplicate accepted" && return 1
+    echo "short-pw1" | "$SOHOA" user add eve --agency A --warehouse "$WH" 2>"$TMP/err" && die "9-character password accepted" && return 1
+    grep -q 'at least 10 characters' "$TMP/err" || die "short password message: $(cat "$TMP/err")" || return 1
     out=$("$SOHOA" user list --warehouse "$WH" --json) || return 1
     echo "$out" | json '[u["name"] for u in d] == ["alice", "bob", "root"] and [u["agencies"] for u in d][:2] == [["A"], ["B"]]' |
         grep -qx True || die "list: $out" || return 1
     # a new password ends bob's sessions
-    echo "pw-bob-2" | "$SOHOA" user passwd bob --warehouse "$WH" 2>/dev/null || die "passwd" || return 1
+    echo "pw-bob-2-x" | "$SOHOA" user passwd bob --warehouse "$WH" 2>/dev/null || die "passwd" || return 1
     [ "$(code "$BOB" "$U/api/search?q=dat")" = 401 ] || die "old session alive after passwd" || return 1
-    BOB=$(login bob pw-bob-2)
+    BOB=$(login bob pw-bob-2-x)
     [ ${#BOB} = 64 ] || die "login with the new password" || return 1
 }
 

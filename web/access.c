@@ -3,7 +3,10 @@
  * journal.
  *
  *   sh__web_ro_db, sh__web_rw_db      the two connections of a request
- *   sh__web_audit_as, sh__web_audit   one journal row
+ *   sh__web_audit_as, sh__web_audit, sh__web_audit_detail   one journal
+ *                                     row
+ *   sh__web_denied                    a refused request for content,
+ *                                     journalled, answered 404
  *   sh__web_parse_search              the parameters of a search
  *   sh__web_run_search                the search, journalled
  *   sh__web_find_page                 one page, with the agency condition
@@ -18,7 +21,10 @@
  * query, so a dossier that is not allowed is "not found" exactly like one
  * that does not exist.  File paths come from catalog rows (source.path),
  * never from the URL; an id from a URL only has to pass sh_web_valid_id
- * to be looked up.
+ * to be looked up.  Every read of dossier content is journalled with its
+ * user: a search with its filters (detail, JSON), a page view, image,
+ * word boxes, a PDF — and so is every such request answered "not found",
+ * with what was asked, so probing other agencies' ids leaves a trace.
  */
 #include "web_int.h"
 
@@ -60,9 +66,9 @@ int sh__web_rw_db(sh__web_server *s, sqlite3 **db)
 
 /* Journal one action of user (NULL = the session's); SH_OK or an error
    already logged. */
-int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
+static int audit_row(sh__web_ctx *c, const char *user, const char *action,
                      const char *query, int results, const char *dossier,
-                     int page, int status)
+                     int page, int status, const char *detail)
 {
     sqlite3 *db = NULL;
     sh_err err = {0};
@@ -70,7 +76,7 @@ int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
     if (!rc) {
         sh_audit_rec r = {user ? user : c->u.name[0] ? c->u.name : NULL,
                           c->addr, action, query, results, dossier, page,
-                          status};
+                          status, detail};
         rc = sh_web_audit(db, &r, &err);
         if (rc)
             sh_log(SH_LOG_ERROR, "cannot write the audit journal: %s", err.msg);
@@ -79,23 +85,48 @@ int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
     return rc;
 }
 
+int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
+                     const char *query, int results, const char *dossier,
+                     int page, int status)
+{
+    return audit_row(c, user, action, query, results, dossier, page, status,
+                     NULL);
+}
+
 int sh__web_audit(sh__web_ctx *c, const char *action, const char *query,
                   int results, const char *dossier, int page, int status)
 {
-    return sh__web_audit_as(c, NULL, action, query, results, dossier, page,
-                            status);
+    return audit_row(c, NULL, action, query, results, dossier, page, status,
+                     NULL);
 }
 
-/* A date filter: YYYY, YYYY-MM or YYYY-MM-DD (as <input type=date> sends). */
+int sh__web_audit_detail(sh__web_ctx *c, const char *action,
+                         const char *query, int results, const char *dossier,
+                         int page, int status, const char *detail)
+{
+    return audit_row(c, NULL, action, query, results, dossier, page, status,
+                     detail);
+}
+
+enum MHD_Result sh__web_denied(sh__web_ctx *c, const char *action,
+                               const char *asked, int page, int api)
+{
+    /* what was asked, cut to an id's length and made valid UTF-8 (the
+       journal's text is escaped again when shown) */
+    char *a = sh_web_utf8_clean(asked, SH_WEB_ID_MAX, NULL);
+    sh_log(SH_LOG_WARN, "%s %s: %s of '%s' refused: not found or not "
+           "allowed", c->addr, c->u.name[0] ? c->u.name : "-", action,
+           a ? a : "?");
+    sh__web_audit(c, action, NULL, -1, a, page, 404);
+    free(a);
+    return sh__web_not_found(c, api);
+}
+
+/* A date filter: YYYY, YYYY-MM or YYYY-MM-DD (as <input type=date>
+   sends), a real date. */
 static int valid_date(const char *t)
 {
-    size_t n = strlen(t);
-    if (n != 4 && n != 7 && n != 10)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((i == 4 || i == 7) ? t[i] != '-' : (t[i] < '0' || t[i] > '9'))
-            return 0;
-    return 1;
+    return sh_date_valid(t);
 }
 
 static int parse_int(const char *s, int lo, int hi, int dflt, int *out)
@@ -174,8 +205,27 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
     int rc = sh__web_ro_db(c);
     if (!rc && (rc = sh_search(c->db, &q, hits, &err)))
         sh_log(SH_LOG_ERROR, "search failed: %s", err.msg);
-    if (!rc)
-        rc = sh__web_audit(c, "search", p->q, hits->total, NULL, 0, 200);
+    if (!rc) {
+        /* the filters, as asked (only those given) */
+        json_t *f = json_object();
+        const char *k[] = {"agency", "prefix", "type", "code", "from", "to"};
+        const char *v[] = {p->agency, p->prefix, p->dtype, p->dcode,
+                           p->dfrom, p->dto};
+        for (int i = 0; f && i < 6; i++)
+            if (v[i] && v[i][0])
+                json_object_set_new(f, k[i], sh__web_jstr(v[i]));
+        if (f && p->year)
+            json_object_set_new(f, "year", json_integer(p->year));
+        if (f && p->offset)
+            json_object_set_new(f, "offset", json_integer(p->offset));
+        char *detail = f && json_object_size(f)
+                           ? json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS)
+                           : NULL;
+        json_decref(f);
+        rc = sh__web_audit_detail(c, "search", p->q, hits->total, NULL, 0,
+                                  200, detail);
+        free(detail);
+    }
     return rc;
 }
 

@@ -8,8 +8,10 @@
  *                        the boxes of the hit words
  *
  * Method.  The same parameters, access rule and journal as the pages
- * (access.c); text from the catalog goes through sh__web_jstr, so a
- * string that is not valid UTF-8 never makes the answer fail.
+ * (access.c): a page's word boxes are journalled as "words" (they are its
+ * text), a refused one too; text from the catalog goes through
+ * sh__web_jstr, so a string that is not valid UTF-8 never makes the
+ * answer fail.
  */
 #include "web_int.h"
 #include "../index/docs.h"
@@ -70,12 +72,16 @@ enum MHD_Result sh__web_api_page(sh__web_ctx *c, const char *rest)
     int pageno;
     sh__web_pagerow r;
     if (sh__web_parse_id_page(rest, "", id, sizeof id, &pageno))
-        return sh__web_not_found(c, 1);
+        return sh__web_denied(c, "words", rest, 0, 1);
     int f = sh__web_find_page(c, id, pageno, &r);
     if (f < 0)
         return sh__web_unavailable(c, 1, "catalog unavailable");
     if (!f)
-        return sh__web_not_found(c, 1);
+        return sh__web_denied(c, "words", id, pageno, 1);
+    if (sh__web_audit(c, "words", NULL, -1, id, pageno, 200)) {
+        sh__web_pagerow_release(&r);
+        return sh__web_unavailable(c, 1, "audit journal unavailable");
+    }
     char *q = sh_web_utf8_clean(sh__web_arg(c, "q"), SH_QUERY_MAX_BYTES, NULL);
     json_t *boxes = NULL;
     sh_err err = {0};

@@ -2,18 +2,30 @@
  * audit.c — the audit journal of the web site: who searched what and who
  * looked at which page or PDF, and when; the `sohoa audit` command.
  *
- *   sh_web_audit       append one row (UTC time)
- *   sh_web_iso_time    normalise a user-typed ISO time for --since
- *   sh_cmd_audit       list rows (text or --json), filtered
+ *   sh_web_audit_schema  the table, its migration, its triggers
+ *   sh_web_audit         append one row (UTC time), chained
+ *   sh_web_audit_verify  recompute the chain; the first broken row
+ *   sh_web_iso_time      normalise a user-typed ISO time for --since
+ *   sh_cmd_audit         list rows (text or --json), filtered; --verify
+ *   (static) row_hash, last_row, chain_old_rows
  *
  * Method.  One append-only table in the catalog (WAL, so it is written
  * while a run works).  Times are stored as "YYYY-MM-DDTHH:MM:SSZ", which
  * sort as text, so --since is a plain string comparison on an index.
+ * Tamper evidence: triggers refuse UPDATE and DELETE, and each row holds
+ * SHA-256 (libsodium) over the previous row's hash and its own fields,
+ * each as "length:bytes;" (NULL as "-;"), its id included — so an edited,
+ * inserted or deleted row breaks the chain at that row (or the next), even
+ * for someone who drops the triggers, unless they rewrite every later
+ * hash; `sohoa audit --verify` prints the last hash so that it can be
+ * noted elsewhere, which catches that too.  The text output escapes every
+ * control character (sh_fputs_safe): a query cannot move the terminal.
  */
 #include "web.h"
 #include "../index/index.h"
 #include "../base/opts.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,17 +80,232 @@ int sh_web_iso_time(const char *in, char out[21])
     return SH_OK;
 }
 
+#define AUDIT_FIELDS 11   /* id .. detail, the fields the hash covers */
+#define AUDIT_COLS "id, time, user, addr, action, query, results, dossier," \
+                   " page, status, detail"
+
+/* hash = SHA-256(prev ";" each field as "len:bytes;" or "-;") in hex. */
+static int row_hash(const char *prev, const char *const f[AUDIT_FIELDS],
+                    char hex[65])
+{
+    sh_buf b = {0};
+    sh_buf_adds(&b, prev ? prev : "");
+    sh_buf_adds(&b, ";");
+    for (int i = 0; i < AUDIT_FIELDS; i++) {
+        if (!f[i]) {
+            sh_buf_adds(&b, "-;");
+            continue;
+        }
+        sh_buf_printf(&b, "%zu:", strlen(f[i]));
+        sh_buf_adds(&b, f[i]);
+        sh_buf_adds(&b, ";");
+    }
+    if (!b.data)
+        return SH_ENOMEM;
+    sh_sha256_buf(b.data, b.len, hex);
+    sh_buf_release(&b);
+    return SH_OK;
+}
+
+/* The fields of the current row of st (selected as AUDIT_COLS, hash
+   next) as text, NULL for NULL. */
+static void row_fields(sqlite3_stmt *st, const char *f[AUDIT_FIELDS])
+{
+    for (int i = 0; i < AUDIT_FIELDS; i++)
+        f[i] = sqlite3_column_type(st, i) == SQLITE_NULL
+                   ? NULL : (const char *)sqlite3_column_text(st, i);
+}
+
+/* The last row's id and hash ("" and 0 when the table is empty). */
+static int last_row(sqlite3 *db, int64_t *id, char hash[65], sh_err *err)
+{
+    sqlite3_stmt *st;
+    *id = 0;
+    hash[0] = 0;
+    if (sqlite3_prepare_v2(db, "SELECT id, hash FROM audit ORDER BY id DESC"
+                               " LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        snprintf(hash, 65, "%s", h ? h : "");
+    }
+    sqlite3_finalize(st);
+    return s == SQLITE_ROW || s == SQLITE_DONE
+               ? SH_OK : sh_errf(err, SH_EINDEX, "audit: %s",
+                                 sqlite3_errmsg(db));
+}
+
+/* Rows written before the hash column: chained in id order, once (the
+   triggers do not exist yet). */
+static int chain_old_rows(sqlite3 *db, sh_err *err)
+{
+    sqlite3_stmt *st, *up;
+    if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS ", hash FROM audit ORDER"
+                               " BY id", -1, &st, NULL) != SQLITE_OK)
+        return sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, "UPDATE audit SET hash=? WHERE id=?", -1, &up,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+    }
+    char prev[65] = "", h[65];
+    int s, rc = SH_OK, n = 0;
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *f[AUDIT_FIELDS];
+        row_fields(st, f);
+        const char *have = (const char *)sqlite3_column_text(st, AUDIT_FIELDS);
+        if (have) {
+            snprintf(prev, sizeof prev, "%s", have);
+            continue;
+        }
+        if ((rc = row_hash(prev, f, h)))
+            break;
+        sqlite3_bind_text(up, 1, h, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
+        if (sqlite3_step(up) != SQLITE_DONE)
+            rc = sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+        sqlite3_reset(up);
+        memcpy(prev, h, sizeof prev);
+        n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    if (!rc && n)
+        sh_log(SH_LOG_INFO, "audit: %d row%s from before the hash chain "
+               "chained", n, n == 1 ? "" : "s");
+    return rc;
+}
+
+int sh_web_audit_schema(sqlite3 *db, sh_err *err)
+{
+    int rc = sh_db_exec(db,
+        "CREATE TABLE IF NOT EXISTS audit(\n"
+        "  id INTEGER PRIMARY KEY, time TEXT NOT NULL, user TEXT, addr TEXT,\n"
+        "  action TEXT NOT NULL, query TEXT, results INTEGER, dossier TEXT,\n"
+        "  page INTEGER, status INTEGER, detail TEXT, hash TEXT);\n"
+        "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);\n", err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    int triggers = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE"
+                               " type='trigger' AND tbl_name='audit'", -1,
+                           &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            triggers = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (triggers >= 2)
+        return SH_OK;
+    /* an older catalog: columns, old rows chained, then the triggers,
+       in one transaction */
+    if ((rc = sh_db_exec(db, "BEGIN IMMEDIATE", err)))
+        return rc;
+    const char *cols[] = {"detail", "hash"};
+    for (int i = 0; i < 2 && !rc; i++)
+        if (sqlite3_table_column_metadata(db, NULL, "audit", cols[i], NULL,
+                                          NULL, NULL, NULL,
+                                          NULL) != SQLITE_OK) {
+            char sql[80];
+            snprintf(sql, sizeof sql, "ALTER TABLE audit ADD COLUMN %s TEXT",
+                     cols[i]);
+            rc = sh_db_exec(db, sql, err);
+        }
+    if (!rc)
+        rc = chain_old_rows(db, err);
+    if (!rc)
+        rc = sh_db_exec(db,
+            "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON"
+            " audit BEGIN SELECT RAISE(ABORT, 'the audit journal is"
+            " append-only: rows cannot be changed'); END;\n"
+            "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON"
+            " audit BEGIN SELECT RAISE(ABORT, 'the audit journal is"
+            " append-only: rows cannot be deleted'); END;\n", err);
+    if (rc) {
+        sh_db_exec(db, "ROLLBACK", NULL);
+        return rc;
+    }
+    return sh_db_exec(db, "COMMIT", err);
+}
+
+int sh_web_audit_verify(sqlite3 *db, int64_t *bad, int64_t *rows,
+                        char head[65], sh_err *err)
+{
+    *bad = 0;
+    if (rows)
+        *rows = 0;
+    if (head)
+        head[0] = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS ", hash FROM audit ORDER"
+                               " BY id", -1, &st, NULL) != SQLITE_OK)
+        return sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+    char prev[65] = "", h[65];
+    int s, rc = SH_OK;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *f[AUDIT_FIELDS];
+        row_fields(st, f);
+        const char *have = (const char *)sqlite3_column_text(st, AUDIT_FIELDS);
+        if ((rc = row_hash(prev, f, h)))
+            break;
+        if (rows)
+            (*rows)++;
+        if (!have || strcmp(have, h)) {
+            *bad = sqlite3_column_int64(st, 0);
+            break;
+        }
+        memcpy(prev, h, sizeof prev);
+    }
+    if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
+        rc = sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (head && !*bad)
+        memcpy(head, prev, 65);
+    return rc;
+}
+
 int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
 {
     char when[21];
     sh_now_iso(when);
+    int rc = sh_db_exec(db, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    int64_t last;
+    char prev[65], hash[65];
+    if ((rc = last_row(db, &last, prev, err))) {
+        sh_db_exec(db, "ROLLBACK", NULL);
+        return rc;
+    }
+    char id[24], results[16], page[16], status[16];
+    snprintf(id, sizeof id, "%" PRId64, last + 1);
+    snprintf(results, sizeof results, "%d", r->results);
+    snprintf(page, sizeof page, "%d", r->page);
+    snprintf(status, sizeof status, "%d", r->status);
+    const char *f[AUDIT_FIELDS] = {
+        id, when, r->user, r->addr, r->action ? r->action : "?", r->query,
+        r->results >= 0 ? results : NULL, r->dossier,
+        r->page > 0 ? page : NULL, r->status ? status : NULL, r->detail};
+    if ((rc = row_hash(prev, f, hash))) {
+        sh_db_exec(db, "ROLLBACK", NULL);
+        return sh_errf(err, rc, "out of memory");
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO audit(time,user,addr,action,query,"
-                           "results,dossier,page,status)"
-                           " VALUES(?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+                           "results,dossier,page,status,detail,hash,id)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+        sh_db_exec(db, "ROLLBACK", NULL);
+        return rc;
+    }
+    sqlite3_bind_int64(st, 12, last + 1);
+    sqlite3_bind_text(st, 11, hash, -1, SQLITE_TRANSIENT);
+    if (r->detail)
+        sqlite3_bind_text(st, 10, r->detail, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 1, when, -1, SQLITE_TRANSIENT);
     if (r->user)
         sqlite3_bind_text(st, 2, r->user, -1, SQLITE_TRANSIENT);
@@ -100,10 +327,12 @@ int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
     sqlite3_finalize(st);
     if (s != SQLITE_DONE) {
         int full = s == SQLITE_FULL;
-        return sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "audit: %s",
-                       sqlite3_errmsg(db));
+        rc = sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "audit: %s",
+                     sqlite3_errmsg(db));
+        sh_db_exec(db, "ROLLBACK", NULL);
+        return rc;
     }
-    return SH_OK;
+    return sh_db_exec(db, "COMMIT", err);
 }
 
 static json_t *col(sqlite3_stmt *st, int i)
@@ -132,7 +361,7 @@ int sh_cmd_audit(int argc, char **argv)
 {
     const char *user = NULL, *since_arg = NULL;
     char since[21] = "";
-    int c, limit = 0;
+    int c, limit = 0, verify = 0;
     sh_opts ov;
     sh_err oerr = {0};
     static const struct option opts[] = {
@@ -140,14 +369,20 @@ int sh_cmd_audit(int argc, char **argv)
         {"since", required_argument, NULL, 's'},
         {"user", required_argument, NULL, 'u'},
         {"limit", required_argument, NULL, 'n'},
+        {"verify", no_argument, NULL, 'V'},
         SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
         "usage: sohoa audit [--warehouse DIR] [--since ISO-TIME] [--user NAME]"
         " [--limit N] [--json]\n"
-        "  --since  UTC, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]\n"
-        "  --limit  the newest N rows (default: all)\n";
+        "       sohoa audit [--warehouse DIR] --verify [--json]\n"
+        "  --since   UTC, YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]\n"
+        "  --limit   the newest N rows (default: all)\n"
+        "  --verify  check the hash chain: exit 1 naming the first row that"
+        " was changed,\n"
+        "            inserted or follows a deleted one; else print the last"
+        " hash (note it)\n";
     sh_opts_init(&ov);
     optind = 1;
     while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "s:u:n:", opts,
@@ -155,6 +390,7 @@ int sh_cmd_audit(int argc, char **argv)
         switch (c) {
         case 's': since_arg = optarg; break;
         case 'u': user = optarg; break;
+        case 'V': verify = 1; break;
         case 'n':
             if (sh_opt_int("--limit", optarg, 0, INT_MAX, &limit, &oerr)) {
                 fprintf(stderr, "sohoa audit: %s\n", oerr.msg);
@@ -190,14 +426,55 @@ int sh_cmd_audit(int argc, char **argv)
         fprintf(stderr, "sohoa audit: %s\n", err.msg);
         return SH_EXIT_USAGE;
     }
+    if (verify) {
+        int64_t bad = 0, rows = 0;
+        char head[65] = "";
+        int vrc = sqlite3_table_column_metadata(db, NULL, "audit", "hash",
+                                                NULL, NULL, NULL, NULL,
+                                                NULL) != SQLITE_OK
+                      ? sh_errf(&err, SH_EUSAGE, "no hash chain in this "
+                                "catalog yet (run 'sohoa serve' or 'sohoa "
+                                "user' on it once)")
+                      : sh_web_audit_verify(db, &bad, &rows, head, &err);
+        sh_db_close(&db);
+        if (vrc) {
+            fprintf(stderr, "sohoa audit: %s\n", err.msg);
+            return SH_EXIT_USAGE;
+        }
+        if (as_json) {
+            json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:s}", "warehouse",
+                                  wh, "intact", !bad, "rows",
+                                  (json_int_t)rows, "first_bad",
+                                  (json_int_t)bad, "head", head);
+            json_dumpf(o, stdout, JSON_INDENT(1));
+            fputc('\n', stdout);
+            json_decref(o);
+        } else if (bad) {
+            printf("audit chain BROKEN at row %" PRId64 ": changed, inserted"
+                   " or following a deleted row (%" PRId64 " rows checked)\n",
+                   bad, rows);
+        } else {
+            printf("audit chain intact: %" PRId64 " row%s, last hash %s\n",
+                   rows, rows == 1 ? "" : "s", head[0] ? head : "-");
+        }
+        return bad ? SH_EXIT_PARTIAL : SH_EXIT_OK;
+    }
     json_t *arr = json_array();
     int n = 0, rc = SH_EXIT_OK;
     if (sqlite3_table_column_metadata(db, NULL, "audit", "id", NULL, NULL,
                                       NULL, NULL, NULL) == SQLITE_OK) {
         sqlite3_stmt *st;
-        const char *sql =
+        /* a catalog from before the detail column (read-only here) */
+        int has_detail = sqlite3_table_column_metadata(
+            db, NULL, "audit", "detail", NULL, NULL, NULL, NULL,
+            NULL) == SQLITE_OK;
+        const char *sql = has_detail ?
             "SELECT * FROM (SELECT id, time, user, addr, action, query,"
-            " results, dossier, page, status FROM audit"
+            " results, dossier, page, status, detail FROM audit"
+            " WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR user = ?2)"
+            " ORDER BY id DESC LIMIT ?3) ORDER BY id" :
+            "SELECT * FROM (SELECT id, time, user, addr, action, query,"
+            " results, dossier, page, status, NULL AS detail FROM audit"
             " WHERE (?1 IS NULL OR time >= ?1) AND (?2 IS NULL OR user = ?2)"
             " ORDER BY id DESC LIMIT ?3) ORDER BY id";
         if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -221,27 +498,43 @@ int sh_cmd_audit(int argc, char **argv)
                 json_array_append_new(arr, o);
                 continue;
             }
-            const char *action = txt(st, 4, "?");
-            printf("%s  %-12s %-15s %-12s", txt(st, 1, ""), txt(st, 2, "-"),
-                   txt(st, 3, "-"), action);
+            /* one line per row, every control character escaped (DEL,
+               ESC and C1 included); a long query is shown by its first
+               80 characters (--json has it whole) */
+            char w[32];
+            printf("%s  ", txt(st, 1, ""));
+            const char *cols3[] = {txt(st, 2, "-"), txt(st, 3, "-"),
+                                   txt(st, 4, "?")};
+            const int width[] = {12, 15, 12};
+            for (int k = 0; k < 3; k++) {
+                sh_fputs_safe(cols3[k], stdout);
+                size_t len = strlen(cols3[k]);
+                snprintf(w, sizeof w, "%*s", len < (size_t)width[k]
+                         ? width[k] - (int)len : 0, "");
+                printf("%s%s", w, k < 2 ? " " : "");
+            }
             if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
-                /* one line per row: control characters become spaces,
-                   and a long query is shown by its first 80 characters
-                   (--json has it whole) */
                 printf(" \"");
                 const char *q = txt(st, 5, "");
-                int chars = 0;
-                for (; *q && chars < 80; q++) {
-                    putchar((unsigned char)*q < 0x20 ? ' ' : *q);
-                    chars += ((unsigned char)q[1] & 0xC0) != 0x80;
-                }
-                printf("%s\"", *q ? "…" : "");
+                const char *e = q;
+                for (int chars = 0; *e && chars < 80; e++)
+                    chars += ((unsigned char)e[1] & 0xC0) != 0x80;
+                char *head = strndup(q, (size_t)(e - q));
+                sh_fputs_safe(head ? head : "", stdout);
+                free(head);
+                printf("%s\"", *e ? "…" : "");
+            }
+            if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+                putchar(' ');
+                sh_fputs_safe(txt(st, 10, ""), stdout);
             }
             if (sqlite3_column_type(st, 6) != SQLITE_NULL)
                 printf(" %d result%s", sqlite3_column_int(st, 6),
                        sqlite3_column_int(st, 6) == 1 ? "" : "s");
-            if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-                printf(" %s", txt(st, 7, ""));
+            if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+                putchar(' ');
+                sh_fputs_safe(txt(st, 7, ""), stdout);
+            }
             if (sqlite3_column_type(st, 8) != SQLITE_NULL)
                 printf(" page %d", sqlite3_column_int(st, 8));
             if (sqlite3_column_type(st, 9) != SQLITE_NULL)

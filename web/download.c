@@ -7,8 +7,9 @@
  *
  * Method.  The scan and the PDF are found from catalog rows with the
  * agency condition (never from the URL), journalled before the answer
- * leaves (503 when the journal cannot be written), and renders pass a
- * gate two at a time (a 600 dpi frame decodes to ~100 MB).
+ * leaves (503 when the journal cannot be written) — a refused request
+ * too (sh__web_denied) — and renders pass a gate two at a time (a 600 dpi
+ * frame decodes to ~100 MB).
  */
 #include "web_int.h"
 #include "../scanners/render.h"
@@ -26,12 +27,12 @@ enum MHD_Result sh__web_page_png(sh__web_ctx *c, const char *rest)
     int pageno;
     sh__web_pagerow r;
     if (sh__web_parse_id_page(rest, ".png", id, sizeof id, &pageno))
-        return sh__web_not_found(c, 0);
+        return sh__web_denied(c, "page", rest, 0, 0);
     int f = sh__web_find_page(c, id, pageno, &r);
     if (f < 0)
         return sh__web_unavailable(c, 0, "Không đọc được danh mục hồ sơ.");
     if (!f)
-        return sh__web_not_found(c, 0);
+        return sh__web_denied(c, "page", id, pageno, 0);
     uint8_t *png = NULL;
     size_t n = 0;
     sh_err err = {0};
@@ -61,7 +62,7 @@ enum MHD_Result sh__web_page_png(sh__web_ctx *c, const char *rest)
 enum MHD_Result sh__web_pdf_file(sh__web_ctx *c, const char *id)
 {
     if (!sh_web_valid_id(id))
-        return sh__web_not_found(c, 0);
+        return sh__web_denied(c, "pdf", id, 0, 0);
     if (sh__web_ro_db(c))
         return sh__web_unavailable(c, 0, "Không đọc được danh mục hồ sơ.");
     sqlite3_stmt *st;
@@ -88,7 +89,7 @@ enum MHD_Result sh__web_pdf_file(sh__web_ctx *c, const char *id)
     free(agency);
     if (!found) {
         free(pdf);
-        return sh__web_not_found(c, 0);
+        return sh__web_denied(c, "pdf", id, 0, 0);
     }
     int fd = open(pdf, O_RDONLY | O_CLOEXEC);
     struct stat sb;

@@ -7,12 +7,20 @@
  *   sh__web_do_logout     POST /logout: the session ended
  *   sh__web_same_origin   the rule every POST must pass
  *
- * Method.  Passwords are checked two at a time at most (Argon2id takes
- * 64 MiB each) and a failed login answers after a one-second delay; the
- * password is wiped from memory once checked.  A session is a random
- * token in an HttpOnly, SameSite=Strict cookie; the catalog keeps only its
- * SHA-256 (users.c).  Logins, failed logins and logouts are journalled; a
- * failed one under the name typed only when it could be a user name.
+ * Method.  An attempt first passes the login throttle (throttle.c) for
+ * its (account, address): refused at once (429, Retry-After, journalled
+ * as login-throttled) while that pair, the account or the address is
+ * waiting out its delay, or while another attempt of the same pair is
+ * under way.  Passwords are then checked two at a time at most (Argon2id
+ * takes 64 MiB each) and a failed login answers after a one-second delay
+ * served while the attempt still holds its pair, so parallel requests
+ * cannot bypass it; the password is wiped from memory once checked.  A
+ * session is a random token in an HttpOnly, SameSite=Strict cookie
+ * (__Host- and Secure with --secure-cookies); the catalog keeps only its
+ * SHA-256 (users.c).  It ends after the server's idle time without a
+ * request (its last use is written at most once a minute) or 12 h.
+ * Logins, failed and refused logins and logouts are journalled; a failed
+ * one under the name typed only when it could be a user name.
  */
 #include "web_int.h"
 
@@ -26,9 +34,23 @@
 
 void sh__web_session_load(sh__web_ctx *c)
 {
-    const char *tok = sh__web_cookie(c);
-    if (tok && !sh__web_ro_db(c) && sh_web_session_user(c->db, tok, &c->u))
-        snprintf(c->token, sizeof c->token, "%s", tok);
+    char buf[65];
+    const char *tok = sh__web_cookie(c, buf);
+    int stale = 0;
+    if (!tok || sh__web_ro_db(c) ||
+        !sh_web_session_user_idle(c->db, tok, c->srv->session_idle, &c->u,
+                                  &stale))
+        return;
+    snprintf(c->token, sizeof c->token, "%s", tok);
+    if (stale) {
+        sqlite3 *db = NULL;
+        sh_err err = {0};
+        if (!sh__web_rw_db(c->srv, &db) &&
+            sh_web_session_touch(db, tok, &err))
+            sh_log(SH_LOG_WARN, "cannot record the session's use: %s",
+                   err.msg);
+        sqlite3_close(db);
+    }
 }
 
 enum MHD_Result sh__web_login_page(sh__web_ctx *c, int status, const char *msg)
@@ -66,23 +88,51 @@ enum MHD_Result sh__web_do_login(sh__web_ctx *c)
         return sh__web_login_page(c, 400,
                                   "Hãy nhập tên đăng nhập và mật khẩu.");
     }
+    int valid_name = sh_web_valid_user(user);
+    /* the name as typed only if it could be a name: never a password
+       typed into the wrong box */
+    const char *who = valid_name ? user : "?";
+    int wait = sh_web_throttle_begin(c->srv->throttle, who, c->addr,
+                                     sh_now());
+    if (wait > 0) {
+        sodium_memzero(pw, strlen(pw));
+        free(pw);
+        sh_log(SH_LOG_WARN, "%s: login for user '%s' refused: too many "
+               "failures, next try in %d s", c->addr,
+               valid_name ? user : "(not a valid name)", wait);
+        sh__web_audit_as(c, who, "login-throttled", NULL, -1, NULL, 0, 429);
+        free(user);
+        char ra[16], msg[160];
+        snprintf(ra, sizeof ra, "%d", wait);
+        snprintf(msg, sizeof msg, "Đăng nhập sai quá nhiều lần; hãy thử lại "
+                 "sau %d giây.", wait);
+        sh_buf b = {0};
+        sh__web_html_start(&b, c, "Đăng nhập");
+        sh_buf_adds(&b, "<h1>Đăng nhập</h1><p class=\"error\" "
+                        "id=\"login-error\">");
+        sh_web_html_escape(&b, msg);
+        sh_buf_adds(&b, "</p><p><a href=\"/login\">Quay lại</a></p>");
+        sh__web_html_end(&b);
+        const char *extra[] = {"Retry-After", ra, NULL};
+        return sh__web_reply_html(c, 429, &b, extra);
+    }
     sh__web_gate_enter(&c->srv->logins);
     int ok = !sh__web_ro_db(c) && sh_web_login_check(c->db, user, pw);
     sh__web_gate_leave(&c->srv->logins);
     sodium_memzero(pw, strlen(pw));
     free(pw);
-    int valid_name = sh_web_valid_user(user);
     if (!ok) {
         sh_log(SH_LOG_WARN, "%s: failed login for user '%s'", c->addr,
                valid_name ? user : "(not a valid name)");
-        /* the name as typed only if it could be a name: never a
-           password typed into the wrong box */
-        sh__web_audit_as(c, valid_name ? user : "?", "login-failed", NULL, -1,
-                         NULL, 0, 401);
-        free(user);
+        sh__web_audit_as(c, who, "login-failed", NULL, -1, NULL, 0, 401);
+        /* the delay is served holding the attempt: a parallel try of
+           the same account from the same address is refused meanwhile */
         usleep(LOGIN_FAIL_DELAY_US);
+        sh_web_throttle_end(c->srv->throttle, who, c->addr, 0, sh_now());
+        free(user);
         return sh__web_login_page(c, 401, "Sai tên đăng nhập hoặc mật khẩu.");
     }
+    sh_web_throttle_end(c->srv->throttle, who, c->addr, 1, sh_now());
     char token[65];
     sqlite3 *db = NULL;
     sh_err err = {0};
@@ -113,14 +163,18 @@ enum MHD_Result sh__web_do_logout(sh__web_ctx *c)
         sqlite3_close(db);
         sh__web_audit(c, "logout", NULL, -1, NULL, 0, 303);
     }
-    return sh__web_redirect(c, "/login", SH__WEB_COOKIE_CLEAR);
+    char clear[128];
+    sh__web_cookie_clear(c, clear, sizeof clear);
+    return sh__web_redirect(c, "/login", clear);
 }
 
 /* A POST must come from our own pages.  The cookie is SameSite=Strict;
    besides, a browser's Sec-Fetch-Site (which pages cannot set) must say
    same-origin (or none: typed by the user), and an Origin, when sent,
-   must be this host — or "null" (a browser hiding it) together with
-   Sec-Fetch-Site: same-origin.  Clients that send neither (curl) pass. */
+   must be this scheme and host — https with --secure-cookies (an HTTPS
+   proxy in front), else http — or "null" (a browser hiding it) together
+   with Sec-Fetch-Site: same-origin.  Clients that send neither (curl)
+   pass. */
 int sh__web_same_origin(sh__web_ctx *c)
 {
     const char *origin = MHD_lookup_connection_value(c->con, MHD_HEADER_KIND,
@@ -137,8 +191,7 @@ int sh__web_same_origin(sh__web_ctx *c)
         return site && !strcmp(site, "same-origin");
     if (!host)
         return 0;
-    const char *o = !strncmp(origin, "http://", 7)    ? origin + 7
-                    : !strncmp(origin, "https://", 8) ? origin + 8
-                                                      : NULL;
-    return o && !strcmp(o, host);
+    const char *scheme = c->srv->secure_cookie ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    return !strncmp(origin, scheme, sl) && !strcmp(origin + sl, host);
 }

@@ -11,8 +11,10 @@
  *
  * Method.  All HTML is built here with every variable part escaped
  * (sh_web_html_escape, sh_web_url_encode); there is no inline script or
- * style (the CSP forbids them).  A search that cannot be journalled is
- * answered 503, not with results.
+ * style (the CSP forbids them).  A search or a page view that cannot be
+ * journalled is answered 503, not with results; a refused view is
+ * journalled too.  The lists offered (agencies, document types) come
+ * only from dossiers the user may see.
  */
 #include "web_int.h"
 #include "../index/docs.h"
@@ -146,17 +148,23 @@ static int search_link(sh_buf *b, const sh__web_sparams *p, int offset)
     return SH_OK;
 }
 
-/* The document types the catalog knows, offered to the type filter. */
+/* The document types of the dossiers the user may see, offered to the
+   type filter (another agency's types say what it holds). */
 static void doc_types(sh_buf *b, sh__web_ctx *c)
 {
     sqlite3_stmt *st;
     sh_buf_adds(b, "<datalist id=\"doctypes\">");
     if (!sh__web_ro_db(c) &&
         sqlite3_prepare_v2(c->db,
-                           "SELECT DISTINCT type_name FROM "
-                           "document WHERE type_name IS NOT "
-                           "NULL ORDER BY 1 LIMIT 200",
+                           "SELECT DISTINCT t.type_name FROM document t"
+                           " JOIN dossier d ON d.id=t.dossier"
+                           " WHERE t.type_name IS NOT NULL AND d.state='done'"
+                           " AND (?1 OR d.agency IN (SELECT agency FROM"
+                           "  user_agency WHERE user=?2))"
+                           " ORDER BY 1 LIMIT 200",
                            -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, c->u.admin);
+        sqlite3_bind_text(st, 2, c->u.name, -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW) {
             sh_buf_adds(b, "<option value=\"");
             sh_web_html_escape(b, (const char *)sqlite3_column_text(st, 0));
@@ -340,12 +348,16 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
     int pageno;
     sh__web_pagerow r;
     if (sh__web_parse_id_page(rest, "", id, sizeof id, &pageno))
-        return sh__web_not_found(c, 0);
+        return sh__web_denied(c, "view", rest, 0, 0);
     int f = sh__web_find_page(c, id, pageno, &r);
     if (f < 0)
         return sh__web_unavailable(c, 0, "Không đọc được danh mục hồ sơ.");
     if (!f)
-        return sh__web_not_found(c, 0);
+        return sh__web_denied(c, "view", id, pageno, 0);
+    if (sh__web_audit(c, "view", NULL, -1, id, pageno, 200)) {
+        sh__web_pagerow_release(&r);
+        return sh__web_unavailable(c, 0, "Không ghi được nhật ký truy cập.");
+    }
     char *q = sh_web_utf8_clean(sh__web_arg(c, "q"), SH_QUERY_MAX_BYTES, NULL);
     sh_buf b = {0}, title = {0};
     sh_buf_printf(&title, "Hồ sơ %s — Trang %d", id, pageno);

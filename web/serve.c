@@ -20,15 +20,18 @@
  *   GET  /static/app.js, /static/app.css                        assets.c
  *
  * Method.  One thread per connection (a page render takes a fraction of a
- * second and must not stall other officers); each request opens its own
+ * second and must not stall other officers), bounded per client address
+ * and in all, with a deadline for each request head (http.c: one client
+ * holding hundreds of idle or trickling sockets cannot take the site
+ * away from the others); each request opens its own
  * read-only catalog connection, and a read-write one only for the moment
  * it writes a session or an audit row (access.c).  Every POST must come
  * from our own pages (sh__web_same_origin); the session is looked up from
  * the cookie before any route that needs it.  Views and searches are
  * journalled in the audit table before the answer leaves; if the journal
  * cannot be written the answer is 503, not the data.  Passwords are
- * checked two at a time at most and renders run two at a time (the gates
- * set up here).  The text helpers are text.c and words.c; the page image
+ * checked two at a time at most, behind the login throttle (throttle.c),
+ * and renders run two at a time (the gates set up here).  The text helpers are text.c and words.c; the page image
  * is scanners/render.c.
  */
 #include "web_int.h"
@@ -42,6 +45,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define RENDERS_AT_ONCE 2
@@ -165,33 +170,80 @@ static int is_loopback(const struct sockaddr_storage *ss)
     return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
+/* A numeric IPv4 or IPv6 address, written back in canonical form. */
+static int canon_addr(const char *s, char out[INET6_ADDRSTRLEN])
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, s, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    if (inet_pton(AF_INET6, s, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    return -1;
+}
+
 int sh_cmd_serve(int argc, char **argv)
 {
-    const char *listen = "127.0.0.1:8080";
-    int c, secure = 0;
+    const char *listen = "127.0.0.1:8080", *proxy = NULL;
+    int c, secure = 0, idle_min = SH_WEB_SESSION_IDLE / 60;
+    sh__web_limits lim = {256, 16, 10, 30};
     sh_opts o;
+    sh_err oerr = {0};
     sh_opts_init(&o);
     static const struct option opts[] = {
         SH_LONGOPT_WAREHOUSE,
         {"listen", required_argument, NULL, 'l'},
         {"secure-cookies", no_argument, NULL, 's'},
+        {"max-connections", required_argument, NULL, 'M'},
+        {"per-ip-connections", required_argument, NULL, 'P'},
+        {"head-timeout", required_argument, NULL, 'H'},
+        {"idle-timeout", required_argument, NULL, 'I'},
+        {"session-idle", required_argument, NULL, 'S'},
+        {"trusted-proxy", required_argument, NULL, 'T'},
         SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
         "usage: sohoa serve [--warehouse DIR] [--listen HOST:PORT]"
         " [--secure-cookies]\n"
-        "  --listen          address to listen on (default 127.0.0.1:8080;"
-        " port 0 = any free port)\n"
-        "  --secure-cookies  mark the session cookie Secure (when an HTTPS"
-        " proxy is in front)\n"
+        "                   [--max-connections N] [--per-ip-connections N]"
+        " [--head-timeout S]\n"
+        "                   [--idle-timeout S] [--session-idle MIN]"
+        " [--trusted-proxy ADDR]\n"
+        "  --listen              address to listen on (default"
+        " 127.0.0.1:8080; port 0 = any free port)\n"
+        "  --secure-cookies      Secure cookie named __Host-sohoa_session,"
+        " Origin must be https (an HTTPS proxy is in front)\n"
+        "  --max-connections     connections at once, all clients"
+        " (default 256)\n"
+        "  --per-ip-connections  connections at once from one address"
+        " (default 16; behind a proxy, raise it)\n"
+        "  --head-timeout        seconds to send a request head, and to"
+        " wait between keep-alive requests (default 10)\n"
+        "  --idle-timeout        seconds of silence inside a request"
+        " (default 30)\n"
+        "  --session-idle        minutes without a request that end a"
+        " session (default 30; at most 12 h anyway)\n"
+        "  --trusted-proxy       the proxy's address: only its"
+        " X-Forwarded-For is believed (audit, throttle)\n"
         "Users: 'sohoa user add NAME --agency CODE' (see 'sohoa user "
         "--help').\n";
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:l:h", opts, NULL)) != -1) {
+        int bad = 0;
         switch (c) {
         case 'l': listen = optarg; break;
         case 's': secure = 1; break;
+        case 'M': bad = sh_opt_int("--max-connections", optarg, 2, 10000,
+                                   &lim.max_conns, &oerr); break;
+        case 'P': bad = sh_opt_int("--per-ip-connections", optarg, 1, 10000,
+                                   &lim.per_ip, &oerr); break;
+        case 'H': bad = sh_opt_int("--head-timeout", optarg, 1, 600,
+                                   &lim.head_timeout, &oerr); break;
+        case 'I': bad = sh_opt_int("--idle-timeout", optarg, 1, 3600,
+                                   &lim.idle_timeout, &oerr); break;
+        case 'S': bad = sh_opt_int("--session-idle", optarg, 1, 720,
+                                   &idle_min, &oerr); break;
+        case 'T': proxy = optarg; break;
         default:
             switch (c == 'j' ? SH_OPT_UNKNOWN : sh_opt_common(&o, c, optarg)) {
             case SH_OPT_TAKEN: break;
@@ -199,7 +251,20 @@ int sh_cmd_serve(int argc, char **argv)
             default: fputs(usage, stderr); return SH_EXIT_USAGE;
             }
         }
+        if (bad) {
+            fprintf(stderr, "sohoa serve: %s\n", oerr.msg);
+            fputs(usage, stderr);
+            return SH_EXIT_USAGE;
+        }
     }
+    char proxy_addr[INET6_ADDRSTRLEN] = "";
+    if (proxy && canon_addr(proxy, proxy_addr)) {
+        fprintf(stderr, "sohoa serve: --trusted-proxy '%s': give the proxy's"
+                        " numeric address, e.g. 127.0.0.1\n", proxy);
+        return SH_EXIT_USAGE;
+    }
+    if (lim.per_ip > lim.max_conns)
+        lim.per_ip = lim.max_conns;
     const char *wh = o.warehouse;
     if (optind < argc) {
         fputs(usage, stderr);
@@ -260,9 +325,29 @@ int sh_cmd_serve(int argc, char **argv)
     sh__web_server srv = {0};
     srv.wh = wh;
     srv.secure_cookie = secure;
+    srv.cookie_name = secure ? SH__WEB_COOKIE_HOST : SH__WEB_COOKIE;
     srv.has_geom = has_geom;
+    srv.session_idle = idle_min * 60;
+    srv.lim = lim;
+    snprintf(srv.trusted_proxy, sizeof srv.trusted_proxy, "%s", proxy_addr);
     sh__web_gate_init(&srv.renders, RENDERS_AT_ONCE);
     sh__web_gate_init(&srv.logins, LOGINS_AT_ONCE);
+    if (!(srv.throttle = sh_web_throttle_new())) {
+        fprintf(stderr, "sohoa serve: out of memory\n");
+        return SH_EXIT_USAGE;
+    }
+    /* a socket and our dup of it per connection, and some to spare */
+    struct rlimit rl;
+    rlim_t want = (rlim_t)lim.max_conns * 2 + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
+                          ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < want)
+            sh_log(SH_LOG_WARN, "open files limited to %llu: fewer than "
+                   "--max-connections %d can be served",
+                   (unsigned long long)rl.rlim_cur, lim.max_conns);
+    }
 
     /* Threads inherit this mask; the main thread waits for the signals. */
     sigset_t sigs;
@@ -276,6 +361,7 @@ int sh_cmd_serve(int argc, char **argv)
     if (!d) {
         fprintf(stderr, "sohoa serve: cannot listen on %s: %s\n", listen,
                 strerror(errno));
+        sh_web_throttle_free(&srv.throttle);
         return SH_EXIT_USAGE;
     }
     const union MHD_DaemonInfo *di =
@@ -302,13 +388,19 @@ int sh_cmd_serve(int argc, char **argv)
                "and PDFs are found only if this server runs in the folder "
                "'sohoa run' was started in",
                relative);
+    sh_log(SH_LOG_INFO, "limits: %d connections, %d per address, request "
+           "head within %d s, idle %d s; sessions end after %d min idle%s%s",
+           lim.max_conns, lim.per_ip, lim.head_timeout, lim.idle_timeout,
+           idle_min, proxy_addr[0] ? "; X-Forwarded-For from " : "",
+           proxy_addr);
     if (!is_loopback(&ss))
         sh_log(SH_LOG_WARN, "listening beyond this machine without TLS: put an "
                             "HTTPS proxy in front and use --secure-cookies");
     int sig = 0;
     sigwait(&sigs, &sig);
     sh_log(SH_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    MHD_stop_daemon(d);
+    sh__web_stop(&srv, d);
+    sh_web_throttle_free(&srv.throttle);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     return SH_EXIT_OK;
 }

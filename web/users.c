@@ -2,7 +2,8 @@
  * users.c — web users, their agencies, passwords and sessions; the
  * `sohoa user` command.
  *
- *   sh_web_schema          user, user_agency, session, audit tables
+ *   sh_web_schema          user, user_agency, session tables (audit:
+ *                          sh_web_audit_schema), old catalogs migrated
  *   sh_web_open            catalog connection for the web commands
  *   sh_web_valid_user, sh_web_valid_agency, sh_web_valid_id
  *   sh_web_parse_agencies, sh_web_strv_free
@@ -10,8 +11,8 @@
  *   sh_web_user_load, sh_web_user_release, sh_web_user_may
  *   sh_web_user_add, _grant, _revoke, _remove, _passwd, _list
  *   sh_web_login_check     constant-work password check
- *   sh_web_session_new, sh_web_session_user, sh_web_session_end,
- *   sh_web_token_ok
+ *   sh_web_session_new, sh_web_session_user, _user_idle, _touch,
+ *   sh_web_session_end, sh_web_token_ok
  *   sh_cmd_user            add | grant | revoke | remove | passwd | list
  *
  * Method.  Passwords are stored only as libsodium crypto_pwhash_str
@@ -19,9 +20,12 @@
  * which carry their own salt and parameters.  A login always runs one
  * verification — against a throw-away hash when the user does not exist —
  * so the answer time does not tell a wrong name from a wrong password.
+ * Passwords shorter than SH_WEB_PASSWORD_MIN characters are refused.
  * A session is 256 random bits (randombytes_buf) handed to the browser as
  * 64 hex characters; the catalog keeps only their SHA-256, so a copy of
- * the catalog does not hold usable cookies.  The user's agencies are read
+ * the catalog does not hold usable cookies.  It lives 12 h at most, and
+ * ends sooner after an idle time (last_seen); a user holds at most
+ * SH_WEB_SESSIONS_MAX, a new login dropping the oldest.  The user's agencies are read
  * again on every request, so a revoke or remove takes effect at once.
  */
 #include "web.h"
@@ -53,17 +57,21 @@ static const char web_schema[] =
     "  PRIMARY KEY(user, agency)) WITHOUT ROWID;\n"
     "CREATE TABLE IF NOT EXISTS session(\n"
     "  token_sha256 TEXT PRIMARY KEY, user TEXT NOT NULL,\n"
-    "  created TEXT NOT NULL, expires INTEGER NOT NULL, addr TEXT);\n"
-    "CREATE INDEX IF NOT EXISTS session_user ON session(user);\n"
-    "CREATE TABLE IF NOT EXISTS audit(\n"
-    "  id INTEGER PRIMARY KEY, time TEXT NOT NULL, user TEXT, addr TEXT,\n"
-    "  action TEXT NOT NULL, query TEXT, results INTEGER, dossier TEXT,\n"
-    "  page INTEGER, status INTEGER);\n"
-    "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);\n";
+    "  created TEXT NOT NULL, expires INTEGER NOT NULL, addr TEXT,\n"
+    "  last_seen INTEGER);\n"
+    "CREATE INDEX IF NOT EXISTS session_user ON session(user);\n";
 
 int sh_web_schema(sqlite3 *db, sh_err *err)
 {
-    return sh_db_exec(db, web_schema, err);
+    int rc = sh_db_exec(db, web_schema, err);
+    /* sessions from before the idle time: the column, NULL = unknown
+       (then counted from the session's start) */
+    if (!rc && sqlite3_table_column_metadata(db, NULL, "session", "last_seen",
+                                             NULL, NULL, NULL, NULL,
+                                             NULL) != SQLITE_OK)
+        rc = sh_db_exec(db, "ALTER TABLE session ADD COLUMN last_seen"
+                            " INTEGER", err);
+    return rc ? rc : sh_web_audit_schema(db, err);
 }
 
 int sh_web_open(const char *warehouse, int rw, sqlite3 **out, sh_err *err)
@@ -241,6 +249,13 @@ int sh_web_hash_password(const char *pw, char out[SH_WEB_HASH_MAX],
     size_t n = pw ? strlen(pw) : 0;
     if (!n)
         return sh_errf(err, SH_EUSAGE, "empty password refused");
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)pw[i] & 0xC0) != 0x80;
+    if (chars < SH_WEB_PASSWORD_MIN)
+        return sh_errf(err, SH_EUSAGE,
+                       "password too short: at least %d characters",
+                       SH_WEB_PASSWORD_MIN);
     if (n > PASSWORD_MAX)
         return sh_errf(err, SH_EUSAGE, "password longer than %d bytes",
                        PASSWORD_MAX);
@@ -642,6 +657,16 @@ int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
         sqlite3_bind_int64(st, 1, now);
         rc = sh_db_done(db, st, err);
     }
+    /* at most SH_WEB_SESSIONS_MAX per user: the oldest go */
+    if (!rc && !(rc = sh_db_prep(db,
+                           "DELETE FROM session WHERE user=?1 AND rowid NOT IN"
+                           " (SELECT rowid FROM session WHERE user=?1 ORDER BY"
+                           " coalesce(last_seen, 0) DESC, rowid DESC LIMIT ?2)",
+                           &st, err))) {
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, SH_WEB_SESSIONS_MAX - 1);
+        rc = sh_db_done(db, st, err);
+    }
     if (!rc && !(rc = sh_db_prep(db,
                            "INSERT INTO session(token_sha256,user,created,"
                            "expires,addr) VALUES(?,?,?,?,?)",
@@ -654,6 +679,8 @@ int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
             sqlite3_bind_text(st, 5, addr, -1, SQLITE_TRANSIENT);
         rc = sh_db_done(db, st, err);
     }
+    if (!rc)
+        rc = sh_web_session_touch(db, token, err);
     if (rc)
         token[0] = 0;
     return rc;
@@ -661,29 +688,56 @@ int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
 
 int sh_web_session_user(sqlite3 *db, const char *token, sh_web_user *u)
 {
+    return sh_web_session_user_idle(db, token, 0, u, NULL);
+}
+
+int sh_web_session_user_idle(sqlite3 *db, const char *token, int idle,
+                             sh_web_user *u, int *stale)
+{
     memset(u, 0, sizeof *u);
+    if (stale)
+        *stale = 0;
     if (!sh_web_token_ok(token))
         return 0;
     char sha[65], name[SH_WEB_NAME_MAX + 1] = "";
     sh_sha256_buf(token, 64, sha);
     sqlite3_stmt *st;
+    /* last use unknown (a session from before the column): its start */
     if (sqlite3_prepare_v2(db,
-                           "SELECT s.user FROM session s JOIN user u ON"
-                           " u.name=s.user WHERE s.token_sha256=? AND"
-                           " s.expires > ?",
+                           "SELECT s.user, coalesce(s.last_seen, s.expires -"
+                           " ?4) FROM session s JOIN user u ON u.name=s.user"
+                           " WHERE s.token_sha256=?1 AND s.expires > ?2 AND"
+                           " coalesce(s.last_seen, s.expires - ?4) > ?2 - ?3",
                            -1, &st, NULL) != SQLITE_OK)
         return 0;
+    int64_t now = (int64_t)time(NULL);
     sqlite3_bind_text(st, 1, sha, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int(st, 3, idle > 0 ? idle : SH_WEB_SESSION_IDLE);
+    sqlite3_bind_int(st, 4, SH_WEB_SESSION_TTL);
     if (sqlite3_step(st) == SQLITE_ROW) {
         const char *n = (const char *)sqlite3_column_text(st, 0);
         if (n && strlen(n) <= SH_WEB_NAME_MAX)
             snprintf(name, sizeof name, "%s", n);
+        if (stale)
+            *stale = now - sqlite3_column_int64(st, 1) > 60;
     }
     sqlite3_finalize(st);
     if (!name[0])
         return 0;
     return sh_web_user_load(db, name, u, NULL) == SH_OK;
+}
+
+int sh_web_session_touch(sqlite3 *db, const char *token, sh_err *err)
+{
+    if (!sh_web_token_ok(token))
+        return SH_OK;
+    char sha[65], now[24];
+    sh_sha256_buf(token, 64, sha);
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    return sh_db_run(db, "UPDATE session SET last_seen=CAST(?2 AS INTEGER)"
+                     " WHERE token_sha256=?1", 2,
+                     (const char *[]){sha, now}, err);
 }
 
 int sh_web_session_end(sqlite3 *db, const char *token, sh_err *err)

@@ -7,12 +7,18 @@
  *   user(name PK, hash, admin, created, updated)
  *        hash: libsodium Argon2id string (crypto_pwhash_str)
  *   user_agency(user, agency)              -- agencies a user may see
- *   session(token_sha256 PK, user, created, expires, addr)
- *        only the SHA-256 of the cookie token is stored; expires is a
- *        Unix time
+ *   session(token_sha256 PK, user, created, expires, addr, last_seen)
+ *        only the SHA-256 of the cookie token is stored; expires and
+ *        last_seen are Unix times (a session ends at expires, or after
+ *        its idle time without a request)
  *   audit(id PK, time, user, addr, action, query, results, dossier, page,
- *         status)
- *        action: search | page | pdf | login | login-failed | logout
+ *         status, detail, hash)
+ *        action: search | view | page | words | pdf | login |
+ *        login-failed | login-throttled | logout; detail: JSON of what
+ *        else was asked (a search's filters); hash: SHA-256 chained to the
+ *        row before (sh_web_audit_verify).  Triggers refuse UPDATE and
+ *        DELETE; catalogs from before get the columns, the triggers and
+ *        their old rows chained once, on the first read-write open.
  *
  * Access rule: an admin sees every dossier; anyone else sees a dossier only
  * when its agency is one granted to them (a dossier without an agency is
@@ -34,9 +40,15 @@ int sh_cmd_audit(int argc, char **argv);
 
 /* ---- schema ---- */
 
-/* Create the user, user_agency, session and audit tables if missing.
+/* Create the user, user_agency, session and audit tables if missing, and
+   bring those of older catalogs up to date (sh_web_audit_schema).
    db: a read-write catalog connection.  Returns SH_OK or SH_EINDEX. */
 int sh_web_schema(sqlite3 *db, sh_err *err);
+/* The audit table, its detail and hash columns and the triggers that
+   refuse UPDATE and DELETE; rows written before the hash are chained
+   once, before the triggers exist (audit.c).  Returns SH_OK or
+   SH_EINDEX. */
+int sh_web_audit_schema(sqlite3 *db, sh_err *err);
 
 /* Open WAREHOUSE/catalog.db for the web commands.  rw = 0: read-only
    (sh_db_open), the catalog must exist.  rw = 1: read-write, creating
@@ -75,9 +87,11 @@ void sh_web_strv_free(char ***v);
 
 #define SH_WEB_HASH_MAX 128   /* >= crypto_pwhash_STRBYTES */
 
+#define SH_WEB_PASSWORD_MIN 10   /* characters (UTF-8 code points) */
+
 /* Hash pw into out (an Argon2id string, NUL-terminated).  Returns SH_OK,
-   SH_EUSAGE (empty password, or longer than 1024 bytes) or SH_ENOMEM
-   (the hash's memory could not be had). */
+   SH_EUSAGE (shorter than SH_WEB_PASSWORD_MIN characters, or longer than
+   1024 bytes) or SH_ENOMEM (the hash's memory could not be had). */
 int sh_web_hash_password(const char *pw, char out[SH_WEB_HASH_MAX],
                          sh_err *err);
 /* 1 if pw matches hash, else 0 (also for a malformed hash). */
@@ -121,7 +135,9 @@ int sh_web_user_list(sqlite3 *db, json_t **out, sh_err *err);
 
 /* ---- sessions (users.c) ---- */
 
-#define SH_WEB_SESSION_TTL (12 * 3600)   /* seconds */
+#define SH_WEB_SESSION_TTL (12 * 3600)   /* seconds, absolute */
+#define SH_WEB_SESSION_IDLE (30 * 60)    /* seconds without a request */
+#define SH_WEB_SESSIONS_MAX 5            /* per user; the oldest goes */
 
 /* Check name/pw.  Always spends one Argon2id verification, also for an
    unknown user, so timing does not tell which was wrong.  Returns 1 when
@@ -130,12 +146,22 @@ int sh_web_login_check(sqlite3 *db, const char *name, const char *pw);
 /* Create a session for user: token = 64 lowercase hex chars (256 random
    bits, for the cookie); stores its SHA-256 with now + ttl (0 = default
    SH_WEB_SESSION_TTL) and addr [optional].  Also deletes expired
-   sessions.  db: read-write.  Returns SH_OK or SH_EINDEX. */
+   sessions, and the user's oldest beyond SH_WEB_SESSIONS_MAX - 1, so the
+   new one makes at most SH_WEB_SESSIONS_MAX.  db: read-write.  Returns
+   SH_OK or SH_EINDEX. */
 int sh_web_session_new(sqlite3 *db, const char *user, int ttl,
                        const char *addr, char token[65], sh_err *err);
 /* Look up the user of a cookie token; 1 and *u loaded if the session is
-   valid and unexpired, 0 otherwise (u zeroed). */
+   valid, unexpired and was used within SH_WEB_SESSION_IDLE, 0 otherwise
+   (u zeroed). */
 int sh_web_session_user(sqlite3 *db, const char *token, sh_web_user *u);
+/* The same with idle seconds (0 = SH_WEB_SESSION_IDLE); *stale
+   [optional] set to 1 when the session's last use is recorded more than
+   a minute ago (then call sh_web_session_touch). */
+int sh_web_session_user_idle(sqlite3 *db, const char *token, int idle,
+                             sh_web_user *u, int *stale);
+/* Record that the session of token was used now.  db: read-write. */
+int sh_web_session_touch(sqlite3 *db, const char *token, sh_err *err);
 /* Delete the session of token (no error if absent). */
 int sh_web_session_end(sqlite3 *db, const char *token, sh_err *err);
 /* 1 if s is exactly 64 lowercase hex characters. */
@@ -152,14 +178,51 @@ typedef struct sh_audit_rec {
     const char *dossier;  /* [optional] */
     int page;             /* 0 = none */
     int status;           /* HTTP status answered */
+    const char *detail;   /* [optional] JSON text: a search's filters */
 } sh_audit_rec;
 
-/* Append one row with the current UTC time.  db: read-write.
+/* Append one row with the current UTC time and its hash: SHA-256 (hex)
+   of the previous row's hash ("" for the first) and of this row's
+   fields, each written as its length and bytes (NULL as "-"), so no two
+   rows can hash alike by moving text between fields.  The row and the
+   read of the previous hash are one write transaction.  db: read-write.
    Returns SH_OK or SH_EINDEX / SH_ENOSPC. */
 int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err);
+/* Walk the audit table in id order and recompute each hash.  *bad: 0
+   when the chain holds, else the id of the first row whose hash does not
+   match (edited, inserted, or the row after a deleted one); *rows
+   [optional] the rows checked; head[65] [optional] the last row's hash
+   (note it somewhere else: with it, even a rewrite of the whole chain is
+   seen).  Returns SH_OK or SH_EINDEX. */
+int sh_web_audit_verify(sqlite3 *db, int64_t *bad, int64_t *rows,
+                        char head[65], sh_err *err);
 /* Normalise an ISO-8601 UTC time "YYYY-MM-DD[(T| )HH:MM[:SS]][Z]" to
    "YYYY-MM-DDTHH:MM:SSZ" in out.  Returns SH_OK or SH_EUSAGE. */
 int sh_web_iso_time(const char *in, char out[21]);
+
+/* ---- login throttle (throttle.c) ---- */
+
+/* Failed passwords slow down the next try, per (account, address): the
+   first failure is free (a typo), then 1, 2, 4 ... s, at most 5 min; and
+   looser over one account from all addresses (beyond 20 failures: 1, 2,
+   4 ... s, at most 60 s, so an officer is never locked out for long) and
+   over one address for all accounts (beyond 30).  A failure is forgotten
+   15 min after the last one; a success clears its (account, address).
+   An attempt holds its (account, address) until it ends: a parallel one
+   for the same pair is refused, so the delay cannot be bypassed. */
+typedef struct sh_web_throttle sh_web_throttle;
+
+/* A new, empty throttle; NULL when out of memory. */
+sh_web_throttle *sh_web_throttle_new(void);
+void sh_web_throttle_free(sh_web_throttle **t);
+/* May user (the typed name; "?" for one that cannot be a name) from addr
+   try a password now (seconds, any clock)?  0: yes, and the attempt is
+   held — end it with sh_web_throttle_end.  > 0: no; the seconds to wait. */
+int sh_web_throttle_begin(sh_web_throttle *t, const char *user,
+                          const char *addr, double now);
+/* The held attempt ended (ok: the password matched), at now. */
+void sh_web_throttle_end(sh_web_throttle *t, const char *user,
+                         const char *addr, int ok, double now);
 
 /* ---- text for the web (text.c; word boxes: words.c) ---- */
 

@@ -11,6 +11,7 @@
  *   api.c       /api/search, /api/page
  *   download.c  /page/ID/N.png (scanners/render.c draws it), /pdf/ID
  *   login.c     login, logout, sessions, the same-origin rule for POSTs
+ *   throttle.c  the login throttle (declared in web.h: unit-tested)
  *   assets.c    app.css, app.js, the Content-Security-Policy
  *   serve.c     the routes and the command
  *   text.c, words.c: the text helpers declared in web.h
@@ -32,6 +33,9 @@
 
 #define SH__WEB_RENDER_WIDTH 1000   /* page image width, px             */
 #define SH__WEB_COOKIE "sohoa_session"
+/* with --secure-cookies: a browser keeps a __Host- cookie only when it is
+   Secure, Path=/ and has no Domain, so no sibling host can plant one */
+#define SH__WEB_COOKIE_HOST "__Host-sohoa_session"
 
 /* ---- server state (http.c) ---- */
 
@@ -48,15 +52,45 @@ void sh__web_gate_init(sh__web_gate *g, int n);
 void sh__web_gate_enter(sh__web_gate *g);
 void sh__web_gate_leave(sh__web_gate *g);
 
+/* What `sohoa serve` bounds (options; 0 = the default in brackets). */
+typedef struct sh__web_limits {
+    int max_conns;           /* connections at once, all clients [256]    */
+    int per_ip;              /* connections at once from one address [16] */
+    int head_timeout;        /* s to send a request head, also the idle
+                                wait between keep-alive requests [10]     */
+    int idle_timeout;        /* s of silence inside a request (a body
+                                being sent, an answer being read) [30]    */
+} sh__web_limits;
+
+/* One open connection, for the head deadline (http.c). */
+typedef struct sh__web_conn {
+    struct sh__web_conn *prev, *next;
+    int fd;                  /* our dup of the socket: shutdown() ends it */
+    double since;            /* when it began waiting for a request head  */
+    int in_request;          /* 1 from the head until the answer is sent  */
+    int cut;                 /* 1 once shut down by the reaper            */
+} sh__web_conn;
+
 typedef struct sh__web_server {
     const char *wh;
     int secure_cookie;
+    const char *cookie_name; /* SH__WEB_COOKIE or SH__WEB_COOKIE_HOST     */
     int has_geom;            /* page.geom exists (catalogs from before it
                                 keep the geometry in columns only)      */
+    int session_idle;        /* s without a request that end a session    */
+    char trusted_proxy[INET6_ADDRSTRLEN]; /* "" = none: X-Forwarded-For is
+                                honoured only from this address           */
+    sh__web_limits lim;
     sh__web_gate renders, logins;
+    sh_web_throttle *throttle;
+    /* the open connections and their reaper (http.c) */
+    pthread_mutex_t conns_mu;
+    sh__web_conn *conns;
+    pthread_t reaper;
+    int reaper_on, stopping;
 } sh__web_server;
 
-/* Per-connection request state (MHD's con_cls). */
+/* Per-request state (MHD's con_cls). */
 typedef struct sh__web_req {
     double t0;
     sh_buf body;
@@ -76,10 +110,13 @@ typedef struct sh__web_ctx {
 } sh__web_ctx;
 
 /* Start the daemon for srv on address ss (one thread per connection,
-   request bodies up to 16 KB, 64 connections, 60 s idle timeout); requests
-   go to sh__web_route.  Returns NULL (errno set) when it cannot listen. */
+   request bodies up to 16 KB, srv->lim's connection limits and deadlines,
+   a reaper thread that ends connections whose request head is late);
+   requests go to sh__web_route.  Returns NULL (errno set) when it cannot
+   listen.  Stop it with sh__web_stop. */
 struct MHD_Daemon *sh__web_start(sh__web_server *srv,
                                  const struct sockaddr_storage *ss);
+void sh__web_stop(sh__web_server *srv, struct MHD_Daemon *d);
 
 /* ---- answers (http.c) ---- */
 
@@ -120,16 +157,17 @@ const char *sh__web_arg(sh__web_ctx *c, const char *name);
 
 /* ---- cookies (http.c) ---- */
 
-/* The session token of the request's cookie when it is well formed (64
-   lowercase hex), else NULL. */
-const char *sh__web_cookie(sh__web_ctx *c);
+/* The session token of the request's cookie (srv->cookie_name) into
+   out[65] when it is sent exactly once and well formed (64 lowercase hex);
+   returns out, or NULL (also when the name comes twice: a cookie planted
+   beside ours is refused, not guessed between). */
+const char *sh__web_cookie(sh__web_ctx *c, char out[65]);
 /* The Set-Cookie value giving token to the browser for the session's
    lifetime (Secure when the server was told so), into out[n]. */
 void sh__web_cookie_set(const sh__web_ctx *c, const char *token, char *out,
                         size_t n);
-/* The Set-Cookie value that removes it. */
-#define SH__WEB_COOKIE_CLEAR                                               \
-    SH__WEB_COOKIE "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
+/* The Set-Cookie value that removes it, into out[n]. */
+void sh__web_cookie_clear(const sh__web_ctx *c, char *out, size_t n);
 
 /* ---- the catalog and the journal (access.c) ---- */
 
@@ -147,6 +185,16 @@ int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
 /* The same, as the session's user. */
 int sh__web_audit(sh__web_ctx *c, const char *action, const char *query,
                   int results, const char *dossier, int page, int status);
+/* The same with detail [optional]: what else was asked (JSON text, e.g. a
+   search's filters). */
+int sh__web_audit_detail(sh__web_ctx *c, const char *action,
+                         const char *query, int results, const char *dossier,
+                         int page, int status, const char *detail);
+/* Journal a request for dossier content that was not answered with it
+   (404: no such page, not allowed, or a malformed id): what was asked
+   (rest of the URL, cleaned) and by whom, then answer not found. */
+enum MHD_Result sh__web_denied(sh__web_ctx *c, const char *action,
+                               const char *asked, int page, int api);
 
 /* The parameters of a search (the page / and /api/search). */
 typedef struct sh__web_sparams {
