@@ -733,6 +733,10 @@ int sh_vn_correct_opts(const sh_vnlm *lm, const sh_vn_opts *opts,
             fx = p;
             sh_vnfix *f = &fx[nfix++];
             f->word = wi;
+            f->x0 = ws->w[wi].x0;
+            f->y0 = ws->w[wi].y0;
+            f->x1 = ws->w[wi].x1;
+            f->y1 = ws->w[wi].y1;
             f->orig = strdup(ws->w[wi].text);
             f->fixed = strdup(buf);
             f->why = why_of(lm, chain, k, m);

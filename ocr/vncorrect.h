@@ -36,6 +36,7 @@ int sh_vnlm_valid(const sh_vnlm *lm, const char *s);
    whole word with its punctuation) and why, in words. */
 typedef struct sh_vnfix {
     int word;
+    int x0, y0, x1, y1;  /* the word's box (OCR-image pixels)              */
     char *orig;
     char *fixed;
     char *why;     /* e.g. "pair 'thành phố' over 'thành phô'; ố among
@@ -79,5 +80,23 @@ int sh_vn_correct(const sh_vnlm *lm, sh_words *ws, sh_vnfix **fixes,
                   int *nfixes, sh_err *err);
 int sh_vn_correct_opts(const sh_vnlm *lm, const sh_vn_opts *o, sh_words *ws,
                        sh_vnfix **fixes, int *nfixes, sh_err *err);
+
+/* Confidence under which a non-word may be noise (sh_vn_drop_noise). */
+#define SH_VN_NOISE_CONF 50.0
+
+/*
+ * Drop from ws the words that are marks on the paper, not writing
+ * (vnnoise.c): confidence under max_conf (<= 0: SH_VN_NOISE_CONF), a
+ * letter in them, no run of letters that is a valid syllable, no '/',
+ * '@' or ':', and not an all-capitals abbreviation read with some
+ * confidence.  Numbers are never dropped.  ws->text is rebuilt.
+ *   fixes, nfixes  [optional] each word dropped is appended to *fixes
+ *                  (realloc'd; *nfixes counts them all) with fixed = ""
+ *                  and its confidence in why; word = its index before
+ *                  the drop
+ * Returns SH_OK or SH_ENOMEM.
+ */
+int sh_vn_drop_noise(const sh_vnlm *lm, double max_conf, sh_words *ws,
+                     sh_vnfix **fixes, int *nfixes, sh_err *err);
 
 #endif

@@ -82,6 +82,32 @@ static void retry_sauvola(sh_ocr *eng, sh_prepped *pp, int timeout_ms,
 }
 
 /* Decode, prepare, OCR and encode one job.  Returns the reply object. */
+/* Drop noise and correct the tones of ws; record in gj "vn_fixes" (how
+   many words changed) and "corrections" ([{"from","to","why","box"}], to
+   "" for a word dropped).  Returns SH_OK or SH_ENOMEM. */
+static int correct_page(const sh_vnlm *lm, sh_words *ws, json_t *gj,
+                        sh_err *err)
+{
+    sh_vnfix *fx = NULL, *cx = NULL;
+    int nfx = 0, ncx = 0;
+    int rc = sh_vn_drop_noise(lm, 0, ws, &fx, &nfx, err);
+    if (!rc)
+        rc = sh_vn_correct(lm, ws, &cx, &ncx, err);
+    json_t *list = json_array();
+    for (int k = 0; !rc && k < nfx + ncx; k++) {
+        const sh_vnfix *f = k < nfx ? &fx[k] : &cx[k - nfx];
+        json_array_append_new(list,
+            json_pack("{s:s, s:s, s:s, s:[iiii]}", "from", f->orig, "to",
+                      f->fixed, "why", f->why, "box", f->x0, f->y0, f->x1,
+                      f->y1));
+    }
+    json_object_set_new(gj, "vn_fixes", json_integer(nfx + ncx));
+    json_object_set_new(gj, "corrections", list);
+    sh_vnfixes_free(&fx, nfx);
+    sh_vnfixes_free(&cx, ncx);
+    return rc ? SH_ENOMEM : SH_OK;
+}
+
 static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
                       json_t *job)
 {
@@ -158,11 +184,13 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
                 retry_sauvola(eng, &pp[i],
                               timeout * 1000 - (int)((sh_now() - t0) * 1000),
                               &ws);
-            /* Tone marks: the syllable-aware correction (vncorrect.h). */
-            int nfix = 0;
-            if (!rc && lm && sh_vn_correct(lm, &ws, NULL, &nfix, &err))
-                rc = SH_ENOMEM;
-            json_object_set_new(gj, "vn_fixes", json_integer(lm ? nfix : -1));
+            /* Marks that are not writing out, then the tone marks: the
+               syllable-aware correction (vncorrect.h); every change is
+               kept with the page (geom "corrections") for a reviewer. */
+            if (!rc && lm)
+                rc = correct_page(lm, &ws, gj, &err);
+            else if (!lm)
+                json_object_set_new(gj, "vn_fixes", json_integer(-1));
             double to = sh_now() - t;
             t_ocr += to;
             json_object_set_new(json_object_get(part, "t"), "ocr",

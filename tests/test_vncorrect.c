@@ -217,7 +217,45 @@ static int test_valid(void)
     return 0;
 }
 
+/* Noise: faint non-words go, with a record; faint real words, numbers,
+   codes and abbreviations stay; confident words always stay. */
+static int test_noise(void)
+{
+    sh_vnlm *lm = NULL;
+    sh_err err = {0};
+    CHECK(sh_vnlm_load(&lm, &err) == SH_OK);
+    sh_words ws;
+    CHECK(make_page("Giám đốc, lR mm Ÿ Z2 2435 05/QĐ-UBND UBND phô TTr PGD",
+                    NULL, 0, &ws) == 0);
+    /* confidences: the first two words and PGD sure, the rest faint */
+    for (int i = 0; i < ws.n; i++)
+        ws.w[i].conf = i < 2 || i == ws.n - 1 ? 93 : 30;
+    ws.w[9].conf = 5;          /* TTr, mixed case, very faint: noise */
+    sh_vnfix *fx = NULL;
+    int nfx = 0;
+    CHECKF(sh_vn_drop_noise(lm, 0, &ws, &fx, &nfx, &err) == SH_OK, "%s",
+           err.msg);
+    CHECKF(!strcmp(ws.text, "Giám đốc, 2435 05/QĐ-UBND UBND phô PGD"),
+           "noise left: '%s'", ws.text);
+    CHECKF(nfx == 5, "%d dropped, want 5", nfx);
+    for (int i = 0; i < nfx; i++)
+        CHECKF(!strcmp(fx[i].fixed, "") && strstr(fx[i].why, "dropped") &&
+                   fx[i].x1 > fx[i].x0,
+               "record %d: '%s' → '%s' (%s)", i, fx[i].orig, fx[i].fixed,
+               fx[i].why);
+    CHECK(!strcmp(fx[0].orig, "lR") && !strcmp(fx[4].orig, "TTr"));
+    /* a second pass finds nothing more */
+    int before = ws.n;
+    CHECK(sh_vn_drop_noise(lm, 0, &ws, NULL, NULL, &err) == SH_OK &&
+          ws.n == before);
+    sh_vnfixes_free(&fx, nfx);
+    sh_words_release(&ws);
+    sh_vnlm_free(&lm);
+    return 0;
+}
+
 const sh_test sh_tests_vncorrect[] = {
+    {"vncorrect_noise", test_noise},
     {"vncorrect_context", test_context},
     {"vncorrect_no_harm", test_no_harm},
     {"vncorrect_fixed_points", test_fixed_points},
