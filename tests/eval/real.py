@@ -73,8 +73,39 @@ LETTERS = re.compile(r"[^\W\d_]+")
 WORDS = re.compile(r"\w+")
 
 
+TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+VOWELS = set("aeiouy")
+WORD_RUN = re.compile(r"[^\W\d_]+")
+
+
+def _placement(word):
+    """The tone of a word-final oa/oe/uy on its first vowel (hoà → hòa,
+    thuỷ → thủy; quý, hoàng unchanged): base/vntext.c's rule, so that the
+    old and the new placement read alike for every system compared (the
+    hunspell-vi list has the old one, sohoa writes the new one)."""
+    d = unicodedata.normalize("NFD", word)
+    letters = []                       # [base, marks]
+    for ch in d:
+        if unicodedata.combining(ch) and letters:
+            letters[-1][1] += ch
+        else:
+            letters.append([ch, ""])
+    if len(letters) >= 2:
+        a, b = letters[-2], letters[-1]
+        x, y = a[0].lower(), b[0].lower()
+        pair = (x == "o" and y in "ae") or (x == "u" and y == "y")
+        if pair and len(letters) >= 3:
+            w = letters[-3][0].lower()
+            if w in VOWELS or (x == "u" and w == "q"):
+                pair = False
+        if pair and a[1] == "" and len(b[1]) == 1 and b[1] in TONES:
+            a[1], b[1] = b[1], ""
+    return unicodedata.normalize("NFC", "".join(c + m for c, m in letters))
+
+
 def nfc_lower(s):
-    return unicodedata.normalize("NFC", s).lower()
+    s = unicodedata.normalize("NFC", s).lower()
+    return WORD_RUN.sub(lambda m: _placement(m.group(0)), s)
 
 
 def load_dic():
