@@ -28,7 +28,10 @@ PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
         libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev \
         jansson:libjansson-dev libsodium:libsodium-dev zlib:zlib1g-dev \
         libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev \
-        poppler-glib:libpoppler-glib-dev
+        poppler-glib:libpoppler-glib-dev \
+        zbar:libzbar-dev libqrencode:libqrencode-dev cairo:libcairo2-dev
+# bench-codes only (the ZXing-C++ side of the measurement)
+BENCH_DEPS := /usr/include/ZXing/ReadBarcode.h:libzxing-dev
 PC_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 # packages checked by file: header or data file → Debian package
 FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
@@ -248,3 +251,10 @@ eval-fields: $(BUILD)/libsohoa.a $(BUILD)/tools/mksample $(BUILD)/tools/mkheader
 $(BUILD)/tools/vncorrect_cli: tests/eval/vncorrect_cli.c $(BUILD)/libsohoa.a
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(LINK_LIBS)
+
+# ---- separator codes: zbar (used) vs ZXing-C++ read rates on degraded sheets --
+.PHONY: bench-codes
+bench-codes: $(BUILD)/sohoa $(BUILD)/libsohoa.a $(BUILD)/tools/mksample
+	$(LINK) -o $(BUILD)/tools/zbar_read tests/bench/sepcodes/zbar_read.c $(BUILD)/libsohoa.a $(LINK_LIBS)
+	g++ -O2 -std=c++17 $(PC_CFLAGS) -o $(BUILD)/tools/zxing_read tests/bench/sepcodes/zxing_read.cc -lZXing $(PC_LIBS)
+	bash tests/bench/sepcodes/measure.sh $(OUT)
