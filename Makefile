@@ -30,8 +30,6 @@ PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
         libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev \
         poppler-glib:libpoppler-glib-dev \
         zbar:libzbar-dev libqrencode:libqrencode-dev cairo:libcairo2-dev
-# bench-codes only (the ZXing-C++ side of the measurement)
-BENCH_DEPS := /usr/include/ZXing/ReadBarcode.h:libzxing-dev
 PC_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 # packages checked by file: header or data file → Debian package
 FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
@@ -48,7 +46,8 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/share/color/icc/sRGB.icc:icc-profiles-free /usr/bin/pdffonts:poppler-utils \
         /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
         /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java \
-        /usr/share/hunspell/vi_VN.dic:hunspell-vi
+        /usr/share/hunspell/vi_VN.dic:hunspell-vi \
+        /usr/include/ZXing/ReadBarcode.h:libzxing-dev
 
 HAVE_PC := $(shell command -v pkg-config >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_PC),yes)
@@ -171,6 +170,7 @@ check:
 	@echo "== unit tests under ASan/UBSan"; $(CHECK_ENV) build-asan/unit
 	@echo "== end-to-end"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/e2e.sh
 	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(SOHOA_BIN) bash tests/export.sh
+	@echo "== stream: separator sheets cut a stack into dossiers"; SOHOA=$(SOHOA_BIN) bash tests/stream.sh
 	@echo "== robustness"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/robust.sh
 	@echo "== web"; SOHOA=$(SOHOA_BIN) bash tests/web.sh
 	@echo "== browser"; SOHOA=$(SOHOA_BIN) bash tests/browser.sh
