@@ -23,7 +23,7 @@ ok()   { echo "  ok   $*"; }
 bad()  { echo "  FAIL $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 
-make -s build/tools/mksample >/dev/null || { echo "stream: cannot build mksample"; exit 1; }
+[ -x "$MKS" ] || make -s build/tools/mksample >/dev/null || { echo "stream: cannot build mksample"; exit 1; }
 
 # ---- the sheets ------------------------------------------------------
 "$SOHOA" separators --to "$TMP/sheets.pdf" ST-A1 ST-A2 ST-A3 ST-A4 ST-B1 \
