@@ -10,10 +10,13 @@
  *   gray_reduced / to_y800 / bands_* (static helpers)
  *
  * Method.  zbar was chosen over ZXing-C++ 1.4 (Debian libzxing-dev) after
- * measuring both on degraded separator sheets (see README, "Scanning a
- * stack"): zbar is a C library (no C++ shim), and read as many sheets at
- * ~100 dpi.  A page that is not a separator costs one area-map reduction
- * to ~100 dpi and one zbar pass over a ~0.8 Mpx image (~20 ms); only a
+ * measuring both on 96 degraded separator sheets (`make bench-codes`; see
+ * README, "How it works"): zbar is a C library (no C++ shim; Debian's
+ * ZXing 1.4 aborts on an assertion when merging results), and through
+ * sheet_detect's reduced-then-sharper reads it read 96/96 (ZXing at full
+ * resolution 92/96).  A page that is not a separator costs one area-map reduction
+ * to ~100 dpi and one zbar pass over a ~0.8 Mpx image (70-170 ms a page
+ * on a busy 2-core machine, against 1-2 s of OCR); only a
  * page showing the separator bands but no readable code is read again at
  * up to 300 dpi.
  */
