@@ -28,7 +28,8 @@ PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
         libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev \
         jansson:libjansson-dev libsodium:libsodium-dev zlib:zlib1g-dev \
         libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev \
-        poppler-glib:libpoppler-glib-dev
+        poppler-glib:libpoppler-glib-dev \
+        zbar:libzbar-dev libqrencode:libqrencode-dev cairo:libcairo2-dev
 PC_MODS := $(foreach p,$(PKGS),$(firstword $(subst :, ,$(p))))
 # packages checked by file: header or data file → Debian package
 FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
@@ -45,7 +46,8 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/share/color/icc/sRGB.icc:icc-profiles-free /usr/bin/pdffonts:poppler-utils \
         /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
         /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java \
-        /usr/bin/npm:npm /usr/share/hunspell/vi_VN.dic:hunspell-vi
+        /usr/bin/npm:npm /usr/share/hunspell/vi_VN.dic:hunspell-vi \
+        /usr/include/ZXing/ReadBarcode.h:libzxing-dev
 # The best-accuracy Vietnamese model (tessdata 4.0.0_best_int, the larger
 # LSTM; sohoa run --model best, the default) from npm, pinned and checked;
 # Debian's tesseract-ocr-vie (the fast one) stays the fallback.
@@ -195,6 +197,7 @@ check:
 	@echo "== unit tests under ASan/UBSan"; $(CHECK_ENV) build-asan/unit
 	@echo "== end-to-end"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/e2e.sh
 	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(SOHOA_BIN) bash tests/export.sh
+	@echo "== stream: separator sheets cut a stack into dossiers"; SOHOA=$(SOHOA_BIN) bash tests/stream.sh
 	@echo "== robustness"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/robust.sh
 	@echo "== web"; SOHOA=$(SOHOA_BIN) bash tests/web.sh
 	@echo "== web under attack (loopback)"; SOHOA=$(SOHOA_BIN) bash tests/web_attack.sh
@@ -290,3 +293,10 @@ $(BUILD)/tools/vncorrect_cli: tests/eval/vncorrect_cli.c $(BUILD)/libsohoa.a
 .PHONY: eval-real
 eval-real: all
 	SOHOA=$(CURDIR)/$(BUILD)/sohoa python3 tests/eval/real.py $(EVAL_ARGS)
+
+# ---- separator codes: zbar (used) vs ZXing-C++ read rates on degraded sheets --
+.PHONY: bench-codes
+bench-codes: $(BUILD)/sohoa $(BUILD)/libsohoa.a $(BUILD)/tools/mksample
+	$(LINK) -o $(BUILD)/tools/zbar_read tests/bench/sepcodes/zbar_read.c $(BUILD)/libsohoa.a $(LINK_LIBS)
+	g++ -O2 -std=c++17 $(PC_CFLAGS) -o $(BUILD)/tools/zxing_read tests/bench/sepcodes/zxing_read.cc -lZXing $(PC_LIBS)
+	bash tests/bench/sepcodes/measure.sh $(OUT)

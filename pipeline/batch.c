@@ -3,7 +3,8 @@
  * files inside in natural name order (0002.tif before 0010.tif).
  *
  *   sh_batch_list     dossiers and files of one batch folder, hashed
- *   sh_dossiers_free
+ *   sh_batch_files    the scanner files straight in a folder (a stream)
+ *   sh_dossiers_free / sh_infiles_free
  *
  * Hidden files and folders (".…") and files that are not scanner images
  * (by extension) are passed over; a folder with no scanner file is still
@@ -93,6 +94,71 @@ static void free_names(char **v, int n)
     free(v);
 }
 
+/* files[0..nf) of dir as sh_infiles, stat'ed and hashed; an unreadable
+   file is listed with its error.  *out holds what was made even on
+   error (free with sh_infiles_free). */
+static int hash_files(const char *dir, char **fn, int nf, sh_infile **out,
+                      int *nout, sh_err *err)
+{
+    int rc = SH_OK;
+    *nout = 0;
+    if (!(*out = calloc((size_t)nf + 1, sizeof **out)))
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    for (int k = 0; k < nf && !rc; k++) {
+        sh_infile *f = &(*out)[(*nout)++];
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, fn[k]);
+        f->name = strdup(fn[k]);
+        f->path = strdup(path);
+        struct stat st;
+        sh_err ferr = {0};
+        if (!f->name || !f->path)
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+        else if (stat(path, &st) < 0)
+            sh_errf(&ferr, SH_EIO, "%s: %s", path, strerror(errno));
+        else {
+            f->size = st.st_size;
+            f->mtime = st.st_mtime;
+            sh_sha256_file(path, f->sha256, &ferr);
+        }
+        /* An unreadable file fails its dossier, not the listing. */
+        if (ferr.rc && !(f->error = strdup(ferr.msg)))
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+    }
+    return rc;
+}
+
+int sh_batch_files(const char *dir, sh_infile **files, int *n, sh_err *err)
+{
+    char **fn = NULL;
+    int nf = 0;
+    *files = NULL;
+    *n = 0;
+    int rc = list_dir(dir, 0, &fn, &nf, err);
+    if (!rc) {
+        rc = hash_files(dir, fn, nf, files, n, err);
+        if (rc)
+            sh_infiles_free(files, *n);
+    }
+    free_names(fn, nf);
+    return rc;
+}
+
+void sh_infiles_free(sh_infile **files, int n)
+{
+    if (!files || !*files)
+        return;
+    for (int k = 0; k < n; k++) {
+        free((*files)[k].name);
+        free((*files)[k].path);
+        free((*files)[k].error);
+        free((*files)[k].frames);
+        free((*files)[k].fsha);
+    }
+    free(*files);
+    *files = NULL;
+}
+
 int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
                   sh_err *err)
 {
@@ -128,33 +194,7 @@ int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
         rc = list_dir(dir, 0, &fn, &nf, err);
         if (rc)
             break;
-        d->files = calloc((size_t)nf + 1, sizeof *d->files);
-        if (!d->files) {
-            free_names(fn, nf);
-            rc = sh_errf(err, SH_ENOMEM, "out of memory");
-            break;
-        }
-        for (int k = 0; k < nf && !rc; k++) {
-            sh_infile *f = &d->files[d->nfiles++];
-            char path[8192];
-            snprintf(path, sizeof path, "%s/%s", dir, fn[k]);
-            f->name = strdup(fn[k]);
-            f->path = strdup(path);
-            struct stat st;
-            sh_err ferr = {0};
-            if (!f->name || !f->path)
-                rc = sh_errf(err, SH_ENOMEM, "out of memory");
-            else if (stat(path, &st) < 0)
-                sh_errf(&ferr, SH_EIO, "%s: %s", path, strerror(errno));
-            else {
-                f->size = st.st_size;
-                f->mtime = st.st_mtime;
-                sh_sha256_file(path, f->sha256, &ferr);
-            }
-            /* An unreadable file fails its dossier, not the listing. */
-            if (ferr.rc && !(f->error = strdup(ferr.msg)))
-                rc = sh_errf(err, SH_ENOMEM, "out of memory");
-        }
+        rc = hash_files(dir, fn, nf, &d->files, &d->nfiles, err);
         free_names(fn, nf);
     }
     free_names(dn, nd);
@@ -189,12 +229,7 @@ void sh_dossiers_free(sh_dossier_in **ds, int n)
         return;
     for (int i = 0; i < n; i++) {
         sh_dossier_in *d = &(*ds)[i];
-        for (int k = 0; k < d->nfiles; k++) {
-            free(d->files[k].name);
-            free(d->files[k].path);
-            free(d->files[k].error);
-        }
-        free(d->files);
+        sh_infiles_free(&d->files, d->nfiles);
         free(d->id);
         free(d->dir);
         free(d->batch);

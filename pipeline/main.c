@@ -4,6 +4,7 @@
  */
 #include "pipeline.h"
 #include "archive.h"
+#include "stream.h"
 #include "../web/web.h"
 
 #include <leptonica/allheaders.h>
@@ -53,6 +54,7 @@ static const struct cmd {
     {"serve", sh_cmd_serve, "the officers' search site (HTTP, Vietnamese)"},
     {"user", sh_cmd_user, "web users and the agencies they may see"},
     {"audit", sh_cmd_audit, "who searched and viewed what, and when"},
+    {"separators", sh_cmd_separators, "printable separator sheets for a stack"},
     {"merge", sh_cmd_merge, "bring shard warehouses into one"},
     {"export", sh_cmd_export, "hand done dossiers to an archive (PDF, XML, CSV)"},
     {"worker", cmd_worker, NULL},   /* internal: started by run */

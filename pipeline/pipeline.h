@@ -15,6 +15,13 @@ typedef struct sh_infile {
     int64_t size, mtime;
     char sha256[65];  /* "" when the file could not be read */
     char *error;      /* why it could not be read, or NULL */
+    /* A file of a stream (pipeline/stream.h): only these frames (0-based,
+       in stream order) belong to the dossier, fsha[k] the SHA-256 of
+       frames[k]'s decoded pixels (the key of its OCR cache, so a stream
+       file that grows keeps the pages it had).  NULL / 0: every frame. */
+    int *frames;
+    char (*fsha)[65];
+    int nframes;
 } sh_infile;
 
 typedef struct sh_dossier_in {
@@ -23,6 +30,8 @@ typedef struct sh_dossier_in {
     char *batch;
     sh_infile *files;
     int nfiles;
+    int stream;       /* 1: cut from a stream at separator sheets (dir is
+                         the stream's folder) */
 } sh_dossier_in;
 
 /* List BATCH_DIR's dossier folders (natural order) and their scanner files
@@ -30,6 +39,11 @@ typedef struct sh_dossier_in {
 int sh_batch_list(const char *batch_dir, sh_dossier_in **ds, int *n,
                   sh_err *err);
 void sh_dossiers_free(sh_dossier_in **ds, int n);
+/* The scanner files straight in dir (natural order), hashed as
+   sh_batch_list hashes them: a stream's files.  *files (caller frees
+   with sh_infiles_free) and *n are set on SH_OK; SH_EIO, SH_ENOMEM. */
+int sh_batch_files(const char *dir, sh_infile **files, int *n, sh_err *err);
+void sh_infiles_free(sh_infile **files, int n);
 /* Shard (0..n-1) of a dossier: a stable hash of the batch folder's name
    (not its path) and the dossier id. */
 int sh_shard_of(const char *batch, const char *id, int n);
@@ -59,7 +73,12 @@ int sh_cmd_search(int argc, char **argv);
  *    "pages":{"in","out","ocr","cached","failed","quarantined","timed_out",
  *             "blank","split","rotated","low_conf","dpi_assumed"},
  *    "pages_per_min":X,
- *    "failures":[{"dossier","file","page","reason"}], "left":["id",...]}
+ *    "failures":[{"dossier","file","page","reason"}], "left":["id",...],
+ *    "streams":{"streams":[{"stream","files","pages","separators",
+ *               "dossiers","unassigned"}],
+ *               "problems":[{"stream","file","page","what","reason"}],
+ *               "unassigned":[{"stream","file","page","reason"}]}}
+ *    ("streams" only when a batch held a stream: pipeline/stream.h)
  * Also printed when present: "workers", "worker_peak_rss_mb",
  * "deadline_reached", "args" (the run's command line, from run.args).
  * A report rebuilt from the catalog (no run.report: the run was killed or

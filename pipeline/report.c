@@ -286,6 +286,22 @@ void sh_report_print(json_t *report, FILE *f)
         fputs("\nNo failures.\n", f);
     }
 
+    /* Streams cut at separator sheets: the clerk's mistakes. */
+    json_t *sp = jget(jget(report, "streams"), "problems");
+    size_t nsp = json_is_array(sp) ? json_array_size(sp) : 0;
+    if (nsp) {
+        size_t nun = json_array_size(jget(jget(report, "streams"),
+                                          "unassigned"));
+        fprintf(f, "\nStacks (%zu problem%s, %zu page%s unassigned):\n",
+                nsp, nsp == 1 ? "" : "s", nun, nun == 1 ? "" : "s");
+        for (size_t i = 0; i < nsp; i++) {
+            json_t *e = json_array_get(sp, i);
+            const char *file = jstr(e, "file"), *why = jstr(e, "reason");
+            fprintf(f, "  %s page %lld: %s\n", file ? file : "?",
+                    jint(e, "page"), why ? why : "?");
+        }
+    }
+
     json_t *left = jget(report, "left");
     size_t nl = json_is_array(left) ? json_array_size(left) : 0;
     if (nl) {

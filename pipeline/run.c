@@ -106,7 +106,8 @@ static void usage(void)
           "                 [--page-timeout S] [--max-minutes N]\n"
           "                 [--deadline HH:MM] [--keep-blanks] [--shard K/N]\n"
           "                 [--model fast|best] [--correct on|off]\n"
-          "                 [--no-correct] [--quiet] [--log-json]\n"
+          "                 [--no-correct] [--stream NAME] [--quiet]\n"
+          "                 [--log-json]\n"
           "                 BATCH_DIR...\n"
           "  --jobs N          worker processes (default: one per core)\n"
           "  --agency CODE     agency that owns these dossiers\n"
@@ -125,6 +126,10 @@ static void usage(void)
           "  --correct on|off  Vietnamese tone-mark correction of the OCR\n"
           "                    (default on; also SOHOA_CORRECT);\n"
           "                    --no-correct = --correct off\n"
+          "  --stream NAME     the batch's sub-folder NAME is a stack scanned\n"
+          "                    at once, cut into dossiers at its separator\n"
+          "                    sheets (files straight in the batch folder\n"
+          "                    always are; see `sohoa separators`)\n"
           "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
           "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
@@ -176,6 +181,7 @@ static int parse_args(run *r, int argc, char **argv)
         {"correct", required_argument, NULL, 'C'},
         {"no-correct", no_argument, NULL, 'N'},
         {"log-json", no_argument, NULL, 'J'},
+        {"stream", required_argument, NULL, 's'},
         SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
@@ -184,7 +190,8 @@ static int parse_args(run *r, int argc, char **argv)
     r->nw = (int)sysconf(_SC_NPROCESSORS_ONLN);
     r->page_timeout = 180;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:C:qkJh", opts, NULL)) !=
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:C:s:qkJh", opts,
+                            NULL)) !=
            -1) {
         int bad = 0;
         switch (c) {
@@ -200,6 +207,14 @@ static int parse_args(run *r, int argc, char **argv)
                   break;
         case 'D': deadline = optarg; break;
         case 'k': r->keep_blanks = 1; break;
+        case 's':
+            if (!*optarg || strchr(optarg, '/') || optarg[0] == '.') {
+                fprintf(stderr, "sohoa run: --stream wants the name of a "
+                                "sub-folder of the batch, not '%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            r->stream_name = optarg;
+            break;
         case 'S': {
             char extra;
             if (sscanf(optarg, "%d/%d%c", &r->shard_k, &r->shard_n, &extra) != 2 ||
@@ -418,8 +433,11 @@ static int list_batches(run *r, char **dirs, int n, sh_err *err)
     if (!mf_from || !r->mfs)
         rc = sh_errf(err, SH_ENOMEM, "out of memory");
     for (int i = 0; i < n && !rc; i++) {
-        int before = r->nds;
+        int before = r->nds, alone = 0;
         rc = sh_batch_list(dirs[i], &r->ds, &r->nds, err);
+        /* Its streams: scanner files straight in it, --stream NAME. */
+        if (!rc)
+            rc = sh_run_streams(r, dirs[i], before, &alone, err);
         /* The batch's manifest.csv, if any: its dossiers' metadata. */
         mf_from[r->nmfs] = before;
         if (!rc && !(rc = sh_manifest_load(dirs[i], &r->mfs[r->nmfs], err))
@@ -436,9 +454,9 @@ static int list_batches(run *r, char **dirs, int n, sh_err *err)
         }
         r->nmfs++;
         if (!rc && r->nds == before) {
-            /* Scanner files straight in the folder: a dossier folder was
-               named instead of its batch. */
-            if (looks_like_dossier(dirs[i]))
+            /* Scanner files straight in the folder and no separator
+               sheet: a dossier folder was named instead of its batch. */
+            if (alone || looks_like_dossier(dirs[i]))
                 rc = sh_errf(err, SH_EUSAGE,
                              "%s holds scanner files but no dossier folders: "
                              "name the batch folder (one sub-folder per "
@@ -511,7 +529,7 @@ static int summarise(run *r, int exit_code, json_t **report)
            r->d_skipped, left, r->p_ocr, r->p_ocr == 1 ? "" : "s",
            wall > 0 ? r->p_ocr * 60.0 / wall : 0, r->p_cached, r->p_failed);
     if (!exit_code)
-        exit_code = r->d_failed ? SH_EXIT_PARTIAL
+        exit_code = r->d_failed || r->stream_problems ? SH_EXIT_PARTIAL
                     : left      ? (r->deadline_hit ? SH_EXIT_DEADLINE
                                                    : SH_EXIT_PARTIAL)
                                 : SH_EXIT_OK;
@@ -560,6 +578,7 @@ static void run_release(run *r)
         sh_manifest_free(&r->mfs[i]);
     free(r->mfs);
     sh_dossiers_free(&r->ds, r->nds);
+    json_decref(r->stream_report);
     sh_db_close(&r->db);
 }
 

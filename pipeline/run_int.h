@@ -9,6 +9,7 @@
  *   run_assemble.c  sh_run_maybe_finish: a dossier's PDF, documents, index
  *   run_pool.c      sh_run_pool: worker processes, their results
  *   run_report.c    sh_run_report_build: what the run stores in run.report
+ *   run_stream.c    sh_run_streams: a stack scanned at once → dossiers
  */
 #ifndef SH_RUN_INT_H
 #define SH_RUN_INT_H
@@ -81,6 +82,11 @@ typedef struct run {
     double t_start, ocr_time;
     double t_readback;  /* s spent reading PDFs back */
     int deadline_hit;
+    /* streams (run_stream.c) */
+    const char *stream_name;  /* --stream NAME: sub-folder that is a stream */
+    json_t *stream_report;    /* {"streams":[…], "problems":[…],
+                                 "unassigned":[…]} or NULL (no stream) */
+    int stream_problems;      /* clerk's mistakes found (exit 1)        */
 } run;
 
 /* ---- run.c -------------------------------------------------------- */
@@ -130,6 +136,20 @@ int sh_run_maybe_finish(run *r, int d, sh_err *err);
    dossiers are assembled at once.  Returns SH_OK, or a catalog, pipe or
    fork error (the run stops; workers are reaped either way). */
 int sh_run_pool(run *r, sh_err *err);
+
+/* ---- run_stream.c ------------------------------------------------- */
+
+/* The streams of batch batch_dir, whose folder dossiers are r->ds[first..
+   r->nds): the scanner files straight in it and, with r->stream_name,
+   that sub-folder (taken out of r->ds).  Each is cut at its separator
+   sheets into dossiers appended to r->ds; mistakes are logged, recorded
+   (events, r->stream_report, the unassigned table) and counted in
+   r->stream_problems.  *alone = 1 when the batch has no dossier folder
+   and its files hold no separator (a dossier folder named as a batch;
+   nothing recorded).  Returns SH_OK, or a catalog error or SH_ENOMEM
+   (the run stops). */
+int sh_run_streams(run *r, const char *batch_dir, int first, int *alone,
+                   sh_err *err);
 
 /* ---- run_report.c ------------------------------------------------- */
 

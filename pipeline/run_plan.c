@@ -73,8 +73,13 @@ static void inputs_sig(const sh_dossier_in *d, const sh_manifest *m,
        A dossier made by an earlier version is re-assembled once, from its
        cached OCR (no page is recognised again). */
     sh_buf_adds(&b, "output\t2\n");
-    for (int i = 0; i < d->nfiles; i++)
-        sh_buf_printf(&b, "%s\t%s\n", d->files[i].name, d->files[i].sha256);
+    for (int i = 0; i < d->nfiles; i++) {
+        const sh_infile *f = &d->files[i];
+        sh_buf_printf(&b, "%s\t%s\n", f->name, f->sha256);
+        /* a stream dossier: which frames, and their pixels */
+        for (int k = 0; k < f->nframes; k++)
+            sh_buf_printf(&b, "\tframe %d %s\n", f->frames[k], f->fsha[k]);
+    }
     /* The dossier's manifest row (or the manifest's verdict on it) is an
        input too: it goes into the PDF's XMP.  Nothing is added without a
        manifest, so warehouses made before manifests stay up to date. */
@@ -114,6 +119,44 @@ static int within(const char *a, const char *b)
     return !strncmp(a, b, n) && (a[n] == 0 || a[n] == '/');
 }
 
+/* A stream file's pages in dossier id: forget those of frames no longer
+   in the dossier or whose pixels changed (fsha); the rest keep their OCR. */
+static int keep_stream_pages(run *r, const char *id, const sh_infile *f,
+                             sh_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sh_db_prep(r->db, "SELECT id, frame, source_sha256 FROM page "
+                        "WHERE dossier=? AND source_name=?", &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, id);
+    sh_db_bind_text(st, 2, f->name);
+    int64_t *gone = NULL;
+    int ngone = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int fr = sqlite3_column_int(st, 1), keep = 0;
+        const char *sha = (const char *)sqlite3_column_text(st, 2);
+        for (int k = 0; k < f->nframes && !keep; k++)
+            keep = f->frames[k] == fr && sha && !strcmp(sha, f->fsha[k]);
+        if (keep)
+            continue;
+        int64_t *ng = realloc(gone, (size_t)(ngone + 1) * sizeof *ng);
+        if (!ng)
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+        else
+            (gone = ng)[ngone++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    for (int i = 0; !rc && i < ngone; i++)
+        if (!(rc = sh_db_prep(r->db, "DELETE FROM page WHERE id=?", &st,
+                              err))) {
+            sqlite3_bind_int64(st, 1, gone[i]);
+            rc = sh_db_done(r->db, st, err);
+        }
+    free(gone);
+    return rc;
+}
+
 /* See run_int.h. */
 int sh_run_plan_dossier(run *r, int d, sh_err *err)
 {
@@ -129,7 +172,7 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
     /* The warehouse itself inside a batch folder is not a dossier (its
        PDFs must never be read back as scans). */
     char rd[PATH_MAX], rw[PATH_MAX];
-    if (realpath(in->dir, rd) && realpath(r->wh, rw) &&
+    if (!in->stream && realpath(in->dir, rd) && realpath(r->wh, rw) &&
         (within(rw, rd) || within(rd, rw))) {
         sh_log(SH_LOG_WARN, "%s: this folder holds the warehouse; not a "
                "dossier, passed over", in->dir);
@@ -248,20 +291,30 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
             sh_run_dossier_error(r, d, f->name, -1, ferr.msg);
             continue;
         }
-        /* Pages of this file: keep OCR results made from the same bytes. */
-        rc = sh_db_prep(r->db,
+        /* Pages of this file: keep OCR results made from the same bytes
+           (a stream file's frames: from the same pixels). */
+        rc = f->nframes ? keep_stream_pages(r, in->id, f, err)
+                        : sh_db_prep(r->db,
                         "DELETE FROM page WHERE dossier=? AND source_name=? AND"
                         " (source_sha256<>? OR frame>=?)",
                         &st, err);
         if (rc)
             break;
-        sh_db_bind_text(st, 1, in->id);
-        sh_db_bind_text(st, 2, f->name);
-        sh_db_bind_text(st, 3, f->sha256);
-        sqlite3_bind_int(st, 4, frames);
-        if ((rc = sh_db_done(r->db, st, err)))
-            break;
-        for (int fr = 0; !rc && fr < frames; fr++) {
+        if (!f->nframes) {
+            sh_db_bind_text(st, 1, in->id);
+            sh_db_bind_text(st, 2, f->name);
+            sh_db_bind_text(st, 3, f->sha256);
+            sqlite3_bind_int(st, 4, frames);
+            if ((rc = sh_db_done(r->db, st, err)))
+                break;
+        }
+        for (int k = 0; !rc && k < (f->nframes ? f->nframes : frames); k++) {
+            int fr = f->nframes ? f->frames[k] : k;
+            if (fr >= frames) {
+                sh_run_dossier_error(r, d, f->name, fr, "this page is no "
+                                     "longer in the file");
+                continue;
+            }
             rc = sh_db_prep(r->db,
                       "INSERT INTO page(dossier,source_name,source_sha256,"
                       "frame) VALUES(?,?,?,?) ON CONFLICT DO NOTHING",
@@ -270,7 +323,7 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
                 break;
             sh_db_bind_text(st, 1, in->id);
             sh_db_bind_text(st, 2, f->name);
-            sh_db_bind_text(st, 3, f->sha256);
+            sh_db_bind_text(st, 3, f->nframes ? f->fsha[k] : f->sha256);
             sqlite3_bind_int(st, 4, fr);
             rc = sh_db_done(r->db, st, err);
         }

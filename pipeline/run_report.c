@@ -100,6 +100,10 @@ json_t *sh_run_report_build(run *r, double wall, int exit_code, int left)
     json_object_set_new(rep, "deadline_reached", json_boolean(r->deadline_hit));
     json_object_set_new(rep, "failures", fails);
     json_object_set_new(rep, "left", left_ids);
+    /* streams cut at separator sheets: the clerk's mistakes, unassigned
+       pages (run_stream.c) */
+    if (r->stream_report)
+        json_object_set(rep, "streams", r->stream_report);
     return rep;
 }
 

@@ -16,7 +16,7 @@
 #define TABLE(m) extern const sh_test sh_tests_##m[] __attribute__((weak));
 TABLE(util) TABLE(scan) TABLE(prep) TABLE(ocr) TABLE(pdf) TABLE(index)
 TABLE(pipeline) TABLE(pdfin) TABLE(layout) TABLE(web)
-TABLE(pdfa) TABLE(fields) TABLE(archive) TABLE(vncorrect)
+TABLE(pdfa) TABLE(fields) TABLE(archive) TABLE(vncorrect) TABLE(stream)
 extern const sh_test sh_bench_layout[] __attribute__((weak));
 #undef TABLE
 
@@ -24,7 +24,7 @@ static const sh_test *tables[] = {
     sh_tests_util, sh_tests_scan,  sh_tests_prep,     sh_tests_ocr,
     sh_tests_pdf,  sh_tests_index, sh_tests_pipeline, sh_tests_pdfin,
     sh_tests_layout, sh_tests_web, sh_tests_pdfa, sh_tests_fields,
-    sh_tests_archive, sh_tests_vncorrect,
+    sh_tests_archive, sh_tests_vncorrect, sh_tests_stream,
 };
 
 static const sh_test *bench_tables[] = {

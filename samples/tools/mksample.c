@@ -13,6 +13,7 @@
  *   skew_page       small rotation, counter-clockwise positive, white in
  *   quarter_turn    0/90/180/270 counter-clockwise turn
  *   add_speckle     dark dust specks drawn into the 8 bpp page
+ *   punch_holes     dark round holes (--hole: a punch or staple through a code)
  *   render_raster   page -> output samples: bilevel, gray or RGB, paper
  *                   tone, ink tone and Gaussian noise
  *   write_tiff      G4 (1 bit) or LZW (8 bit gray/RGB) TIFF, new or appended
@@ -86,6 +87,9 @@ struct options {
     const char *right; /* second page: make a two-up sheet (in | right) */
     int blank;         /* make a blank back instead: holes, staple,
                           bleed-through of --in, a page number */
+    double holes[4][3]; /* --hole X,Y,D: centre and diameter, mm, on the
+                           upright page before skew */
+    int nholes;
 };
 
 /* An output raster: 8-bit samples, ncomp 1 (gray or bilevel 0/255) or 3. */
@@ -129,6 +133,8 @@ static void usage(FILE *f)
         "                   fold shadow between them (skew/rot apply to the whole sheet)\n"
         "  --blank          a blank back of --in's size: two punch holes, a staple,\n"
         "                   --in's text faintly mirrored (bleed-through), a page number\n"
+        "  --hole X,Y,D     a dark round hole D mm across centred X,Y mm from the\n"
+        "                   upright page's top left (up to 4; a punch through a code)\n"
         "  --seed N         seed of the noise and speckle (default 1)\n"
         "  --noise S        Gaussian noise sigma in gray levels, 0..64 (default 2.0;\n"
         "                   not used for g4)\n"
@@ -227,6 +233,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     static const struct option lo[] = {
         {"right", required_argument, NULL, 'R'},
         {"blank", no_argument, NULL, 'B'},
+        {"hole", required_argument, NULL, 'H'},
         {"in", required_argument, NULL, O_IN},
         {"out", required_argument, NULL, O_OUT},
         {"format", required_argument, NULL, O_FORMAT},
@@ -338,6 +345,19 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'B':
             o->blank = 1;
             break;
+        case 'H': {
+            double *hv = o->holes[o->nholes];
+            char extra;
+            if (o->nholes == 4 || sscanf(optarg, "%lf,%lf,%lf%c", &hv[0], &hv[1],
+                                         &hv[2], &extra) != 3 ||
+                hv[0] < 0 || hv[1] < 0 || hv[2] <= 0 || hv[2] > 50) {
+                errf("--hole: '%s' is not X,Y,D in mm (D 0..50; at most 4 holes)",
+                     optarg);
+                return -1;
+            }
+            o->nholes++;
+            break;
+        }
         case 'v': o->verbose = 1; break;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -559,6 +579,31 @@ static unsigned char clamp255(double v)
  * N(0, noise); the RGB paper is yellowed (+6 red, -14 blue) and the ink
  * slightly blue.  Returns 0, or -1 when out of memory.
  */
+/*
+ * punch_holes(): the --hole disks, dark (a hole seen against the scanner's
+ * dark backing), drawn into the upright 8 bpp page at dpi.
+ */
+static void punch_holes(PIX *pixg, const struct options *o, int dpi)
+{
+    l_int32 w, h, wpl = pixGetWpl(pixg);
+    l_uint32 *data = pixGetData(pixg);
+    double k = dpi / 25.4;
+
+    pixGetDimensions(pixg, &w, &h, NULL);
+    for (int i = 0; i < o->nholes; i++) {
+        double cx = o->holes[i][0] * k, cy = o->holes[i][1] * k;
+        double rad = o->holes[i][2] * k / 2;
+        for (int y = (int)(cy - rad); y <= (int)(cy + rad) + 1; y++)
+            for (int x = (int)(cx - rad); x <= (int)(cx + rad) + 1; x++) {
+                double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+                if (x < 0 || y < 0 || x >= w || y >= h ||
+                    dx * dx + dy * dy > rad * rad)
+                    continue;
+                SET_DATA_BYTE(data + (size_t)y * wpl, x, 20);
+            }
+    }
+}
+
 static int render_raster(PIX *pixg, const struct options *o, struct rng *r, struct raster *ras)
 {
     static const int paper_tint[3] = {6, 0, -14}, ink_tint[3] = {0, 0, 18};
@@ -918,6 +963,8 @@ int main(int argc, char **argv)
         pixDestroy(&pixs);
         pixs = sheet;
     }
+    if (o.nholes)
+        punch_holes(pixs, &o, o.dpi);
     pixk = skew_page(pixs, o.skew);
     if (!pixk) {
         errf("%s: rotating by %.3f degrees failed", o.in, o.skew);
