@@ -1,14 +1,17 @@
 /*
  * pdfin.c — scanner PDFs as a source: each page's embedded image taken
- * out as it is stored, never rendered.  The qpdf document walk.
+ * out as it is stored, never rendered (a page that shows no scan is
+ * rendered instead, by the rule of pdfin_render.c).  The qpdf document
+ * walk.
  *
  *   sh__pdf_open    qpdf reads the file (damage repaired, empty user
  *                   password tried), pages counted
  *   sh__pdf_read    one page: what its content draws (pdfin_content.c),
- *                   which images make the scan, their dictionaries and
- *                   pixels (pdfin_image.c), strips joined, the turn and
- *                   resolution the page gives them
- *   sh__pdf_close   free the qpdf handle
+ *                   scan or born-digital (pdfin_render.c renders the
+ *                   latter), which images make the scan, their
+ *                   dictionaries and pixels (pdfin_image.c), strips
+ *                   joined, the turn and resolution the page gives them
+ *   sh__pdf_close   free the qpdf handle (and poppler's, if opened)
  *
  * Method.  qpdf (libqpdf, C API) parses the file: cross-reference tables
  * and streams, object streams, repair of damaged files, decryption, the
@@ -30,7 +33,6 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#define PARENT_MAX 64                  /* page-tree levels for inherited */
 #define WARN_LOG_MAX 20                /* qpdf warnings logged per call  */
 #define SMALL_ONE 0.02                 /* a left-out image: < 2% of the
                                           scan's area ...                */
@@ -38,6 +40,7 @@
 
 struct sh_pdfin {
     qpdf_data q;
+    sh__pdf_render *render;   /* poppler, for pages that show no scan */
 };
 
 /* qpdf's warnings since the last call, into the debug log. */
@@ -56,19 +59,6 @@ static void drain_warnings(const sh_scan *s, int n)
                 sh_log(SH_LOG_DEBUG, "%s: qpdf: %s", s->path, d ? d : "");
         }
     }
-}
-
-/* Inheritable page attribute: the page's, else the nearest ancestor's. */
-static qpdf_oh inherited(qpdf_data q, qpdf_oh page, const char *key)
-{
-    qpdf_oh node = page;
-    for (int i = 0; node && i < PARENT_MAX; i++) {
-        qpdf_oh v = dget(q, node, key);
-        if (v)
-            return v;
-        node = dget(q, node, "/Parent");
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -282,6 +272,12 @@ int sh__pdf_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     qpdf_oh res = inherited(q, page, "/Resources");
     if ((rc = sh__pdf_page_scan(&c, page, res)))
         goto out;
+    if (sh__pdf_render_wanted(&c, page, NULL)) {
+        /* born-digital: what it shows is in the pixels, nothing is left
+           out of them (text, annotations, small images: all drawn) */
+        rc = sh__pdf_render_page(&c, &s->pdf->render, f);
+        goto out;
+    }
     sel = malloc((c.nd ? c.nd : 1) * sizeof *sel);
     if (!sel) {
         rc = PERR(&c, SH_ENOMEM, "out of memory");
@@ -438,6 +434,7 @@ void sh__pdf_close(sh_scan *s)
 {
     if (!s || !s->pdf)
         return;
+    sh__pdf_render_free(&s->pdf->render);
     if (s->pdf->q)
         qpdf_cleanup(&s->pdf->q);
     free(s->pdf);

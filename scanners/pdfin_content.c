@@ -14,7 +14,9 @@
  * loop guard and their decoded bytes counted against the page's 64 MiB),
  * BI..EI inline images skipped (recorded as drawn, without a stream), and
  * Tj/TJ/'/" with the text rendering mode (Tr) to tell an invisible OCR
- * layer (modes 3 and 7) from visible text.  Everything else is skipped.
+ * layer (modes 3 and 7) from visible text, and the path-painting and
+ * shading operators counted (vector drawing: what a page printed to PDF
+ * shows besides text).  Everything else is skipped.
  */
 #include "pdfin_int.h"
 
@@ -364,6 +366,12 @@ static int run_content(pg *c, const uint8_t *data, size_t n, qpdf_oh res,
             c->text = 1;
             if (g->tr != 3 && g->tr != 7)
                 c->visible_text = 1;
+        } else if (!strcmp(op, "f") || !strcmp(op, "F") ||
+                   !strcmp(op, "f*") || !strcmp(op, "S") ||
+                   !strcmp(op, "s") || !strcmp(op, "B") ||
+                   !strcmp(op, "B*") || !strcmp(op, "b") ||
+                   !strcmp(op, "b*") || !strcmp(op, "sh")) {
+            c->paints++;
         } else if (!strcmp(op, "Do")) {
             if (have_name)
                 rc = do_xobject(c, res, name, g);

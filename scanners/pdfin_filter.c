@@ -548,7 +548,8 @@ int sh__pdf_unfilter(pg *c, const filt *f, int nf, const uint8_t *in,
             rc = PERR(c, SH_ENOMEM, "%s: out of memory", what);
             goto out;
         }
-        memcpy(cur, in, k);
+        if (k)   /* an empty stream's bytes may be NULL */
+            memcpy(cur, in, k);
         nd = k;
     }
     *out = cur;

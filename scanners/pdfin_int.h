@@ -1,12 +1,13 @@
 /*
  * pdfin_int.h — what the files of the scanner-PDF source share: pdfin.c
  * (the qpdf document walk, page by page), pdfin_filter.c (stream
- * filters), pdfin_content.c (the content-stream interpreter) and
- * pdfin_image.c (image dictionaries and decoders).  Only for them; the
+ * filters), pdfin_content.c (the content-stream interpreter),
+ * pdfin_image.c (image dictionaries and decoders) and pdfin_render.c
+ * (pages that show no scan, rendered).  Only for them; the
  * rest of scanners/ sees sh__pdf_open/read/close in scan_int.h.
  *
- *   dict_of, dget, num_of, dnum, dint, dbool, name_of, dname
- *                            qpdf object access, references resolved
+ *   dict_of, dget, num_of, dnum, dint, dbool, name_of, dname,
+ *   inherited                qpdf object access, references resolved
  *   qpdf_error_text          qpdf's pending error, taken
  *   pg, drawn, PERR          the page being read; what it draws
  *   qpdf_check, why          qpdf's error as the page's; a filter's
@@ -17,6 +18,8 @@
  *   sh__pdf_unfilter, sh__pdf_is_image_filter      (pdfin_filter.c)
  *   sh__pdf_page_scan                              (pdfin_content.c)
  *   sh__pdf_image_info, sh__pdf_image_pix          (pdfin_image.c)
+ *   sh__pdf_render_wanted, sh__pdf_render_page,
+ *   sh__pdf_render_free                            (pdfin_render.c)
  */
 #ifndef SH_PDFIN_INT_H
 #define SH_PDFIN_INT_H
@@ -113,6 +116,21 @@ static inline int dname(qpdf_data q, qpdf_oh oh, const char *key,
     return name_of(q, dget(q, oh, key), buf, n);
 }
 
+#define PARENT_MAX 64                  /* page-tree levels for inherited */
+
+/* Inheritable page attribute: the page's, else the nearest ancestor's. */
+static inline qpdf_oh inherited(qpdf_data q, qpdf_oh page, const char *key)
+{
+    qpdf_oh node = page;
+    for (int i = 0; node && i < PARENT_MAX; i++) {
+        qpdf_oh v = dget(q, node, key);
+        if (v)
+            return v;
+        node = dget(q, node, "/Parent");
+    }
+    return 0;
+}
+
 /* Take qpdf's pending error (clearing it) into buf; 0 if there is none. */
 static inline int qpdf_error_text(qpdf_data q, char *buf, size_t n)
 {
@@ -145,6 +163,7 @@ typedef struct pg {
     drawn *d;
     size_t nd, capd;
     int text, visible_text, inline_imgs;
+    long paints;                /* paths filled or stroked, shadings */
     size_t content_bytes;       /* content decoded so far (forms again
                                    each time they run) */
     long ndo;
@@ -271,7 +290,7 @@ int sh__pdf_is_image_filter(const char *f);
 /* The page's content streams, decoded (at most 64 MiB in all) and
    interpreted from the identity matrix with resources res: every image
    drawn is appended to c->d with its matrix, c->text / visible_text /
-   inline_imgs set.  SH_EINPUT, SH_ELIMIT, SH_ENOMEM with the page's
+   inline_imgs / paints set.  SH_EINPUT, SH_ELIMIT, SH_ENOMEM with the page's
    message. */
 int sh__pdf_page_scan(pg *c, qpdf_oh page, qpdf_oh res);
 
@@ -287,5 +306,33 @@ int sh__pdf_image_info(pg *c, qpdf_oh oh, pimg *im);
    may be passed through when want_pass, f->jpeg).  On error sub is
    released. */
 int sh__pdf_image_pix(pg *c, const pimg *im, int want_pass, sh_frame *sub);
+
+/* pdfin_render.c */
+
+/* poppler's document for one sh_scan, opened when a page is rendered. */
+typedef struct sh__pdf_render sh__pdf_render;
+
+/*
+ * The rule (after sh__pdf_page_scan): 1 when the page is to be rendered,
+ * not taken out as an image: no image it draws covers RENDER_COVER
+ * (half) of its CropBox (else MediaBox), and it shows visible text, a
+ * painted path or shading, or no image at all.  0 keeps the image path.
+ *   cover  [optional] the largest image's share of the page, 0..1
+ */
+int sh__pdf_render_wanted(pg *c, qpdf_oh page, double *cover);
+
+/*
+ * Page c->n drawn by poppler-glib on a white cairo surface at 300 dpi,
+ * upright (/Rotate applied), into f->pix (8 bpp gray), f->xres/yres 300,
+ * f->codec "rendered"; *r is opened on first use (sh__pdf_render_free).
+ * SH_ELIMIT (naming file and page) when the rendered size or an image
+ * the page draws exceeds the scan limits, checked before drawing;
+ * SH_EINPUT when poppler cannot open the file or the page has no size;
+ * SH_ENOMEM.  On error f->pix is NULL.
+ */
+int sh__pdf_render_page(pg *c, sh__pdf_render **r, sh_frame *f);
+
+/* Free *r (poppler's document) and set it to NULL; accepts NULL. */
+void sh__pdf_render_free(sh__pdf_render **r);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * scan.h — read what scanners produce: one source file (TIFF, JPEG, PNG,
- * or an image-only PDF), counted in frames (pages), each frame decoded
- * into a Leptonica PIX.
+ * or a PDF: scanned pages, or born-digital ones, rendered), counted in
+ * frames (pages), each frame decoded into a Leptonica PIX.
  *
  * Limits are checked from the header before any pixel is decoded (see
  * sh_scan_limits): a decompression bomb is refused in well under a second
@@ -57,7 +57,9 @@ typedef struct sh_frame {
     const char *codec; /* static string: "g4","g3","lzw","deflate",
                           "packbits","jpeg","none","png", ...  PDF: the
                           image stream's filter: "jpeg","g4","g3",
-                          "deflate","lzw","runlength","none"            */
+                          "deflate","lzw","runlength","none"; "rendered"
+                          for a page that shows no scan (see
+                          sh_scan_read)                                 */
     /* JPEG pass-through: for a standalone JPEG file with 1 (gray) or 3
        (YCbCr/RGB) components, the whole file's bytes, so the PDF can embed
        them unchanged.  NULL otherwise (CMYK, arithmetic coding, and RGB
@@ -68,8 +70,9 @@ typedef struct sh_frame {
     uint8_t *jpeg;
     size_t njpeg;
     int jpeg_components;
-    /* PDF pages only (0 for other formats): what the page showed besides
-       its image, none of which is carried into sohoa's PDF.             */
+    /* PDF pages only (0 for other formats and for rendered pages, whose
+       pixels show everything): what the page showed besides its image,
+       none of which is carried into sohoa's PDF.                        */
     int had_text_layer;   /* the page shows text: usually the scanner's
                              own invisible OCR layer, replaced by ours   */
     int visible_text;     /* some of that text is visible (a certifying
@@ -123,10 +126,15 @@ enum sh_format sh_scan_format(const sh_scan *s);
  * JPEG (DCTDecode), CCITT G3/G4, and Flate/LZW/RunLength/ASCII-coded
  * pixels in gray, RGB, CMYK or indexed colour; strips of one width stacked
  * on the page are joined into one frame.  SH_EINPUT (message says why)
- * for a page without an image, JBIG2 or JPEG 2000 images, several
- * unrelated images, or an inline image; SH_ELIMIT for an image over the
- * limits, checked from its dictionary before any data is decoded, or
- * page content over 64 MiB.  Messages read "PATH: page N of M: reason".
+ * for JPEG 2000 images, several unrelated images, or an inline image;
+ * SH_ELIMIT for an image over the limits, checked from its dictionary
+ * before any data is decoded, or page content over 64 MiB.
+ * A page that shows no scan -- no image covering half of the page, and
+ * visible text, vector drawing or no image at all: a born-digital page
+ * -- is rendered as a viewer shows it (poppler, /Rotate applied) at 300
+ * dpi into 8 bpp gray, codec "rendered", xres/yres 300, tag_rot 0;
+ * SH_ELIMIT when that size, or an image the page draws, is over the
+ * limits.  Messages read "PATH: page N of M: reason".
  * Not thread-safe on one sh_scan; separate sh_scans may be used from
  * separate threads.
  */

@@ -241,6 +241,27 @@ PY
     [ "$(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'")" = 2 ] || die "--keep-blanks: $(sql "$TMP/wh-keep" "SELECT pages FROM dossier WHERE id='HS-KEEP'") pages"
 }
 
+# A born-digital PDF (text drawn with a font, no scan: what "print to
+# PDF" gives) is rendered at 300 dpi, read and found.
+t_born_digital() {
+    local M=$ROOT/build/tools/mktextpdf B=$TMP/b-word W=$TMP/wh-word
+    [ -x "$M" ] || make -s build/tools/mktextpdf >/dev/null || return 1
+    mkdir -p "$B/HS-WORD" && cp samples/batch/HS-2024-00003/0002.tif "$B/HS-WORD/0001.tif" || return 1
+    "$M" "$B/HS-WORD/0002.pdf" "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" "Độc lập - Tự do - Hạnh phúc" \
+        "Quyết định về việc cấp giấy chứng nhận quyền sử dụng đất" \
+        --page --font "Liberation Serif" "Điều 1. Giao cho ông Nguyễn Văn Bình thửa đất số 128" || return 1
+    "$SOHOA" run --warehouse "$W" --jobs 2 "$B" >"$LOG.word" 2>&1 || { cat "$LOG.word"; die "run failed"; } || return 1
+    [ "$(sql "$W" "SELECT state||'/'||pages FROM dossier WHERE id='HS-WORD'")" = done/3 ] ||
+        die "dossier: $(sql "$W" "SELECT state||'/'||pages||' '||coalesce(error,'') FROM dossier")" || return 1
+    [ "$(sql "$W" "SELECT group_concat(codec) FROM (SELECT codec FROM page WHERE source_name='0002.pdf' ORDER BY frame)")" = rendered,rendered ] ||
+        die "codec: $(sql "$W" "SELECT group_concat(codec) FROM page")" || return 1
+    local q n
+    for q in "hạnh phúc" "Nguyễn Văn Bình" "chứng nhận"; do
+        n=$("$SOHOA" search --warehouse "$W" --json "$q" | jq_py 'd["total"]') || return 1
+        [ "$n" -ge 1 ] || die "search '$q' finds nothing" || return 1
+    done
+}
+
 # --version: the Makefile's VERSION (its one place), then the libraries.
 t_version() {
     local want out
