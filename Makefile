@@ -198,6 +198,7 @@ check:
 	@echo "== end-to-end"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/e2e.sh
 	@echo "== archive: manifest, PDF/A, documents, export"; SOHOA=$(SOHOA_BIN) bash tests/export.sh
 	@echo "== stream: separator sheets cut a stack into dossiers"; SOHOA=$(SOHOA_BIN) bash tests/stream.sh
+	@echo "== review: the clerk's review station (CLI)"; SOHOA=$(SOHOA_BIN) bash tests/review.sh
 	@echo "== robustness"; SOHOA=$(SOHOA_BIN) SOHOA_ASAN=$(ASAN_BIN) bash tests/robust.sh
 	@echo "== web"; SOHOA=$(SOHOA_BIN) bash tests/web.sh
 	@echo "== web under attack (loopback)"; SOHOA=$(SOHOA_BIN) bash tests/web_attack.sh

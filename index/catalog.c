@@ -6,6 +6,7 @@
  * writes dossiers, sources, pages and runs) and search/status/report.
  */
 #include "index.h"
+#include "review.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -71,6 +72,7 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS document_type ON document(type_name);\n"
     "CREATE INDEX IF NOT EXISTS document_date ON document(issued_date);\n"
     "CREATE INDEX IF NOT EXISTS document_notation ON document(code_notation);\n"
+    SH_REVIEW_SQL
     SH_INDEX_FTS_SQL;
 
 int sh_db_exec(sqlite3 *db, const char *sql, sh_err *err)

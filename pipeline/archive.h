@@ -3,8 +3,7 @@
  * (manifest.csv), the catalog tables that hold it, and the export of done
  * dossiers for hand-over to an archive (sohoa export).
  *
- *   manifest.c   sh_date_parse                     dd/mm/yyyy or ISO → ISO
- *                sh_manifest_load / _parse / _find / _free / _apply
+ *   manifest.c   sh_manifest_load / _parse / _find / _free / _apply
  *                sh_meta_store                     upsert dossier_meta
  *                sh_document_store                 upsert one document row
  *   export.c     sh_export_filename                FileCode → file name
@@ -91,6 +90,7 @@
 #define SH_ARCHIVE_H
 
 #include "../base/common.h"
+#include "../base/date.h"
 #include "../base/csv.h"   /* sh_csv_*: the manifest's reader */
 #include <stdio.h>
 
@@ -118,14 +118,7 @@ enum {
 
 /* ==== dates ============================================================== */
 
-/*
- * Read a date as Vietnamese clerks write it, dd/mm/yyyy (also d/m/yyyy,
- * dd-mm-yyyy, dd.mm.yyyy), or ISO yyyy-mm-dd.  iso: "yyyy-mm-dd" + NUL.
- * Returns 0, or -1 with why (may be NULL; at least 128 bytes) saying in
- * plain English what is wrong (not a date, no such day, month/day order
- * of a US date, year out of 1800..next year).
- */
-int sh_date_parse(const char *s, char iso[11], char *why, size_t whylen);
+/* sh_date_parse: base/date.h (dates as clerks write them). */
 
 /* ==== manifest ============================================================ */
 
@@ -233,10 +226,13 @@ typedef struct sh_export_opts {
                                (WAREHOUSE/pdf/NAME)                       */
     const char *to;         /* the export folder; created if needed       */
     int force;              /* 1: replace an existing export of a dossier */
+    int approved_only;      /* 1: only dossiers a clerk approved (others
+                               are skipped, and said so)                  */
 } sh_export_opts;
 
 typedef struct sh_export_stats {
     int exported, skipped, failed;
+    int unapproved;         /* left out by approved_only */
 } sh_export_stats;
 
 /*

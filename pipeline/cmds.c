@@ -52,7 +52,25 @@ int sh_cmd_status(int argc, char **argv)
     if (rc)
         return rc;
     sqlite3_stmt *st;
-    const char *sql =
+    /* a catalog from before the review station has no approvals */
+    int has_review = sqlite3_table_column_metadata(
+        db, NULL, "review_dossier", "approved_by", NULL, NULL, NULL, NULL,
+        NULL) == SQLITE_OK;
+    const char *sql = has_review ?
+        "SELECT d.id, d.pdf, coalesce(d.pages,0) AS pages, d.state,"
+        " d.agency, d.batch, d.error, d.pdf_sha256, d.pdf_bytes,"
+        " d.input_bytes, d.sheets, d.blanks, d.updated,"
+        " (SELECT count(*) FROM source s WHERE s.dossier=d.id) AS files,"
+        " (SELECT count(*) FROM page p WHERE p.dossier=d.id AND"
+        "  p.dpi_assumed) AS pages_dpi_assumed,"
+        " (SELECT group_concat(m) FROM (SELECT DISTINCT"
+        "  json_extract(p.geom, '$.model') AS m FROM page p WHERE"
+        "  p.dossier=d.id AND m IS NOT NULL ORDER BY m)) AS models,"
+        /* the clerk's approval (sohoa approve) */
+        " r.approved_by IS NOT NULL AS approved, r.approved_by,"
+        " r.approved_at, r.withdrawn AS approval_withdrawn"
+        " FROM dossier d LEFT JOIN review_dossier r ON r.dossier=d.id"
+        " ORDER BY d.id" :
         "SELECT d.id, d.pdf, coalesce(d.pages,0) AS pages, d.state,"
         " d.agency, d.batch, d.error, d.pdf_sha256, d.pdf_bytes,"
         " d.input_bytes, d.sheets, d.blanks, d.updated,"
@@ -75,6 +93,8 @@ int sh_cmd_status(int argc, char **argv)
         json_t *o = json_object();
         for (int i = 0; i < sqlite3_column_count(st); i++)
             json_object_set_new(o, sqlite3_column_name(st, i), col_json(st, i));
+        json_object_set_new(o, "approved", json_boolean(json_integer_value(
+                                               json_object_get(o, "approved"))));
         const char *state = (const char *)sqlite3_column_text(st, 3);
         n++;
         pages += sqlite3_column_int(st, 2);

@@ -33,6 +33,7 @@
  * confidence (0..1).  Absent fields are empty elements (export_write.c).
  */
 #include "export_int.h"
+#include "../index/review.h"
 #include "pipeline.h"
 #include "../base/opts.h"
 #include "../index/db.h"
@@ -462,6 +463,22 @@ static int load_docs(sqlite3 *db, const char *id, doc **out, int *n,
             date_key(d->issued_date, d->iso);
     }
     sqlite3_finalize(st);
+    /* fields a clerk typed: source "manual" (a catalog from before the
+       review station has no such table) */
+    if (!rc && !sh_db_prep(db, "SELECT ordinal, field FROM review_field"
+                           " WHERE dossier=?", &st, NULL)) {
+        sh_db_bind_text(st, 1, id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int ord = sqlite3_column_int(st, 0);
+            const char *f = (const char *)sqlite3_column_text(st, 1);
+            for (int i = 0; i < cnt; i++)
+                for (int k = 0; k < SH_REVIEW_NFIELDS && f; k++)
+                    if (v[i].ordinal == ord &&
+                        !strcmp(f, SH_REVIEW_FIELDS[k].name))
+                        v[i].manual |= 1u << k;
+        }
+        sqlite3_finalize(st);
+    }
     if (rc) {
         docs_free(v, cnt);
         return rc;
@@ -591,7 +608,7 @@ static int done_add(ctx *c, const char *fname)
     return SH_OK;
 }
 
-enum { OUT_DONE, OUT_SKIPPED, OUT_FAILED };
+enum { OUT_DONE, OUT_SKIPPED, OUT_FAILED, OUT_UNAPPROVED };
 
 static int export_one(ctx *c, const char *id, sh_err *err)
 {
@@ -628,6 +645,16 @@ static int export_one(ctx *c, const char *id, sh_err *err)
     if (!found) {
         sh_log(SH_LOG_ERROR, "%s: no such dossier in the catalog; not "
                "exported", id);
+        goto done;
+    }
+    int version = 0, edits = 0, approved = 0;
+    char by[128] = "", at[32] = "";
+    sh_review_state(c->db, id, &version, &edits, &approved, by, at,
+                    sizeof at < sizeof by ? sizeof at : sizeof by, NULL);
+    if (o->approved_only && !approved) {
+        sh_log(SH_LOG_INFO, "%s: not approved by a clerk; not exported "
+               "(--approved-only)", id);
+        out = OUT_UNAPPROVED;
         goto done;
     }
     if (!state || strcmp(state, "done")) {
@@ -792,6 +819,8 @@ static int export_one(ctx *c, const char *id, sh_err *err)
     view v;
     sh_export_view_init(&v, id, file_code, fname, &meta, agency, docs, ndocs,
                         npdf, sheets, bytes, hex);
+    v.approved_by = approved ? by : NULL;
+    v.approved_at = approved ? at : NULL;
     sh_export_view_xml(&v, c->now, &xml);
     if (!xml.data) {
         rc = sh_errf(err, SH_ENOMEM, "out of memory");
@@ -974,6 +1003,8 @@ int sh_export(sqlite3 *db, const sh_export_opts *o, char **ids, int nids,
             rc = err->rc ? err->rc : SH_EIO;
         else if (r == OUT_DONE)
             st->exported++;
+        else if (r == OUT_UNAPPROVED)
+            st->unapproved++;
         else if (r == OUT_SKIPPED)
             st->skipped++;
         else
@@ -1013,11 +1044,12 @@ out:
 static void export_usage(FILE *f)
 {
     fputs("usage: sohoa export [--warehouse DIR] (DOSSIER... | --all) "
-          "--to DIR [--force] [--quiet]\n"
+          "--to DIR [--force] [--approved-only] [--quiet]\n"
           "  Writes DIR/<FileCode>/<FileCode>.pdf, .xml and one\n"
           "  <FileCode>.NNN.pdf per document, plus DIR/dossiers.csv and\n"
           "  DIR/documents.csv, for dossiers in state 'done'.\n"
           "  --force replaces an existing export of a dossier.\n"
+          "  --approved-only exports only dossiers a clerk approved.\n"
           "Exit status: 0 all exported (or already there), 1 some dossier\n"
           "failed (the rest exported), 2 usage or configuration error.\n",
           f);
@@ -1026,13 +1058,14 @@ static void export_usage(FILE *f)
 int sh_cmd_export(int argc, char **argv)
 {
     const char *to = NULL;
-    int all = 0, force = 0, c;
+    int all = 0, force = 0, approved_only = 0, c;
     sh_opts ov;
     static const struct option opts[] = {
         SH_LONGOPT_WAREHOUSE,
         {"to", required_argument, NULL, 't'},
         {"all", no_argument, NULL, 'a'},
         {"force", no_argument, NULL, 'f'},
+        {"approved-only", no_argument, NULL, 'A'},
         {"quiet", no_argument, NULL, 'q'},
         SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
@@ -1044,6 +1077,7 @@ int sh_cmd_export(int argc, char **argv)
         case 't': to = optarg; break;
         case 'a': all = 1; break;
         case 'f': force = 1; break;
+        case 'A': approved_only = 1; break;
         case 'q': sh_log_level = SH_LOG_WARN; break;
         default:
             switch (sh_opt_common(&ov, c, optarg)) {
@@ -1070,7 +1104,8 @@ int sh_cmd_export(int argc, char **argv)
     int rc = sh_catalog_open_ro(wh, &db);
     if (rc)
         return rc;
-    sh_export_opts o = {.warehouse = wh, .to = to, .force = force};
+    sh_export_opts o = {.warehouse = wh, .to = to, .force = force,
+                        .approved_only = approved_only};
     sh_export_stats st;
     sh_err err = {0};
     rc = sh_export(db, &o, argv + optind, nids, all, &st, &err);
@@ -1080,7 +1115,10 @@ int sh_cmd_export(int argc, char **argv)
         return rc == SH_ENOSPC || rc == SH_EIO || rc == SH_EUSAGE
                    ? SH_EXIT_USAGE : SH_EXIT_PARTIAL;
     }
-    printf("export to %s: %d exported, %d already there, %d failed\n", to,
+    printf("export to %s: %d exported, %d already there, %d failed", to,
            st.exported, st.skipped, st.failed);
+    if (approved_only)
+        printf(", %d not approved", st.unapproved);
+    printf("\n");
     return st.failed ? SH_EXIT_PARTIAL : SH_EXIT_OK;
 }

@@ -16,6 +16,8 @@ typedef struct doc {
         *organ_name, *subject, *origin;
     double type_conf, code_conf, date_conf, organ_conf, subject_conf;
     char iso[11];         /* issued date as ISO, "" = unknown */
+    unsigned manual;      /* bit i: field SH_REVIEW_FIELDS[i] was typed by a
+                             clerk (source "manual") */
     char file[200];
 } doc;
 
@@ -29,6 +31,7 @@ typedef struct view {
     int ndocs, npdf, sheets;
     long long bytes;
     const char *sha;
+    const char *approved_by, *approved_at;  /* NULL = not approved */
 } view;
 
 /* A CSV table: its column names and rows (ncols fields each), sorted by

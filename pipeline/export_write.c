@@ -96,7 +96,8 @@ static void xml_int(sh_buf *b, int indent, const char *name, int v,
 static const char *const dossier_cols[] = {
     "FileCode", "Dossier", "OrganId", "FileCatalog", "FileNotation", "Title",
     "Maintenance", "Rights", "Language", "StartDate", "EndDate", "DocTotal",
-    "PageTotal", "SheetTotal", "Description", "Agency", "File"};
+    "PageTotal", "SheetTotal", "Description", "Agency", "File", "Approved",
+    "ApprovedBy", "ApprovedAt"};
 static const char *const document_cols[] = {
     "FileCode", "DocOrdinal", "TypeName", "CodeNumber", "CodeNotation",
     "IssuedDate", "OrganName", "Subject", "PageAmount", "Language",
@@ -292,6 +293,17 @@ static double conf_of(const char *origin, double conf)
     return (!origin || !strcmp(origin, "ocr")) ? conf : -1;
 }
 
+/* Field bit of document d: "manual" when a clerk typed it (review.h). */
+static const char *fsrc(const doc *d, int bit)
+{
+    return d->manual & (1u << bit) ? "manual" : src_of(d->origin);
+}
+
+static double fconf(const doc *d, int bit, double conf)
+{
+    return d->manual & (1u << bit) ? -1 : conf_of(d->origin, conf);
+}
+
 void sh_export_view_init(view *v, const char *id, const char *file_code,
                          const char *fname, const sh_meta *meta,
                          const char *agency, const doc *docs, int ndocs,
@@ -397,10 +409,20 @@ void sh_export_view_xml(const view *v, const char *now, sh_buf *xml)
     sh_buf_printf(xml, "  <PdfFile pages=\"%d\" bytes=\"%lld\" "
                   "sha256=\"%s\">", v->npdf, v->bytes, v->sha);
     xml_text(xml, v->fname);
-    sh_buf_adds(xml, ".pdf</PdfFile>\n  <Documents>\n");
+    sh_buf_adds(xml, ".pdf</PdfFile>\n");
+    /* the clerk's approval (sohoa approve, Duyệt hồ sơ) */
+    if (v->approved_by) {
+        sh_buf_adds(xml, "  <Approved by=\"");
+        xml_text(xml, v->approved_by);
+        sh_buf_adds(xml, "\" at=\"");
+        xml_text(xml, v->approved_at ? v->approved_at : "");
+        sh_buf_adds(xml, "\">true</Approved>\n");
+    } else {
+        sh_buf_adds(xml, "  <Approved>false</Approved>\n");
+    }
+    sh_buf_adds(xml, "  <Documents>\n");
     for (int i = 0; i < v->ndocs; i++) {
         const doc *d = &v->docs[i];
-        const char *s = src_of(d->origin);
         char ord[16], amount[16], fp[16], lp[16];
         snprintf(ord, sizeof ord, "%d", d->ordinal);
         snprintf(amount, sizeof amount, "%d", d->last - d->first + 1);
@@ -409,20 +431,21 @@ void sh_export_view_xml(const view *v, const char *now, sh_buf *xml)
         const char *date = d->iso[0] ? d->iso : d->issued_date;
         sh_buf_adds(xml, "    <Document>\n");
         xml_field(xml, 6, "DocOrdinal", ord, NULL, -1);
-        xml_field(xml, 6, "TypeName", d->type_name, s,
-                  conf_of(d->origin, d->type_conf));
-        xml_field(xml, 6, "CodeNumber", d->code_number, s,
-                  conf_of(d->origin, d->code_conf));
-        xml_field(xml, 6, "CodeNotation", d->code_notation, s,
-                  conf_of(d->origin, d->code_conf));
-        xml_field(xml, 6, "IssuedDate", date, s,
-                  conf_of(d->origin, d->date_conf));
-        xml_field(xml, 6, "Place", d->place, s,
-                  conf_of(d->origin, d->date_conf));
-        xml_field(xml, 6, "OrganName", d->organ_name, s,
-                  conf_of(d->origin, d->organ_conf));
-        xml_field(xml, 6, "Subject", d->subject, s,
-                  conf_of(d->origin, d->subject_conf));
+        /* bits: the order of SH_REVIEW_FIELDS (index/review.c) */
+        xml_field(xml, 6, "TypeName", d->type_name, fsrc(d, 0),
+                  fconf(d, 0, d->type_conf));
+        xml_field(xml, 6, "CodeNumber", d->code_number, fsrc(d, 1),
+                  fconf(d, 1, d->code_conf));
+        xml_field(xml, 6, "CodeNotation", d->code_notation, fsrc(d, 2),
+                  fconf(d, 2, d->code_conf));
+        xml_field(xml, 6, "IssuedDate", date, fsrc(d, 3),
+                  fconf(d, 3, d->date_conf));
+        xml_field(xml, 6, "Place", d->place, fsrc(d, 4),
+                  fconf(d, 4, d->date_conf));
+        xml_field(xml, 6, "OrganName", d->organ_name, fsrc(d, 5),
+                  fconf(d, 5, d->organ_conf));
+        xml_field(xml, 6, "Subject", d->subject, fsrc(d, 6),
+                  fconf(d, 6, d->subject_conf));
         xml_field(xml, 6, "PageAmount", amount, "derived", -1);
         xml_field(xml, 6, "Language", v->lang, mf(m->language), -1);
         xml_field(xml, 6, "Description", NULL, NULL, -1);
@@ -449,7 +472,9 @@ int sh_export_view_rows(const view *v, table *dossiers, table *documents,
     const char *dv[] = {v->file_code, v->id, m->organ_id, cat,
                         m->file_notation, m->title ? m->title : v->id,
                         m->maintenance, m->rights, v->lang, v->start, v->end,
-                        dt, pt, stt, m->description, v->agency, rel};
+                        dt, pt, stt, m->description, v->agency, rel,
+                        v->approved_by ? "true" : "false", v->approved_by,
+                        v->approved_at};
     int rc = table_addv(dossiers, dv, (*seq)++);
     for (int i = 0; i < v->ndocs && !rc; i++) {
         const doc *d = &v->docs[i];
@@ -463,7 +488,8 @@ int sh_export_view_rows(const view *v, table *dossiers, table *documents,
                            d->code_notation,
                            d->iso[0] ? d->iso : d->issued_date,
                            d->organ_name, d->subject, amount, v->lang, NULL,
-                           fp, lp, drel, v->id, src_of(d->origin)};
+                           fp, lp, drel, v->id,
+                           d->manual ? "manual" : src_of(d->origin)};
         rc = table_addv(documents, r, (*seq)++);
     }
     return rc;

@@ -57,6 +57,9 @@ static const struct cmd {
     {"separators", sh_cmd_separators, "printable separator sheets for a stack"},
     {"merge", sh_cmd_merge, "bring shard warehouses into one"},
     {"export", sh_cmd_export, "hand done dossiers to an archive (PDF, XML, CSV)"},
+    {"review", sh_cmd_review, "what is left for a clerk to check (list)"},
+    {"doc", sh_cmd_doc, "set a document's fields as a clerk (doc set)"},
+    {"approve", sh_cmd_approve, "a clerk approves checked dossiers"},
     {"worker", cmd_worker, NULL},   /* internal: started by run */
 };
 

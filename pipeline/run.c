@@ -130,6 +130,8 @@ static void usage(void)
           "                    at once, cut into dossiers at its separator\n"
           "                    sheets (files straight in the batch folder\n"
           "                    always are; see `sohoa separators`)\n"
+          "  --only ID         only dossier ID of the batches (the review\n"
+          "                    station uses it after a clerk's change)\n"
           "  --keep-blanks     keep blank pages in the PDFs (they are always\n"
           "                    recorded in the catalog)\n"
           "  --quiet           warnings and errors only\n"
@@ -182,6 +184,7 @@ static int parse_args(run *r, int argc, char **argv)
         {"no-correct", no_argument, NULL, 'N'},
         {"log-json", no_argument, NULL, 'J'},
         {"stream", required_argument, NULL, 's'},
+        {"only", required_argument, NULL, 'O'},
         SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
@@ -190,7 +193,7 @@ static int parse_args(run *r, int argc, char **argv)
     r->nw = (int)sysconf(_SC_NPROCESSORS_ONLN);
     r->page_timeout = 180;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:C:s:qkJh", opts,
+    while ((c = getopt_long(argc, argv, "w:j:a:t:m:D:S:M:C:s:O:qkJh", opts,
                             NULL)) !=
            -1) {
         int bad = 0;
@@ -207,6 +210,7 @@ static int parse_args(run *r, int argc, char **argv)
                   break;
         case 'D': deadline = optarg; break;
         case 'k': r->keep_blanks = 1; break;
+        case 'O': r->only = optarg; break;
         case 's':
             if (!*optarg || strchr(optarg, '/') || optarg[0] == '.') {
                 fprintf(stderr, "sohoa run: --stream wants the name of a "

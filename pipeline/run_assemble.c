@@ -398,6 +398,10 @@ static int assemble(run *r, int d, sh_err *err)
                      blanks, blanks == 1 ? " is" : "s are");
         goto out;
     }
+    /* Fields a clerk typed replace the suggestions (XMP dates,
+       documents, search). */
+    if ((rc = sh_run_review_fields(r, in->id, dx.f, dx.n, err)))
+        goto out;
     if ((rc = set_pdf_meta(r, in->id, w, &dx, npages, sheets, err)))
         goto out;
     /* The text layer is read back from the finished file (another PDF

@@ -10,6 +10,7 @@
  *   run_pool.c      sh_run_pool: worker processes, their results
  *   run_report.c    sh_run_report_build: what the run stores in run.report
  *   run_stream.c    sh_run_streams: a stack scanned at once → dossiers
+ *   run_review.c    sh_run_review_*: what the clerks decided (review.h)
  */
 #ifndef SH_RUN_INT_H
 #define SH_RUN_INT_H
@@ -60,6 +61,7 @@ typedef struct run {
     int quiet;
     int keep_blanks;    /* put blank pages in the PDF too */
     int shard_k, shard_n; /* process only shard k of n (n = 0: all) */
+    const char *only;   /* --only ID: this dossier of the batches alone */
     int progress;       /* draw a progress line on the terminal */
     int64_t run_id;
     sh_dossier_in *ds;
@@ -150,6 +152,26 @@ int sh_run_pool(run *r, sh_err *err);
    (the run stops). */
 int sh_run_streams(run *r, const char *batch_dir, int first, int *alone,
                    sh_err *err);
+
+/* ---- run_review.c ------------------------------------------------- */
+
+struct sh_doc_fields;
+/* How many saves of a clerk changed dossier id's outputs (0: none, or a
+   catalog without the review tables). */
+int sh_run_review_edits(run *r, const char *id);
+/* Dossier d is planned again with base, its inputs signature without the
+   clerk's edits (old_sig [optional]: its signature before): when its
+   scans or manifest changed, an approval it had is withdrawn (logged, and
+   an event); an edit alone withdrew it already, when it was made.  base
+   is recorded.  Returns SH_OK or a catalog error. */
+int sh_run_review_withdraw(run *r, int d, const char *base,
+                           const char *old_sig, sh_err *err);
+/* Put the fields a clerk typed for dossier id over f[0..n) (the
+   documents read from its pages, by ordinal; conf 1).  A field of a
+   document that no longer exists is kept in the catalog and logged.
+   Returns SH_OK or SH_ENOMEM. */
+int sh_run_review_fields(run *r, const char *id, struct sh_doc_fields *f,
+                         int n, sh_err *err);
 
 /* ---- run_report.c ------------------------------------------------- */
 

@@ -65,7 +65,7 @@ static int push_job(run *r, const job *j)
 }
 
 static void inputs_sig(const sh_dossier_in *d, const sh_manifest *m,
-                       char hex[65])
+                       int edits, char hex[65])
 {
     sh_buf b = {0};
     /* What a dossier's outputs are made of changes with the version of
@@ -102,6 +102,10 @@ static void inputs_sig(const sh_dossier_in *d, const sh_manifest *m,
                           x->doc_total, x->page_total, x->sheet_total);
         }
     }
+    /* A clerk's edits (review station) are an input too; nothing is
+       added for a dossier no clerk changed. */
+    if (edits > 0)
+        sh_buf_printf(&b, "review\t%d\n", edits);
     sh_sha256_buf(b.data ? b.data : "", b.len, hex);
     sh_buf_release(&b);
 }
@@ -163,6 +167,10 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
     sh_dossier_in *in = &r->ds[d];
     dstate *s = &r->st[d];
     char sig[65];
+    if (r->only && strcmp(in->id, r->only)) {
+        s->done = 1;         /* --only another dossier */
+        return SH_OK;
+    }
     if (r->shard_n > 1 && sh_shard_of(in->batch, in->id, r->shard_n) !=
                               r->shard_k) {
         s->done = 1;         /* another shard's dossier */
@@ -185,7 +193,10 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
     /* The manifest's agency is the dossier's; --agency is for the rest. */
     const char *agency = meta && !row_error && meta->agency ? meta->agency
                                                              : r->agency;
-    inputs_sig(in, mf, sig);
+    int edits = sh_run_review_edits(r, in->id);
+    char base[65], old_sig[65] = "";
+    inputs_sig(in, mf, edits, sig);
+    inputs_sig(in, mf, 0, base);
 
     sqlite3_stmt *st;
     int rc = sh_db_prep(r->db,
@@ -201,6 +212,8 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
         const char *osig = (const char *)sqlite3_column_text(st, 1);
         const char *pdf = (const char *)sqlite3_column_text(st, 2);
         const char *ag = (const char *)sqlite3_column_text(st, 3);
+        if (osig)
+            snprintf(old_sig, sizeof old_sig, "%s", osig);
         int same_agency = !agency || (ag && !strcmp(ag, agency));
         up_to_date = state && !strcmp(state, "done") && osig &&
                      !strcmp(osig, sig) && pdf && file_exists(pdf) &&
@@ -235,6 +248,11 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
     }
     if (!rc)
         rc = unplace(r, in->id, err);
+    /* made again from other scans or manifest: a clerk's approval no
+       longer holds (an edit withdrew it already) */
+    if (!rc)
+        rc = sh_run_review_withdraw(r, d, base, old_sig[0] ? old_sig : NULL,
+                                    err);
     char *mwhy = NULL;
     if (!rc && mf)
         rc = sh_manifest_apply(r->db, mf, in->id, &mwhy, err);

@@ -18,6 +18,7 @@
  *   GET  /api/page/ID/N?q=       page size in OCR px + boxes of hit words
  *                                                                  api.c
  *   GET  /static/app.js, /static/app.css                        assets.c
+ *   GET  /review, /api/review    the clerk's queue (403 to officers) review.c
  *
  * Method.  One thread per connection (a page render takes a fraction of a
  * second and must not stall other officers), bounded per client address
@@ -106,6 +107,10 @@ enum MHD_Result sh__web_route(sh__web_ctx *c)
         return sh__web_page_search(c);
     if (!strcmp(url, "/api/search"))
         return sh__web_api_search(c);
+    if (!strcmp(url, "/review"))
+        return sh__web_page_review(c);
+    if (!strcmp(url, "/api/review"))
+        return sh__web_api_review(c);
     if (starts(url, "/api/page/"))
         return sh__web_api_page(c, url + strlen("/api/page/"));
     if (starts(url, "/view/"))

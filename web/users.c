@@ -8,7 +8,8 @@
  *   sh_web_valid_user, sh_web_valid_agency, sh_web_valid_id
  *   sh_web_parse_agencies, sh_web_strv_free
  *   sh_web_hash_password, sh_web_check_password    Argon2id (libsodium)
- *   sh_web_user_load, sh_web_user_release, sh_web_user_may
+ *   sh_web_user_load, sh_web_user_release, sh_web_user_may,
+ *   sh_web_user_may_review, sh_web_role_name, sh_web_user_set_role
  *   sh_web_user_add, _grant, _revoke, _remove, _passwd, _list
  *   sh_web_login_check     constant-work password check
  *   sh_web_session_new, sh_web_session_user, _user_idle, _touch,
@@ -51,7 +52,7 @@ static const char web_schema[] =
     "CREATE TABLE IF NOT EXISTS user(\n"
     "  name TEXT PRIMARY KEY, hash TEXT NOT NULL,\n"
     "  admin INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL,\n"
-    "  updated TEXT NOT NULL);\n"
+    "  updated TEXT NOT NULL, role TEXT);\n"
     "CREATE TABLE IF NOT EXISTS user_agency(\n"
     "  user TEXT NOT NULL, agency TEXT NOT NULL,\n"
     "  PRIMARY KEY(user, agency)) WITHOUT ROWID;\n"
@@ -71,6 +72,11 @@ int sh_web_schema(sqlite3 *db, sh_err *err)
                                              NULL) != SQLITE_OK)
         rc = sh_db_exec(db, "ALTER TABLE session ADD COLUMN last_seen"
                             " INTEGER", err);
+    /* users from before roles: NULL = officer (admin flag: admin) */
+    if (!rc && sqlite3_table_column_metadata(db, NULL, "user", "role",
+                                             NULL, NULL, NULL, NULL,
+                                             NULL) != SQLITE_OK)
+        rc = sh_db_exec(db, "ALTER TABLE user ADD COLUMN role TEXT", err);
     return rc ? rc : sh_web_audit_schema(db, err);
 }
 
@@ -317,7 +323,14 @@ int sh_web_user_load(sqlite3 *db, const char *name, sh_web_user *u,
     int rc = SH_OK, cap = 8;
     if (!sh_web_valid_user(name))
         return sh_errf(err, SH_EUSAGE, "invalid user name");
-    if ((rc = sh_db_prep(db, "SELECT admin FROM user WHERE name=?", &st, err)))
+    /* role: a catalog whose user table predates roles has no column */
+    int has_role = sqlite3_table_column_metadata(db, NULL, "user", "role",
+                                                 NULL, NULL, NULL, NULL,
+                                                 NULL) == SQLITE_OK;
+    if ((rc = sh_db_prep(db, has_role ? "SELECT admin, role FROM user WHERE"
+                                        " name=?"
+                                      : "SELECT admin, NULL FROM user WHERE"
+                                        " name=?", &st, err)))
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int r = sqlite3_step(st);
@@ -329,6 +342,12 @@ int sh_web_user_load(sqlite3 *db, const char *name, sh_web_user *u,
     }
     snprintf(u->name, sizeof u->name, "%s", name);
     u->admin = sqlite3_column_int(st, 0) != 0;
+    const char *role = (const char *)sqlite3_column_text(st, 1);
+    u->role = u->admin ? SH_WEB_ROLE_ADMIN
+              : role && !strcmp(role, "clerk") ? SH_WEB_ROLE_CLERK
+              : role && !strcmp(role, "admin") ? SH_WEB_ROLE_ADMIN
+                                               : SH_WEB_ROLE_OFFICER;
+    u->admin = u->role == SH_WEB_ROLE_ADMIN;
     sqlite3_finalize(st);
     st = NULL;
     u->agencies = calloc((size_t)cap + 1, sizeof *u->agencies);
@@ -381,6 +400,43 @@ int sh_web_user_may(const sh_web_user *u, const char *agency)
         if (!strcmp(*p, agency))
             return 1;
     return 0;
+}
+
+int sh_web_user_may_review(const sh_web_user *u, const char *agency)
+{
+    return u && u->role >= SH_WEB_ROLE_CLERK && sh_web_user_may(u, agency);
+}
+
+const char *sh_web_role_name(int role)
+{
+    return role == SH_WEB_ROLE_ADMIN   ? "admin"
+           : role == SH_WEB_ROLE_CLERK ? "clerk"
+                                       : "officer";
+}
+
+int sh_web_role_parse(const char *s)
+{
+    for (int r = SH_WEB_ROLE_OFFICER; r <= SH_WEB_ROLE_ADMIN; r++)
+        if (s && !strcmp(s, sh_web_role_name(r)))
+            return r;
+    return -1;
+}
+
+int sh_web_user_set_role(sqlite3 *db, const char *name, int role,
+                         sh_err *err)
+{
+    char when[21];
+    sh_now_iso(when);
+    int yes = 0, rc = user_exists(db, name, &yes, err);
+    if (rc)
+        return rc;
+    if (!yes)
+        return sh_errf(err, SH_EUSAGE, "no user '%s'", name);
+    char admin[2] = {role == SH_WEB_ROLE_ADMIN ? '1' : '0', 0};
+    return sh_db_run(db, "UPDATE user SET role=?, admin=?, updated=? WHERE"
+                     " name=?", 4,
+                     (const char *[]){sh_web_role_name(role), admin, when,
+                                      name}, err);
 }
 
 int sh_web_user_add(sqlite3 *db, const char *name, const char *pw,
@@ -544,7 +600,7 @@ int sh_web_user_list(sqlite3 *db, json_t **out, sh_err *err)
                   " (SELECT group_concat(agency, char(10)) FROM (SELECT agency"
                   "  FROM user_agency a WHERE a.user=u.name ORDER BY agency)),"
                   " (SELECT count(*) FROM session s WHERE s.user=u.name AND"
-                  "  s.expires > ?)"
+                  "  s.expires > ?), u.role"
                   " FROM user u ORDER BY u.name",
                   &st, err);
     if (rc)
@@ -568,6 +624,11 @@ int sh_web_user_list(sqlite3 *db, json_t **out, sh_err *err)
             "created", (const char *)sqlite3_column_text(st, 2), "updated",
             (const char *)sqlite3_column_text(st, 3), "sessions",
             sqlite3_column_int(st, 5));
+        const char *role = (const char *)sqlite3_column_text(st, 6);
+        if (o)
+            json_object_set_new(o, "role", json_string(
+                sqlite3_column_int(st, 1) ? "admin"
+                : sh_web_role_parse(role) > 0 ? role : "officer"));
         if (!o || json_array_append_new(arr, o)) {
             json_decref(arr);
             arr = NULL;
@@ -756,14 +817,17 @@ int sh_web_session_end(sqlite3 *db, const char *token, sh_err *err)
 static void user_usage(FILE *f)
 {
     fputs("usage: sohoa user [--warehouse DIR] add NAME --agency CODE[,CODE...]"
-          " [--admin]\n"
+          " [--role officer|clerk|admin]\n"
+          "       sohoa user [--warehouse DIR] role NAME officer|clerk|admin\n"
           "       sohoa user [--warehouse DIR] grant NAME CODE\n"
           "       sohoa user [--warehouse DIR] revoke NAME CODE\n"
           "       sohoa user [--warehouse DIR] remove NAME\n"
           "       sohoa user [--warehouse DIR] passwd NAME\n"
           "       sohoa user [--warehouse DIR] list [--json]\n"
           "add and passwd read the password from standard input (one line).\n"
-          "An admin sees the dossiers of every agency.\n",
+          "An officer searches and reads the dossiers of their agencies; a\n"
+          "clerk also reviews and edits them (/review); an admin sees every\n"
+          "agency and manages users (--admin = --role admin).\n",
           f);
 }
 
@@ -824,12 +888,13 @@ static void free_password(char **pw)
 int sh_cmd_user(int argc, char **argv)
 {
     const char *agency_list = NULL;
-    int admin = 0, c;
+    int admin = 0, c, role = SH_WEB_ROLE_OFFICER;
     sh_opts o;
     static const struct option opts[] = {
         SH_LONGOPT_WAREHOUSE,
         {"agency", required_argument, NULL, 'a'},
         {"admin", no_argument, NULL, 'A'},
+        {"role", required_argument, NULL, 'R'},
         SH_LONGOPT_JSON, SH_LONGOPT_HELP,
         {NULL, 0, NULL, 0},
     };
@@ -839,7 +904,15 @@ int sh_cmd_user(int argc, char **argv)
            -1) {
         switch (c) {
         case 'a': agency_list = optarg; break;
-        case 'A': admin = 1; break;
+        case 'A': admin = 1; role = SH_WEB_ROLE_ADMIN; break;
+        case 'R':
+            if ((role = sh_web_role_parse(optarg)) < 0) {
+                fprintf(stderr, "sohoa user: --role is officer, clerk or "
+                        "admin, not '%s'\n", optarg);
+                return SH_EXIT_USAGE;
+            }
+            admin = role == SH_WEB_ROLE_ADMIN;
+            break;
         default: {
             int k = sh_opt_common(&o, c, optarg);
             if (k != SH_OPT_TAKEN) {
@@ -858,7 +931,7 @@ int sh_cmd_user(int argc, char **argv)
         const char *name;
         int args;   /* positional arguments after the subcommand */
     } subs[] = {{"add", 1}, {"grant", 2}, {"revoke", 2},
-                {"remove", 1}, {"passwd", 1}, {"list", 0}};
+                {"remove", 1}, {"passwd", 1}, {"list", 0}, {"role", 2}};
     int known = -1;
     for (size_t i = 0; i < SH_ARRAY_LEN(subs); i++)
         if (!strcmp(sub, subs[i].name))
@@ -922,8 +995,8 @@ int sh_cmd_user(int argc, char **argv)
             size_t i;
             json_t *u;
             json_array_foreach(list, i, u) {
-                printf("%-20s %-5s ", json_string_value(json_object_get(u, "name")),
-                       json_is_true(json_object_get(u, "admin")) ? "admin" : "");
+                printf("%-20s %-7s ", json_string_value(json_object_get(u, "name")),
+                   json_string_value(json_object_get(u, "role")));
                 size_t k;
                 json_t *a;
                 json_array_foreach(json_object_get(u, "agencies"), k, a)
@@ -946,6 +1019,8 @@ int sh_cmd_user(int argc, char **argv)
         rc = !strcmp(sub, "add")
                  ? sh_web_user_add(db, name, pw, agencies, admin, &err)
                  : sh_web_user_passwd(db, name, pw, &err);
+        if (!rc && !strcmp(sub, "add") && role == SH_WEB_ROLE_CLERK)
+            rc = sh_web_user_set_role(db, name, role, &err);
         if (!rc)
             fprintf(stderr, "sohoa user: %s %s\n", name,
                     !strcmp(sub, "add") ? "added" : "has a new password");
@@ -957,6 +1032,14 @@ int sh_cmd_user(int argc, char **argv)
         if (!(rc = sh_web_user_revoke(db, name, pos[2], &err)))
             fprintf(stderr, "sohoa user: %s may no longer see agency %s\n",
                     name, pos[2]);
+    } else if (!strcmp(sub, "role")) {
+        int r = sh_web_role_parse(pos[2]);
+        if (r < 0)
+            rc = sh_errf(&err, SH_EUSAGE, "a role is officer, clerk or admin,"
+                         " not '%s'", pos[2]);
+        else if (!(rc = sh_web_user_set_role(db, name, r, &err)))
+            fprintf(stderr, "sohoa user: %s is now %s\n", name,
+                    sh_web_role_name(r));
     } else if (!strcmp(sub, "remove")) {
         if (!(rc = sh_web_user_remove(db, name, &err)))
             fprintf(stderr, "sohoa user: %s removed\n", name);

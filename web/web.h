@@ -99,9 +99,15 @@ int sh_web_check_password(const char *hash, const char *pw);
 
 /* ---- users (users.c) ---- */
 
+/* Roles: an officer searches and reads; a clerk also reviews and edits
+   the dossiers of their agencies; an admin sees every agency and manages
+   users (the user table's admin flag). */
+enum { SH_WEB_ROLE_OFFICER = 0, SH_WEB_ROLE_CLERK = 1, SH_WEB_ROLE_ADMIN = 2 };
+
 typedef struct sh_web_user {
     char name[SH_WEB_NAME_MAX + 1];
-    int admin;
+    int admin;                /* 1 = role admin */
+    int role;                 /* SH_WEB_ROLE_* */
     char **agencies;          /* NULL-terminated; never NULL once loaded */
     int nagencies;
 } sh_web_user;
@@ -113,6 +119,16 @@ int sh_web_user_load(sqlite3 *db, const char *name, sh_web_user *u,
                      sh_err *err);
 /* 1 if u may see a dossier of this agency (NULL = none: admins only). */
 int sh_web_user_may(const sh_web_user *u, const char *agency);
+/* 1 if u may review and edit a dossier of this agency (a clerk of it, or
+   an admin). */
+int sh_web_user_may_review(const sh_web_user *u, const char *agency);
+/* "officer" | "clerk" | "admin"; the role of a name, or -1. */
+const char *sh_web_role_name(int role);
+int sh_web_role_parse(const char *s);
+/* Give user name a role (admin also sets the admin flag; another role
+   clears it).  Returns SH_OK, SH_EUSAGE (no such user) or SH_EINDEX. */
+int sh_web_user_set_role(sqlite3 *db, const char *name, int role,
+                         sh_err *err);
 
 /* Add a user with password pw and agencies (NULL-terminated, may be
    empty for an admin).  Returns SH_OK, SH_EUSAGE (bad name, exists,

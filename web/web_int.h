@@ -13,6 +13,7 @@
  *   login.c     login, logout, sessions, the same-origin rule for POSTs
  *   throttle.c  the login throttle (declared in web.h: unit-tested)
  *   assets.c    app.css, app.js, the Content-Security-Policy
+ *   review.c    the clerk's review queue
  *   serve.c     the routes and the command
  *   text.c, words.c: the text helpers declared in web.h
  *
@@ -251,6 +252,12 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest);
 
 enum MHD_Result sh__web_api_search(sh__web_ctx *c);
 enum MHD_Result sh__web_api_page(sh__web_ctx *c, const char *rest);
+
+/* ---- the clerk's review queue (review.c) ---- */
+
+/* GET /review, GET /api/review: 403 (journalled) unless clerk or admin. */
+enum MHD_Result sh__web_page_review(sh__web_ctx *c);
+enum MHD_Result sh__web_api_review(sh__web_ctx *c);
 
 /* ---- files (download.c) ---- */
 

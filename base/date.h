@@ -1,0 +1,18 @@
+/*
+ * date.h — dates as Vietnamese clerks write them (date.c).
+ */
+#ifndef SH_DATE_H
+#define SH_DATE_H
+
+#include <stddef.h>
+
+/*
+ * Read a date as Vietnamese clerks write it, dd/mm/yyyy (also d/m/yyyy,
+ * dd-mm-yyyy, dd.mm.yyyy), or ISO yyyy-mm-dd.  iso: "yyyy-mm-dd" + NUL.
+ * Returns 0, or -1 with why (may be NULL; at least 128 bytes) saying in
+ * plain English what is wrong (not a date, no such day, month/day order
+ * of a US date, year out of 1800..next year).
+ */
+int sh_date_parse(const char *s, char iso[11], char *why, size_t whylen);
+
+#endif
