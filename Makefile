@@ -49,7 +49,7 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/bin/npm:npm /usr/share/hunspell/vi_VN.dic:hunspell-vi \
         /usr/include/ZXing/ReadBarcode.h:libzxing-dev
 # The best-accuracy Vietnamese model (tessdata 4.0.0_best_int, the larger
-# LSTM; sohoa run --model best, the default) from npm, pinned and checked;
+# LSTM; sohoa run --model best) from npm, pinned and checked;
 # Debian's tesseract-ocr-vie (the fast one) stays the fallback.
 VIE_BEST_NPM    := @tesseract.js-data/vie@1.0.0
 VIE_BEST_TGZ    := 4f0a17b39722269c1c5e5f10d7aa3acd9a74fe46b109621973450caa4d9fe19f
