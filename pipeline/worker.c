@@ -266,7 +266,8 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
                 sh_ocr_set(eng, "thresholding_method", "2");
             rc = sh_ocr_page_banded(eng, pp[i].ocr,
                                     (int)(pp[i].geom.ocr_dpi + 0.5),
-                             left_ms > 1000 ? left_ms : 1000, &ws, &err);
+                                    left_ms > 1000 ? left_ms : 1000, &ws,
+                                    &err);
             if (pp[i].soft)
                 sh_ocr_set(eng, "thresholding_method", "0");
             else if (!rc && weak_result(&ws))
