@@ -261,7 +261,7 @@ unit: $(BUILD)/unit
 # Speed is printed here, never asserted by the tests: `build/unit --bench`
 # (CPU time of the layout functions), then a timed run over copies of samples/.
 bench: deps
-	$(MAKE) all $(BUILD)/unit
+	$(MAKE) all $(BUILD)/unit $(BUILD)/tools/mksheet
 	SOHOA=$(SOHOA_BIN) UNIT=$(CURDIR)/$(BUILD)/unit bash tests/bench.sh
 
 $(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a $(BUILD)/.flags

@@ -115,4 +115,20 @@ int sh_ocr_orient(void *ctx, PIX *pix, int dpi, int *deg, float *conf);
 int sh_ocr_page(sh_ocr *e, PIX *pix, int dpi, int timeout_ms, sh_words *out,
                 sh_err *err);
 
+/*
+ * Recognise pix as sh_ocr_page does, in horizontal bands when it is large:
+ * a page over SH_OCR_BAND_PX pixels (A1, A0 and large A2 sheets read at
+ * 300 dpi) is cut into bands of about SH_OCR_BAND_PX / 2 pixels, each cut
+ * at the emptiest row (fewest dark pixels) within a quarter band of its
+ * place, so a line of text is never cut where the page has white between
+ * its lines; each band is read on its own (Tesseract's copies of the image
+ * then scale with the band, not the sheet) and its words moved to the
+ * page's coordinates, with lines and paragraphs numbered on after the
+ * band above.  The timeout is for the whole page.
+ * Returns what sh_ocr_page returns; *out holds the whole page's words.
+ */
+#define SH_OCR_BAND_PX (36 * 1000 * 1000)
+int sh_ocr_page_banded(sh_ocr *e, PIX *pix, int dpi, int timeout_ms,
+                       sh_words *out, sh_err *err);
+
 #endif

@@ -6,9 +6,13 @@
  * A worker keeps one OCR engine (Tesseract vie + osd) for its whole life.
  * It is started with OMP_THREAD_LIMIT=1 in its environment (see run.c), so
  * the two cores run two workers instead of fighting over OpenMP threads.
- * For each job it decodes the frame, prepares it, recognises it, encodes
- * the archived image for the PDF into job.img (atomic write) and answers
- * with the geometry, words and timings.  In "render" mode (OCR already in
+ * For each job it decodes the frame, then prepares and recognises it
+ * while a second thread encodes the archived image for the PDF into
+ * job.img (atomic write; one encode per sheet, whatever the number of
+ * pages cut from it), and answers with the geometry, words and timings.
+ * The encoder thread reads the frame's pixels through a PIX header of its
+ * own (Leptonica's reference counts are not atomic), and nothing else
+ * writes them while it runs.  In "render" mode (OCR already in
  * the catalog) it only re-encodes the image.  A crash here costs the page
  * only: the parent sees the pipe close, quarantines the page and starts a
  * new worker.
@@ -20,10 +24,12 @@
 #include "../scanners/prep.h"
 #include "../scanners/scan.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 static json_t *words_json(const sh_words *ws)
 {
@@ -68,7 +74,7 @@ static void retry_sauvola(sh_ocr *eng, sh_prepped *pp, int timeout_ms,
     sh_words again;
     sh_err e2 = {0};
     sh_ocr_set(eng, "thresholding_method", "2");
-    int rc = sh_ocr_page(eng, pp->ocr, (int)(pp->geom.ocr_dpi + 0.5),
+    int rc = sh_ocr_page_banded(eng, pp->ocr, (int)(pp->geom.ocr_dpi + 0.5),
                          timeout_ms, &again, &e2);
     sh_ocr_set(eng, "thresholding_method", "0");
     if (rc)
@@ -79,6 +85,75 @@ static void retry_sauvola(sh_ocr *eng, sh_prepped *pp, int timeout_ms,
     } else {
         sh_words_release(&again);
     }
+}
+
+/* The archived image of one sheet, encoded beside the recognition. */
+typedef struct enc_job {
+    PIX *pix;                /* own header over the frame's pixels       */
+    const uint8_t *jpeg;     /* the scanner's JPEG bytes, or NULL        */
+    size_t njpeg;
+    const char *img;         /* the hand-off file                        */
+    sh_pdf_image pi;         /* out: what was encoded                    */
+    sh_err err;
+    int rc, write_failed;
+    double cpu;              /* out: the encoder thread's CPU seconds    */
+} enc_job;
+
+/* A PIX header of its own over src's pixels (see the top comment); free
+   with unshare_pix.  NULL on OOM. */
+static PIX *share_pix(PIX *src)
+{
+    PIX *h = pixCreateHeader(pixGetWidth(src), pixGetHeight(src),
+                             pixGetDepth(src));
+    if (!h)
+        return NULL;
+    pixSetSpp(h, pixGetSpp(src));
+    pixCopyResolution(h, src);
+    PIXCMAP *cm = pixGetColormap(src);
+    if (cm) {
+        PIXCMAP *c2 = pixcmapCopy(cm);
+        if (!c2) {
+            pixDestroy(&h);
+            return NULL;
+        }
+        pixSetColormap(h, c2);
+    }
+    pixSetData(h, pixGetData(src));
+    return h;
+}
+
+static void unshare_pix(PIX **h)
+{
+    if (*h)
+        pixSetData(*h, NULL);
+    pixDestroy(h);
+}
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Encode and save (thread body): JPEG bytes passed through, else the
+   pixels (ocr/pdf_image.c). */
+static void *encode_run(void *arg)
+{
+    enc_job *ej = arg;
+    double c0 = thread_cpu();
+    ej->rc = SH_EINPUT;
+    if (ej->jpeg)
+        ej->rc = sh_pdf_image_from_jpeg(ej->jpeg, ej->njpeg, &ej->pi, &ej->err);
+    if (!ej->jpeg || ej->rc)
+        ej->rc = ej->pix ? sh_pdf_image_from_pix(ej->pix, &ej->pi, &ej->err)
+                         : sh_errf(&ej->err, SH_ENOMEM, "out of memory");
+    if (!ej->rc) {
+        ej->rc = sh_pdf_image_save(&ej->pi, ej->img, &ej->err);
+        ej->write_failed = ej->rc != SH_OK;
+    }
+    ej->cpu = thread_cpu() - c0;
+    return NULL;
 }
 
 /* Decode, prepare, OCR and encode one job.  Returns the reply object. */
@@ -126,16 +201,29 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
     sh_frame fr = {0};
     sh_prepped pp[2] = {{0}, {0}};
     int np = 0;
-    sh_pdf_image pi = {0};
-    int write_failed = 0;
+    enc_job ej;
+    memset(&ej, 0, sizeof ej);
+    pthread_t enc_th;
+    int enc_running = 0, write_failed = 0;
     json_t *reply = NULL, *parts = json_array();
-    double t0 = sh_now(), t_read, t_prep = 0, t_ocr = 0, t_enc;
+    double t0 = sh_now(), t_read, t_prep = 0, t_ocr = 0, t_wait;
     int rc = sh_scan_open(path, NULL, &sc, &err);
     if (!rc)
         rc = sh_scan_read(sc, frame, &fr, &err);
     t_read = sh_now() - t0;
     if (rc)
         goto out;
+
+    /* The archived image, encoded by a second thread while this one
+       prepares and recognises (inline when no thread can be had). */
+    ej.jpeg = fr.jpeg;
+    ej.njpeg = fr.njpeg;
+    ej.img = img;
+    ej.pix = fr.pix ? share_pix(fr.pix) : NULL;
+    if (render_only || pthread_create(&enc_th, NULL, encode_run, &ej) != 0)
+        encode_run(&ej);
+    else
+        enc_running = 1;
 
     /* No resolution in the file: see sh_frame_guess_dpi. */
     int est_dpi = sh_frame_guess_dpi(&fr);
@@ -176,8 +264,10 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
                55.7 % of words missed with the global threshold, 21.7 %). */
             if (pp[i].soft)
                 sh_ocr_set(eng, "thresholding_method", "2");
-            rc = sh_ocr_page(eng, pp[i].ocr, (int)(pp[i].geom.ocr_dpi + 0.5),
-                             left_ms > 1000 ? left_ms : 1000, &ws, &err);
+            rc = sh_ocr_page_banded(eng, pp[i].ocr,
+                                    (int)(pp[i].geom.ocr_dpi + 0.5),
+                                    left_ms > 1000 ? left_ms : 1000, &ws,
+                                    &err);
             if (pp[i].soft)
                 sh_ocr_set(eng, "thresholding_method", "0");
             else if (!rc && weak_result(&ws))
@@ -209,21 +299,21 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
     }
 
     double t = sh_now();
-    if (fr.jpeg)
-        rc = sh_pdf_image_from_jpeg(fr.jpeg, fr.njpeg, &pi, &err);
-    if (!fr.jpeg || rc)
-        rc = sh_pdf_image_from_pix(fr.pix, &pi, &err);
-    if (!rc) {
-        rc = sh_pdf_image_save(&pi, img, &err);
-        write_failed = rc != SH_OK;
+    if (enc_running) {
+        pthread_join(enc_th, NULL);
+        enc_running = 0;
     }
-    t_enc = sh_now() - t;
-    if (rc)
+    t_wait = sh_now() - t;
+    rc = ej.rc;
+    write_failed = ej.write_failed;
+    if (rc) {
+        err = ej.err;
         goto out;
+    }
 
     reply = json_pack("{sIsbsOsssf}", "id", id, "ok", 1, "parts", parts,
                       "codec", fr.codec ? fr.codec : "", "image_bytes",
-                      (double)pi.n);
+                      (double)ej.pi.n);
     json_object_set_new(reply, "dpi_assumed", json_boolean(fr.dpi_assumed));
     json_object_set_new(reply, "dpi_estimated", json_integer(est_dpi));
     json_object_set_new(reply, "had_text_layer",
@@ -237,21 +327,26 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
         json_object_set_new(reply, "maxrss_kb", json_integer(ru.ru_maxrss));
     json_object_set_new(reply, "dpi", json_real(fr.xres));
     json_object_set_new(reply, "filter",
-                        json_string(pi.filter == SH_PDF_DCT ? "jpeg"
-                                    : pi.filter == SH_PDF_CCITT_G4 ? "g4"
+                        json_string(ej.pi.filter == SH_PDF_DCT ? "jpeg"
+                                    : ej.pi.filter == SH_PDF_CCITT_G4 ? "g4"
                                                                    : "flate"));
+    /* encode: the encoder thread's CPU time; encode_wait: how long the
+       recognition then waited for it (wall) */
     json_object_set_new(
         reply, "t",
-        json_pack("{sfsfsfsf}", "read", t_read, "prep", t_prep, "ocr", t_ocr,
-                  "encode", t_enc));
+        json_pack("{sfsfsfsfsf}", "read", t_read, "prep", t_prep, "ocr",
+                  t_ocr, "encode", ej.cpu, "encode_wait", t_wait));
 out:
+    if (enc_running)
+        pthread_join(enc_th, NULL);
     if (!reply) {
         reply = fail(id, rc ? rc : SH_EINPUT, err.msg[0] ? err.msg : sh_strerror(rc));
         if (write_failed)   /* the warehouse, not the page, is at fault */
             json_object_set_new(reply, "warehouse", json_true());
     }
     json_decref(parts);
-    sh_pdf_image_release(&pi);
+    sh_pdf_image_release(&ej.pi);
+    unshare_pix(&ej.pix);
     sh_prepped_release(&pp[0]);
     sh_prepped_release(&pp[1]);
     sh_frame_release(&fr);

@@ -296,7 +296,9 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
         rc = sh_errf(err, SH_EINPUT, "cannot convert to gray");
         goto out;
     }
-    turned = pixRotateOrth(gray, g->tag_rot / 90);
+    /* (pixRotateOrth copies even for no turn: 140 MB on an A0 sheet) */
+    turned = g->tag_rot ? pixRotateOrth(gray, g->tag_rot / 90)
+                        : pixClone(gray);
     if (!turned) {
         rc = sh_errf(err, SH_ENOMEM, "cannot turn page");
         goto out;

@@ -1029,6 +1029,52 @@ static int test_readback_detects(void)
     return 0;
 }
 
+/* A many-column sheet (nine pages laid 3x3): the OCR gives each column's
+   lines in turn, the second reader goes across the sheet, gluing the end
+   of a line to the start of the line beside it.  Content, not order, is
+   compared: that passes; a lost accent or a missing word still fails. */
+static int test_readback_many_columns(void)
+{
+    static const char *col[3][2] = {{"Quyết định thu", "hồi đất đai"},
+                                    {"Tờ trình số", "112 ngày 26"},
+                                    {"Công văn về", "việc bồi thường"}};
+    sh_word wb[64];
+    char *txt[64];
+    int n = 0;
+    for (int c = 0; c < 3; c++)          /* OCR order: column by column */
+        for (int l = 0; l < 2; l++) {
+            char line[64];
+            snprintf(line, sizeof line, "%s", col[c][l]);
+            for (char *sv = NULL, *t = strtok_r(line, " ", &sv); t;
+                 t = strtok_r(NULL, " ", &sv)) {
+                txt[n] = strdup(t);
+                wb[n] = (sh_word){.text = txt[n], .x0 = 100 * c + 10 * n,
+                                  .y0 = 40 * l, .x1 = 100 * c + 10 * n + 8,
+                                  .y1 = 40 * l + 20, .conf = 90,
+                                  .line = 2 * c + l, .baseline_y = -1};
+                n++;
+            }
+        }
+    sh_words ws = {.w = wb, .n = n, .cap = n};
+    /* the reader's order: across the sheet, neighbours glued */
+    const char *across = "Quyết định thuTờ trình sốCông văn về\n"
+                         "hồi đất đai112 ngày 26việc bồi thường\n";
+    sh_textcheck tc;
+    int rc = sh_text_check(&ws, across, &tc);
+    CHECKF(rc == SH_OK, "%s", tc.first_diff);
+    CHECK(tc.missing > 0 && tc.missing_chars == 0 && tc.extra_chars == 0);
+    const char *lost = "Quyết định thuTờ trình sốCông văn về\n"
+                       "hồi đât đai112 ngày 26việc bồi thường\n";
+    CHECK(sh_text_check(&ws, lost, &tc) == SH_EINPUT);
+    CHECKF(strstr(tc.first_diff, "đất"), "%s", tc.first_diff);
+    const char *missing = "Quyết định thuTờ trình sốCông văn về\n"
+                          "hồi đai112 ngày 26việc bồi thường\n";
+    CHECK(sh_text_check(&ws, missing, &tc) == SH_EINPUT);
+    for (int i = 0; i < n; i++)
+        free(txt[i]);
+    return 0;
+}
+
 /* Words squeezed into tiny boxes (Tesseract's noise, dotted leaders):
    poppler would drop repeated glyphs closer than 0.1 of the size; the
    writer keeps them apart, so they read back whole. */
@@ -1287,6 +1333,7 @@ const sh_test sh_tests_pdfa[] = {
     {"pdfa/preflight", test_preflight},
     {"pdfa/readback_ok", test_readback_ok},
     {"pdfa/readback_detects", test_readback_detects},
+    {"pdfa/readback_many_columns", test_readback_many_columns},
     {"pdfa/readback_squeezed", test_readback_squeezed},
     {"pdfa/readback_bad_tounicode", test_readback_bad_tounicode},
     {"pdfa/check_hook", test_check_hook},
