@@ -2,6 +2,7 @@
  * date.c — dates as Vietnamese clerks write them.
  *
  *   sh_date_parse   dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy or ISO → ISO
+ *   sh_this_year, sh_read_digits  the pieces it is made of
  *
  * Method.  Three digit groups with one separator; the order is told by
  * the group of four digits; a real day of a real month of a year from
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-static int this_year(void)
+int sh_this_year(void)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -32,8 +33,7 @@ static int days_in(int y, int m)
     return d[m - 1];
 }
 
-/* digits at *p: count in *nd, value returned (capped) */
-static int read_num(const char **p, int *nd)
+int sh_read_digits(const char **p, int *nd)
 {
     int v = 0;
     *nd = 0;
@@ -56,16 +56,16 @@ int sh_date_parse(const char *s, char iso[11], char *why, size_t whylen)
     iso[0] = 0;
     const char *p = s;
     int n1, n2, n3, d1, d2, d3, y, m, d;
-    int a = read_num(&p, &d1);
+    int a = sh_read_digits(&p, &d1);
     char s1 = *p;
     if (d1 == 0 || (s1 != '/' && s1 != '-' && s1 != '.'))
         goto bad;
     p++;
-    int b = read_num(&p, &d2);
+    int b = sh_read_digits(&p, &d2);
     if (d2 == 0 || *p != s1)
         goto bad;
     p++;
-    int c = read_num(&p, &d3);
+    int c = sh_read_digits(&p, &d3);
     if (d3 == 0 || *p)
         goto bad;
     n1 = a, n2 = b, n3 = c;
@@ -87,9 +87,9 @@ int sh_date_parse(const char *s, char iso[11], char *why, size_t whylen)
                  "%d of %d)", s, d, m, y);
         return -1;
     }
-    if (y < 1800 || y > this_year() + 1) {
+    if (y < 1800 || y > sh_this_year() + 1) {
         snprintf(why, whylen, "'%s': the year %d is out of range (1800 to "
-                 "%d)", s, y, this_year() + 1);
+                 "%d)", s, y, sh_this_year() + 1);
         return -1;
     }
     char buf[40];

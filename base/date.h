@@ -15,4 +15,10 @@
  */
 int sh_date_parse(const char *s, char iso[11], char *why, size_t whylen);
 
+/* The current year (UTC). */
+int sh_this_year(void);
+/* The decimal digits at *p (advanced past them): their value (capped
+   above 100000), their count in *nd (0: no digit at *p). */
+int sh_read_digits(const char **p, int *nd);
+
 #endif

@@ -45,28 +45,6 @@
 /* ------------------------------------------------------------------ */
 /* values                                                               */
 
-static int this_year(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm.tm_year + 1900;
-}
-
-/* digits at *p: count in *nd, value returned (capped) */
-static int read_num(const char **p, int *nd)
-{
-    int v = 0;
-    *nd = 0;
-    while (isdigit((unsigned char)**p)) {
-        if (v < 100000)
-            v = v * 10 + (**p - '0');
-        (*p)++;
-        (*nd)++;
-    }
-    return v;
-}
-
 /* ------------------------------------------------------------------ */
 /* columns                                                              */
 
@@ -380,15 +358,15 @@ static int read_cell(sh_manifest *m, sh_meta *r, rowerr *e, int c,
         break;
     case K_YEAR: {
         const char *q = v;
-        int nd, y = read_num(&q, &nd);
+        int nd, y = sh_read_digits(&q, &nd);
         if (*q || nd != 4) {
             rowerr_add(e, col->name, hdr,
                        "'%s' is not a year of 4 digits (năm hình thành hồ "
                        "sơ, e.g. 2024)", sv);
-        } else if (y < 1800 || y > this_year() + 1) {
+        } else if (y < 1800 || y > sh_this_year() + 1) {
             rowerr_add(e, col->name, hdr,
                        "the year %d is out of range (1800 to %d)", y,
-                       this_year() + 1);
+                       sh_this_year() + 1);
         } else {
             *meta_int(r, c) = y;
         }
@@ -397,7 +375,7 @@ static int read_cell(sh_manifest *m, sh_meta *r, rowerr *e, int c,
     }
     case K_COUNT: {
         const char *q = v;
-        int nd, x = read_num(&q, &nd);
+        int nd, x = sh_read_digits(&q, &nd);
         if (*q || nd == 0)
             rowerr_add(e, col->name, hdr,
                        "'%s' is not a whole number of 0 or more", sv);
@@ -431,7 +409,7 @@ static int read_cell(sh_manifest *m, sh_meta *r, rowerr *e, int c,
             return SH_ENOMEM;
         }
         const char *q = f;
-        int nd, years = read_num(&q, &nd);
+        int nd, years = sh_read_digits(&q, &nd);
         char norm[32] = "";
         if (!strcmp(f, "vinh vien"))
             snprintf(norm, sizeof norm, "Vĩnh viễn");
