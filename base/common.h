@@ -82,9 +82,7 @@ void sh_buf_release(sh_buf *b);          /* frees data, zeroes b */
 int sh_buf_add_safe(sh_buf *b, const char *s);
 /* Write s to f escaped as sh_buf_add_safe does, without a buffer. */
 void sh_fputs_safe(const char *s, FILE *f);
-/* 1 if s is a real calendar date written YYYY, YYYY-MM or YYYY-MM-DD
-   (year 1..9999, month 1..12, day within the month, leap years), else 0. */
-int sh_date_valid(const char *s);
+/* Dates: base/date.h. */
 
 /* ---- files ---- */
 /* Read a whole file (limit: max bytes, 0 = no limit). *out malloc'd. */

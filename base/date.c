@@ -2,6 +2,7 @@
  * date.c — dates as Vietnamese clerks write them.
  *
  *   sh_date_parse   dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy or ISO → ISO
+ *   sh_date_valid   a real date written YYYY, YYYY-MM or YYYY-MM-DD
  *   sh_this_year, sh_read_digits  the pieces it is made of
  *
  * Method.  Three digit groups with one separator; the order is told by
@@ -14,6 +15,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,3 +105,14 @@ bad:
     return -1;
 }
 
+int sh_date_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n != 4 && n != 7 && n != 10)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((i == 4 || i == 7) ? s[i] != '-' : !isdigit((unsigned char)s[i]))
+            return 0;
+    int y = atoi(s), m = n >= 7 ? atoi(s + 5) : 1, d = n == 10 ? atoi(s + 8) : 1;
+    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days_in(y, m);
+}

@@ -15,6 +15,9 @@
  */
 int sh_date_parse(const char *s, char iso[11], char *why, size_t whylen);
 
+/* 1 if s is a real calendar date written YYYY, YYYY-MM or YYYY-MM-DD
+   (year 1..9999, month 1..12, day within the month, leap years), else 0. */
+int sh_date_valid(const char *s);
 /* The current year (UTC). */
 int sh_this_year(void);
 /* The decimal digits at *p (advanced past them): their value (capped

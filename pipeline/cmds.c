@@ -7,6 +7,7 @@
  *
  * Both open the catalog read-only, so they run while a run writes (WAL).
  */
+#include "../base/date.h"
 #include "pipeline.h"
 #include "../base/opts.h"
 #include "../index/docs.h"

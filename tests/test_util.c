@@ -1,4 +1,5 @@
 /* test_util.c — common helpers: natural order, buffers, atomic write. */
+#include "../base/date.h"
 #include "test.h"
 #include "../base/common.h"
 #include "../base/opts.h"

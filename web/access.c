@@ -26,6 +26,7 @@
  * word boxes, a PDF — and so is every such request answered "not found",
  * with what was asked, so probing other agencies' ids leaves a trace.
  */
+#include "../base/date.h"
 #include "web_int.h"
 
 #include <errno.h>
