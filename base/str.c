@@ -1,8 +1,7 @@
 /*
  * str.c — small string and clock helpers: natural order, strdup of NULL,
  * the monotonic clock and UTC timestamps, control characters escaped for
- * logs and terminals (sh_buf_add_safe, sh_fputs_safe), calendar dates
- * (sh_date_valid).
+ * logs and terminals (sh_buf_add_safe, sh_fputs_safe).
  *
  * Method (escaping).  The text is walked as UTF-8: a valid sequence of a
  * printable character is copied, a C0/DEL byte or a C1 code point (which
