@@ -19,6 +19,8 @@
  *                                                                  api.c
  *   GET  /static/app.js, /static/app.css                        assets.c
  *   GET  /review, /api/review    the clerk's queue (403 to officers) review.c
+ *   GET  /review/ID/N, /api/review/ID/N   a clerk's page view and its data
+ *   POST /api/review/ID          a clerk's save (JSON)          review_api.c
  *
  * Method.  One thread per connection (a page render takes a fraction of a
  * second and must not stall other officers), bounded per client address
@@ -101,6 +103,8 @@ enum MHD_Result sh__web_route(sh__web_ctx *c)
                                       "Chưa đăng nhập hoặc phiên đã hết hạn.");
         return sh__web_redirect(c, "/login", NULL);
     }
+    if (post && starts(url, "/api/review/"))
+        return sh__web_api_review_save(c, url + strlen("/api/review/"));
     if (post)
         return sh__web_not_found(c, api);
     if (!strcmp(url, "/"))
