@@ -14,7 +14,8 @@
  *   start    "page", "start" 0/1          a văn bản starts here / joins
  *   word     "page", "word" N, "text"     word N of the text layer
  * "page" is the PDF page number, or "page_id" the page row (a blank page
- * is in no PDF).
+ * is in no PDF), or "file", "frame" (from 1) and "part" (0/1) the sheet
+ * (what stays while the dossier is rebuilt).
  *
  * Method.  Only a clerk of the dossier's agency or an admin saves: an
  * officer is answered 403, a clerk of another agency 404 as for a dossier
@@ -129,8 +130,23 @@ static int apply(sqlite3 *db, sh__web_ctx *c, const char *id, const char *a,
         return rc;
     }
     sh_review_sheet s;
-    if ((rc = sh_review_sheet_find(db, id, jint(b, "page", 0),
-                                   (int64_t)jint(b, "page_id", 0), &s, err)))
+    int64_t pid = jint(b, "page_id", 0);
+    const char *file = json_string_value(json_object_get(b, "file"));
+    sqlite3_stmt *st;
+    if (file && !sh_db_prep(db, "SELECT id FROM page WHERE dossier=? AND"
+                            " source_name=? AND frame=? AND part=?", &st,
+                            NULL)) {
+        /* the sheet by what does not change when it is read again */
+        sh_db_bind_text(st, 1, id);
+        sh_db_bind_text(st, 2, file);
+        sqlite3_bind_int(st, 3, jint(b, "frame", 0) - 1);
+        sqlite3_bind_int(st, 4, jint(b, "part", 0));
+        pid = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+                                             : -1;
+        sqlite3_finalize(st);
+    }
+    if ((rc = sh_review_sheet_find(db, id, file ? 0 : jint(b, "page", 0),
+                                   pid, &s, err)))
         return rc == SH_EUSAGE
                    ? sh_errf(err, rc, "Hồ sơ không có trang này (hoặc đang "
                              "được xử lý lại: chờ rồi tải lại trang).")
