@@ -383,3 +383,226 @@ int sh_review_state(sqlite3 *db, const char *id, int *version, int *edits,
     sqlite3_finalize(st);
     return SH_OK;
 }
+
+void sh_review_sheet_release(sh_review_sheet *s)
+{
+    free(s->source_name);
+    free(s->sha);
+    memset(s, 0, sizeof *s);
+}
+
+int sh_review_sheet_find(sqlite3 *db, const char *id, int pageno,
+                         int64_t page_id, sh_review_sheet *s, sh_err *err)
+{
+    memset(s, 0, sizeof *s);
+    sqlite3_stmt *st;
+    int rc = sh_db_prep(db,
+        "SELECT p.id, p.source_name, p.source_sha256, p.frame, p.part,"
+        " ifnull(p.pageno, 0), ifnull(p.quarter, 0), (SELECT count(*) FROM"
+        " page q WHERE q.dossier=p.dossier AND q.source_name=p.source_name"
+        " AND q.frame=p.frame) FROM page p WHERE p.dossier=?1 AND"
+        " (CASE WHEN ?2>0 THEN p.pageno=?2 ELSE p.id=?3 END)", &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, pageno);
+    sqlite3_bind_int64(st, 3, page_id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        s->page_id = sqlite3_column_int64(st, 0);
+        s->source_name = sh_db_col_dup(st, 1, 0, NULL);
+        s->sha = sh_db_col_dup(st, 2, 0, NULL);
+        s->frame = sqlite3_column_int(st, 3);
+        s->part = sqlite3_column_int(st, 4);
+        s->pageno = sqlite3_column_int(st, 5);
+        s->quarter = sqlite3_column_int(st, 6);
+        s->nparts = sqlite3_column_int(st, 7);
+    }
+    sqlite3_finalize(st);
+    if (r == SQLITE_ROW && !s->source_name) {
+        sh_review_sheet_release(s);
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    }
+    if (r != SQLITE_ROW)
+        return r == SQLITE_DONE
+                   ? sh_errf(err, SH_EUSAGE, "dossier %s has no page %lld",
+                             id, pageno > 0 ? (long long)pageno
+                                            : (long long)page_id)
+                   : sh_errf(err, SH_EINDEX, "catalog: %s",
+                             sqlite3_errmsg(db));
+    return SH_OK;
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL
+               ? json_null()
+               : json_integer(sqlite3_column_int(st, i));
+}
+
+int sh_review_set_sheet(sqlite3 *db, const char *id, const sh_review_sheet *s,
+                        int what, int value, const char *user,
+                        json_t **before, sh_err *err)
+{
+    static const char *const col[] = {NULL, "quarter", "split", "blank"};
+    static const int hi[] = {0, 3, 999, 1};
+    if (before)
+        *before = NULL;
+    if (what < SH_REVIEW_ACCEPT || what > SH_REVIEW_BLANK || value < 0 ||
+        value > hi[what])
+        return sh_errf(err, SH_EUSAGE, "%s: %d is out of range (0..%d)",
+                       col[what] ? col[what] : "accept", value, hi[what]);
+    sqlite3_stmt *st;
+    int rc = sh_db_prep(db, "SELECT quarter, split, blank FROM review_page"
+                        " WHERE dossier=? AND source_name=? AND frame=?",
+                        &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, id);
+    sh_db_bind_text(st, 2, s->source_name);
+    sqlite3_bind_int(st, 3, s->frame);
+    json_t *b = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        b = json_pack("{sososo}", "quarter", col_json(st, 0), "split",
+                      col_json(st, 1), "blank", col_json(st, 2));
+    else
+        b = json_pack("{snsnsn}", "quarter", "split", "blank");
+    sqlite3_finalize(st);
+    char sql[512], when[SH_ISO_LEN], fr[16], val[16];
+    sh_now_iso(when);
+    snprintf(fr, sizeof fr, "%d", s->frame);
+    snprintf(val, sizeof val, "%d", value);
+    if (col[what])
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO review_page(dossier, source_name, frame,"
+                 " source_sha256, %s, accepted, user, time) VALUES(?1, ?2,"
+                 " ?3, ?4, ?5, 1, ?6, ?7) ON CONFLICT DO UPDATE SET %s=?5,"
+                 " source_sha256=?4, accepted=1, user=?6, time=?7",
+                 col[what], col[what]);
+    else
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO review_page(dossier, source_name, frame,"
+                 " source_sha256, accepted, user, time) VALUES(?1, ?2, ?3,"
+                 " ?4, 1, ?6, ?7) ON CONFLICT DO UPDATE SET"
+                 " accepted=1+0*?5, user=?6, time=?7");
+    rc = sh_db_run(db, sql, 7, (const char *[]){id, s->source_name, fr,
+                                                s->sha, val, user, when},
+                   err);
+    if (!rc)
+        rc = saved_by(db, id, user, err);
+    if (!rc && before)
+        *before = b;
+    else
+        json_decref(b);
+    return rc;
+}
+
+int sh_review_set_start(sqlite3 *db, const char *id, const sh_review_sheet *s,
+                        int start, const char *user, int *before,
+                        sh_err *err)
+{
+    if (before)
+        *before = -1;
+    sqlite3_stmt *st;
+    int rc = sh_db_prep(db, "SELECT start FROM review_start WHERE dossier=?"
+                        " AND source_name=? AND frame=? AND part=?", &st,
+                        err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, id);
+    sh_db_bind_text(st, 2, s->source_name);
+    sqlite3_bind_int(st, 3, s->frame);
+    sqlite3_bind_int(st, 4, s->part);
+    if (sqlite3_step(st) == SQLITE_ROW && before)
+        *before = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    char when[SH_ISO_LEN], fr[16], pa[16], v[4];
+    sh_now_iso(when);
+    snprintf(fr, sizeof fr, "%d", s->frame);
+    snprintf(pa, sizeof pa, "%d", s->part);
+    snprintf(v, sizeof v, "%d", start != 0);
+    rc = sh_db_run(db, "INSERT OR REPLACE INTO review_start(dossier,"
+                   " source_name, frame, part, start, user, time)"
+                   " VALUES(?,?,?,?,?,?,?)", 7,
+                   (const char *[]){id, s->source_name, fr, pa, v, user,
+                                    when}, err);
+    return rc ? rc : saved_by(db, id, user, err);
+}
+
+int sh_review_word_check(const char *text, char **out, sh_err *err)
+{
+    *out = NULL;
+    const char *v = text ? text : "";
+    size_t n = strlen(v);
+    if (n == 0)
+        return sh_errf(err, SH_EINPUT, "the word is empty");
+    if (u8_check((const uint8_t *)v, n))
+        return sh_errf(err, SH_EINPUT, "the word is not valid UTF-8");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || v[i] == 0x7f)
+            return sh_errf(err, SH_EINPUT, "one word: no spaces or control "
+                           "characters");
+    size_t nn = 0;
+    uint8_t *nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)v, n, NULL,
+                                &nn);
+    char *s = nfc ? malloc(nn + 1) : NULL;
+    if (!s) {
+        free(nfc);
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    }
+    memcpy(s, nfc, nn);
+    s[nn] = 0;
+    free(nfc);
+    if (u8_mbsnlen((const uint8_t *)s, nn) > 100) {
+        free(s);
+        return sh_errf(err, SH_EINPUT, "the word is longer than 100 "
+                       "characters");
+    }
+    *out = s;
+    return SH_OK;
+}
+
+int sh_review_set_word(sqlite3 *db, const char *id, const sh_review_sheet *s,
+                       int word, const char *text, const char *user,
+                       char **was, char **before, sh_err *err)
+{
+    *was = NULL;
+    if (before)
+        *before = NULL;
+    sqlite3_stmt *st;
+    int rc = sh_db_prep(db, "SELECT json_extract(words, '$[' || ?2 ||"
+                        " '][9]') FROM page WHERE id=?1", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, s->page_id);
+    sqlite3_bind_int(st, 2, word);
+    if (word >= 0 && sqlite3_step(st) == SQLITE_ROW)
+        *was = sh_db_col_dup(st, 0, 0, NULL);
+    sqlite3_finalize(st);
+    if (!*was)
+        return sh_errf(err, SH_EUSAGE, "page %d has no word %d", s->pageno,
+                       word);
+    if (before && !sh_db_prep(db, "SELECT text FROM review_word WHERE"
+                              " dossier=? AND source_name=? AND frame=? AND"
+                              " part=? AND word=?", &st, NULL)) {
+        sh_db_bind_text(st, 1, id);
+        sh_db_bind_text(st, 2, s->source_name);
+        sqlite3_bind_int(st, 3, s->frame);
+        sqlite3_bind_int(st, 4, s->part);
+        sqlite3_bind_int(st, 5, word);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *before = sh_db_col_dup(st, 0, 0, NULL);
+        sqlite3_finalize(st);
+    }
+    char when[SH_ISO_LEN], fr[16], pa[16], wn[16];
+    sh_now_iso(when);
+    snprintf(fr, sizeof fr, "%d", s->frame);
+    snprintf(pa, sizeof pa, "%d", s->part);
+    snprintf(wn, sizeof wn, "%d", word);
+    rc = sh_db_run(db, "INSERT OR REPLACE INTO review_word(dossier,"
+                   " source_name, frame, part, word, was, text, user, time)"
+                   " VALUES(?,?,?,?,?,?,?,?,?)", 9,
+                   (const char *[]){id, s->source_name, fr, pa, wn, *was,
+                                    text, user, when}, err);
+    return rc ? rc : saved_by(db, id, user, err);
+}

@@ -139,4 +139,60 @@ int sh_review_state(sqlite3 *db, const char *id, int *version, int *edits,
                     int *approved, char *by, char *at, size_t n,
                     sh_err *err);
 
+/* ---- a sheet's decisions (the site's review page, web/review_api.c) ---- */
+
+/* One page row of a dossier, as a clerk's decision names it. */
+typedef struct sh_review_sheet {
+    int64_t page_id;
+    char *source_name, *sha;   /* the scanned file and its bytes' SHA-256 */
+    int frame, part;           /* frame from 0; part 0/1 of a two-up sheet */
+    int pageno;                /* 1-based PDF page; 0: not in the PDF     */
+    int quarter;               /* total quarter turns as recognised        */
+    int nparts;                /* pages the sheet gave (2: split)          */
+} sh_review_sheet;
+
+/* Find the page of dossier id by its PDF page number pageno (> 0), else
+   by its row id page_id (a blank page is in no PDF).  Returns SH_OK,
+   SH_EUSAGE (no such page) or SH_EINDEX.  Release s. */
+int sh_review_sheet_find(sqlite3 *db, const char *id, int pageno,
+                         int64_t page_id, sh_review_sheet *s, sh_err *err);
+void sh_review_sheet_release(sh_review_sheet *s);
+
+/* What a clerk forces on a sheet (review_page). */
+enum {
+    SH_REVIEW_ACCEPT,    /* looked at, as recognised: value unused        */
+    SH_REVIEW_QUARTER,   /* value 0..3: total clockwise quarter turns     */
+    SH_REVIEW_SPLIT,     /* value 0: one page; 1..999: cut at per-mille x  */
+    SH_REVIEW_BLANK      /* value 0/1                                     */
+};
+
+/* Record decision `what` with value for sheet s of dossier id as user
+   (the sheet leaves the queue).  Inside the caller's transaction.
+   *before [optional]: a new JSON object {"quarter","split","blank"} of
+   what was forced before (null = as detected).  Returns SH_OK, SH_EUSAGE
+   (value out of range) or SH_EINDEX. */
+int sh_review_set_sheet(sqlite3 *db, const char *id, const sh_review_sheet *s,
+                        int what, int value, const char *user,
+                        json_t **before, sh_err *err);
+
+/* Page s starts a văn bản (start 1) or continues the one before (0), as
+   user decided.  *before [optional]: the previous decision, -1 = none.
+   Returns SH_OK or SH_EINDEX. */
+int sh_review_set_start(sqlite3 *db, const char *id, const sh_review_sheet *s,
+                        int start, const char *user, int *before,
+                        sh_err *err);
+
+/* Check a word a clerk typed: valid UTF-8, no spaces or control
+   characters, 1..100 characters; *out the NFC text (malloc'd).  Returns
+   SH_OK or SH_EINPUT with err saying why. */
+int sh_review_word_check(const char *text, char **out, sh_err *err);
+
+/* Word number word (from 0) of page s's text layer is text.  *was: the
+   word as the OCR read it (malloc'd), *before [optional]: the previous
+   correction (malloc'd, NULL = none).  Returns SH_OK, SH_EUSAGE (no such
+   word) or SH_EINDEX. */
+int sh_review_set_word(sqlite3 *db, const char *id, const sh_review_sheet *s,
+                       int word, const char *text, const char *user,
+                       char **was, char **before, sh_err *err);
+
 #endif

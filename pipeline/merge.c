@@ -23,7 +23,8 @@
  * had.  Otherwise the PDF is copied to DIR/pdf/ID.pdf (temp file, fsync,
  * rename, fsync of the folder), then one transaction on the target puts
  * in the dossier row (pdf = the new path), its source rows and all its
- * page rows (every column but the row id, which the target assigns), adds
+ * page rows (every column but the row id, which the target assigns), the
+ * clerks' review rows (review_*: decisions, fields, approval), adds
  * the placed pages to the full-text index (sh_index_add, through the
  * target's sh_db_open so our tokenizer is used) and records an event
  * what='merged' naming the shard — the provenance of the copy.  Shard runs
@@ -357,6 +358,11 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
         "DELETE FROM source WHERE dossier=?",
         "DELETE FROM document WHERE dossier=?",
         "DELETE FROM dossier_meta WHERE dossier=?",
+        "DELETE FROM review_dossier WHERE dossier=?",
+        "DELETE FROM review_page WHERE dossier=?",
+        "DELETE FROM review_start WHERE dossier=?",
+        "DELETE FROM review_field WHERE dossier=?",
+        "DELETE FROM review_word WHERE dossier=?",
         "DELETE FROM dossier WHERE id=?"};
     for (size_t i = 0; !rc && i < SH_ARRAY_LEN(del); i++)
         if (!(rc = sh_db_prep(m->db, del[i], &st, err))) {
@@ -378,6 +384,18 @@ static int put_rows(merge *m, sqlite3 *sdb, const char *shard, const char *id,
                         NULL, err)) ||
         (rc = copy_rows(sdb, m->db, "dossier_meta", "dossier", id, NULL, NULL,
                         NULL, err)))
+        goto out;
+    /* What its clerks decided in the shard (index/review.h). */
+    static const char *const review[] = {"review_dossier", "review_page",
+        "review_start", "review_field", "review_word"};
+    for (size_t i = 0; !rc && i < SH_ARRAY_LEN(review); i++) {
+        json_t *have = columns(sdb, review[i]);  /* a shard from before */
+        if (json_array_size(have))
+            rc = copy_rows(sdb, m->db, review[i], "dossier", id, NULL, NULL,
+                           NULL, err);
+        json_decref(have);
+    }
+    if (rc)
         goto out;
     if ((rc = sh_db_prep(m->db,
                    "SELECT id, text FROM page WHERE dossier=? AND pageno IS "

@@ -267,6 +267,7 @@ static int assemble(run *r, int d, sh_err *err)
     sh_pdf *w = NULL;
     int rc, npages = 0;
     int64_t *ids = NULL;
+    char **texts = NULL;    /* [npages]: corrected text, NULL = as read */
     int cap = 0;
     docs dx = {0};
     sh_buf where = {0};     /* "file page N\0" per PDF page, for messages */
@@ -279,7 +280,7 @@ static int assemble(run *r, int d, sh_err *err)
                     "SELECT p.id, p.geom, p.words, p.kind,"
                     " (SELECT q.id FROM page q WHERE q.dossier=p.dossier AND"
                     "  q.source_name=p.source_name AND q.frame=p.frame AND"
-                    "  q.part=0) AS img_id, p.source_name, p.frame"
+                    "  q.part=0) AS img_id, p.source_name, p.frame, p.part"
                     " FROM page p JOIN source s ON s.dossier=p.dossier AND"
                     " s.name=p.source_name WHERE p.dossier=? ORDER BY s.seq,"
                     " p.frame, p.part",
@@ -327,6 +328,18 @@ static int assemble(run *r, int d, sh_err *err)
         prev_img = img_id;
         sh_words ws;
         words_from_json((const char *)sqlite3_column_text(st, 2), &ws);
+        /* a clerk's word corrections and văn bản boundaries */
+        int fixed = 0, start = -1;
+        rc = sh_run_review_page(r, in->id,
+                                (const char *)sqlite3_column_text(st, 5),
+                                sqlite3_column_int(st, 6),
+                                sqlite3_column_int(st, 7), &ws, &fixed,
+                                &start, err);
+        if (rc) {
+            sh_words_release(&ws);
+            sh_pdf_image_release(&img);
+            goto out;
+        }
         sh_pdf_page pg = {0};
         pg.w_pt = g.page_w_pt;
         pg.h_pt = g.page_h_pt;
@@ -348,8 +361,11 @@ static int assemble(run *r, int d, sh_err *err)
         }
         rc = sh_pdf_add_page(w, &pg, err);
         sh_doc_fields f;
-        if (!rc && !(rc = sh_fields_extract(&ws, g.ocr_w, g.ocr_h, &f)))
+        if (!rc && !(rc = sh_fields_extract(&ws, g.ocr_w, g.ocr_h, &f))) {
+            if (start >= 0)
+                f.start_conf = start ? 1.0f : 0.0f;
             rc = docs_page(&dx, npages + 1, &f);
+        }
         /* Weak OCR (noise, specks) is not held to the read-back: a
            difference there is logged, not fatal. */
         double conf = 0;
@@ -373,19 +389,29 @@ static int assemble(run *r, int d, sh_err *err)
         }
         else if (rc == SH_ENOMEM)
             sh_errf(err, rc, "out of memory");
-        sh_words_release(&ws);
         sh_pdf_image_release(&img);
-        if (rc)
+        if (rc) {
+            sh_words_release(&ws);
             goto out;
+        }
         if (npages == cap) {
             cap = cap ? 2 * cap : 64;
             int64_t *p = realloc(ids, (size_t)cap * sizeof *p);
-            if (!p) {
+            char **t = p ? realloc(texts, (size_t)cap * sizeof *t) : NULL;
+            if (p)
+                ids = p;
+            if (!t) {
+                sh_words_release(&ws);
                 rc = sh_errf(err, SH_ENOMEM, "out of memory");
                 goto out;
             }
-            ids = p;
+            texts = t;
         }
+        /* a corrected page's text is stored and indexed as corrected */
+        texts[npages] = fixed ? ws.text : NULL;
+        if (fixed)
+            ws.text = NULL;
+        sh_words_release(&ws);
         ids[npages++] = id;
     }
     sqlite3_finalize(st);
@@ -446,11 +472,12 @@ static int assemble(run *r, int d, sh_err *err)
         rc = sh_indexer_open(r->db, &ix, err);
     for (int i = 0; !rc && i < npages; i++) {
         if ((rc = sh_db_prep(r->db,
-                       "UPDATE page SET pageno=? WHERE id=? RETURNING text",
-                       &st, err)))
+                       "UPDATE page SET pageno=?1, text=coalesce(?3, text)"
+                       " WHERE id=?2 RETURNING text", &st, err)))
             break;
         sqlite3_bind_int(st, 1, i + 1);
         sqlite3_bind_int64(st, 2, ids[i]);
+        sh_db_bind_text(st, 3, texts[i]);
         if (sqlite3_step(st) == SQLITE_ROW)
             rc = sh_indexer_add(ix, ids[i],
                                 (const char *)sqlite3_column_text(st, 0), err);
@@ -518,6 +545,9 @@ out:
     docs_release(&dx);
     sh_buf_release(&where);
     free(where_at);
+    for (int i = 0; texts && i < npages; i++)
+        free(texts[i]);
+    free(texts);
     free(ids);
     return rc;
 }

@@ -32,6 +32,8 @@ typedef struct job {
     int render;         /* 1: image only (OCR result cached) */
     char *path, *name;
     int frame;
+    int force[3];       /* a clerk's quarter, split, blank as in
+                           sh_prep_opts' force_* (0 = detect) */
 } job;
 
 typedef struct worker {
@@ -172,6 +174,33 @@ int sh_run_review_withdraw(run *r, int d, const char *base,
    Returns SH_OK or SH_ENOMEM. */
 int sh_run_review_fields(run *r, const char *id, struct sh_doc_fields *f,
                          int n, sh_err *err);
+
+/* The forced geometry of page p's sheet (alias rp), as the worker's job
+   takes it (sh_prep_opts' force_quarter, force_split, force_blank: 0 =
+   detect), and as the worker records it in the page's geom ("forced":
+   "qQ sS bB"). */
+#define SH_RUN_REVIEW_FORCE_COLS                                             \
+    "ifnull(rp.quarter + 1, 0), CASE WHEN rp.split IS NULL THEN 0 WHEN"     \
+    " rp.split = 0 THEN -1 ELSE rp.split END, CASE WHEN rp.blank IS NULL"   \
+    " THEN 0 WHEN rp.blank THEN 1 ELSE -1 END"
+#define SH_RUN_REVIEW_FORCE_JOIN                                             \
+    "LEFT JOIN review_page rp ON rp.dossier=p.dossier AND"                   \
+    " rp.source_name=p.source_name AND rp.frame=p.frame AND"                \
+    " (rp.source_sha256 IS NULL OR rp.source_sha256=p.source_sha256)"
+/* Forget the pages of dossier id's sheets whose forced geometry is not
+   the one they were recognised with: they are queued for OCR again (and
+   only they).  Returns SH_OK or a catalog error. */
+int sh_run_review_requeue(run *r, const char *id, sh_err *err);
+/* What a clerk decided for one page of dossier id (sheet source, frame,
+   part) at assembly: the word corrections that still apply are put into
+   ws (whose text is then rebuilt: *fixed = 1 when the page has any
+   correction, its text to be stored and indexed); *start: 1 the page
+   starts a văn bản, 0 it continues one, -1 as read.  Returns SH_OK or
+   SH_ENOMEM. */
+struct sh_words;
+int sh_run_review_page(run *r, const char *id, const char *source,
+                       int frame, int part, struct sh_words *ws, int *fixed,
+                       int *start, sh_err *err);
 
 /* ---- run_report.c ------------------------------------------------- */
 

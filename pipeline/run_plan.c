@@ -253,6 +253,9 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
     if (!rc)
         rc = sh_run_review_withdraw(r, d, base, old_sig[0] ? old_sig : NULL,
                                     err);
+    /* a sheet whose geometry a clerk changed is recognised again */
+    if (!rc)
+        rc = sh_run_review_requeue(r, in->id, err);
     char *mwhy = NULL;
     if (!rc && mf)
         rc = sh_manifest_apply(r->db, mf, in->id, &mwhy, err);
@@ -384,9 +387,11 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
     rc = sh_db_prep(r->db,
               "SELECT p.id, p.source_name, p.frame, p.state, p.quarter,"
               " p.tag_rot, p.skew, p.skew_conf, p.osd_conf, p.ocr_w, p.ocr_h,"
-              " p.ocr_dpi, p.page_w_pt, p.page_h_pt, p.error, s.path"
+              " p.ocr_dpi, p.page_w_pt, p.page_h_pt, p.error, s.path, "
+              SH_RUN_REVIEW_FORCE_COLS
               " FROM page p JOIN source s ON s.dossier=p.dossier AND"
-              " s.name=p.source_name WHERE p.dossier=? AND p.part=0"
+              " s.name=p.source_name " SH_RUN_REVIEW_FORCE_JOIN
+              " WHERE p.dossier=? AND p.part=0"
               " ORDER BY s.seq, p.frame",
               &st, err);
     if (rc)
@@ -399,6 +404,8 @@ int sh_run_plan_dossier(run *r, int d, sh_err *err)
         const char *state = (const char *)sqlite3_column_text(st, 3);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         j.frame = sqlite3_column_int(st, 2);
+        for (int k = 0; k < 3; k++)
+            j.force[k] = sqlite3_column_int(st, 16 + k);
         if (state && (!strcmp(state, "quarantined") ||
                       !strcmp(state, "timeout"))) {
             /* Same bytes crashed or timed out before: do not retry. */

@@ -99,6 +99,10 @@ static int send_job(run *r, worker *w, int ji)
                           "path", j->path, "frame", j->frame, "img", ip,
                           "timeout", r->page_timeout, "mode",
                           j->render ? "render" : "ocr");
+    if (j->force[0] || j->force[1] || j->force[2])
+        json_object_set_new(o, "force", json_pack("{sisisi}", "quarter",
+                            j->force[0], "split", j->force[1], "blank",
+                            j->force[2]));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)

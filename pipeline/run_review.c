@@ -19,6 +19,8 @@
 #include "run_int.h"
 #include "../index/review.h"
 #include "../ocr/fields.h"
+#include "../ocr/ocr.h"
+#include "../base/vntext.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -119,4 +121,85 @@ int sh_run_review_fields(run *r, const char *id, sh_doc_fields *f, int n,
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+int sh_run_review_requeue(run *r, const char *id, sh_err *err)
+{
+    sqlite3_stmt *st;
+    /* the page rows of every sheet of the dossier whose decision differs
+       from the one its part 0 was recognised with */
+    int rc = sh_db_prep(r->db,
+        "DELETE FROM page WHERE dossier=?1 AND (source_name, frame) IN"
+        " (SELECT p.source_name, p.frame FROM page p "
+        SH_RUN_REVIEW_FORCE_JOIN " WHERE p.dossier=?1 AND p.part=0 AND"
+        " p.state='ocr' AND rp.dossier IS NOT NULL AND printf('q%d s%d b%d',"
+        " " SH_RUN_REVIEW_FORCE_COLS ") <> ifnull(json_extract(p.geom,"
+        " '$.forced'), 'q0 s0 b0')) RETURNING source_name, frame", &st, err);
+    if (rc)
+        return rc;
+    sh_db_bind_text(st, 1, id);
+    int r2;
+    while ((r2 = sqlite3_step(st)) == SQLITE_ROW)
+        sh_log(SH_LOG_INFO, "%s/%s page %d: a clerk changed its geometry; "
+               "recognised again", id, sqlite3_column_text(st, 0),
+               sqlite3_column_int(st, 1) + 1);
+    sqlite3_finalize(st);
+    if (r2 != SQLITE_DONE)
+        return sh_errf(err, SH_EINDEX, "catalog: %s", sqlite3_errmsg(r->db));
+    return SH_OK;
+}
+
+int sh_run_review_page(run *r, const char *id, const char *source,
+                       int frame, int part, sh_words *ws, int *fixed,
+                       int *start, sh_err *err)
+{
+    *fixed = 0;
+    *start = -1;
+    sqlite3_stmt *st;
+    if (sh_db_prep(r->db, "SELECT word, was, text FROM review_word WHERE"
+                   " dossier=? AND source_name=? AND frame=? AND part=?",
+                   &st, NULL))
+        return SH_OK;   /* no review tables */
+    sh_db_bind_text(st, 1, id);
+    sh_db_bind_text(st, 2, source);
+    sqlite3_bind_int(st, 3, frame);
+    sqlite3_bind_int(st, 4, part);
+    int rc = SH_OK;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int n = sqlite3_column_int(st, 0);
+        const char *was = (const char *)sqlite3_column_text(st, 1);
+        const char *t = (const char *)sqlite3_column_text(st, 2);
+        *fixed = 1;
+        /* only while the OCR still reads what the clerk corrected */
+        if (n < 0 || n >= ws->n || !was || !t || strcmp(ws->w[n].text, was))
+            continue;
+        char *nt = strdup(t);
+        if (!nt) {
+            rc = sh_errf(err, SH_ENOMEM, "out of memory");
+            break;
+        }
+        free(ws->w[n].text);
+        ws->w[n].text = nt;
+    }
+    sqlite3_finalize(st);
+    if (!rc && *fixed && sh_words_text(ws))
+        rc = sh_errf(err, SH_ENOMEM, "out of memory");
+    /* stored as the OCR's text is (run_pool.c) */
+    char *norm = NULL;
+    if (!rc && *fixed && sh_text_norm(ws->text, &norm) == SH_OK && norm) {
+        free(ws->text);
+        ws->text = norm;
+    }
+    if (rc || sh_db_prep(r->db, "SELECT start FROM review_start WHERE"
+                         " dossier=? AND source_name=? AND frame=? AND"
+                         " part=?", &st, NULL))
+        return rc;
+    sh_db_bind_text(st, 1, id);
+    sh_db_bind_text(st, 2, source);
+    sqlite3_bind_int(st, 3, frame);
+    sqlite3_bind_int(st, 4, part);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *start = sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    return SH_OK;
 }

@@ -233,6 +233,14 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
         sh_prep_opts po = {0};
         po.orient = sh_ocr_orient;
         po.orient_ctx = eng;
+        /* a clerk's geometry for this sheet (run_plan.c: review_page) */
+        json_t *force = json_object_get(job, "force");
+        po.force_quarter = (int)json_integer_value(json_object_get(force,
+                                                                   "quarter"));
+        po.force_split = (int)json_integer_value(json_object_get(force,
+                                                                 "split"));
+        po.force_blank = (int)json_integer_value(json_object_get(force,
+                                                                 "blank"));
         rc = sh_prep_sheet(&fr, &po, pp, &np, &err);
         t_prep = sh_now() - t;
         if (rc)
@@ -245,6 +253,10 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
             json_object_set_new(gj, "model", json_string(model));
             json_object_set_new(gj, "text_px", json_real(pp[i].text_px));
             json_object_set_new(gj, "soft", json_integer(pp[i].soft));
+            if (force)
+                json_object_set_new(gj, "forced", json_sprintf(
+                    "q%d s%d b%d", po.force_quarter, po.force_split,
+                    po.force_blank));
             json_t *part = json_pack("{so}", "geom", gj);
             json_object_set_new(part, "t", json_pack(
                 "{sfsfsf}", "orient", pp[i].t_orient, "deskew",

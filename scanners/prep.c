@@ -253,6 +253,10 @@ static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
             }
         }
     }
+    if (o && o->force_blank) {          /* a clerk's decision */
+        g->blank = o->force_blank > 0;
+        g->blank_conf = 1;
+    }
     if (o && o->ocr_binary) {
         out->ocr = binarize(desk);
     } else {
@@ -348,7 +352,12 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
        decides the rest. */
     t = sh_now();
     int q = 0, decided = 0;
-    if (o && !o->no_orient) {
+    if (o && o->force_quarter >= 1 && o->force_quarter <= 4) {
+        /* a clerk's turn: no detection */
+        q = (o->force_quarter - 1 - g->tag_rot / 90 + 4) % 4;
+        decided = 1;
+    }
+    if (o && !o->no_orient && !decided) {
         PIX *red = ocr_dpi >= 250 ? pixReduceRankBinary2(bin, 1, NULL)
                                   : pixClone(bin);
         l_float32 up = 0, left = 0;
@@ -406,7 +415,16 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
     t = sh_now();
     g->nparts = 1;
     g->split_conf = 1;
-    if (!(o && o->no_split)) {
+    if (o && o->force_split > 0 && o->force_split < 1000) {
+        /* a clerk's cut, in per-mille of the upright sheet's width */
+        int cut = (int)((double)g->full_w * o->force_split / 1000 + 0.5);
+        if (cut > 0 && cut < g->full_w) {
+            n = 2;
+            g->nparts = 2;
+            regs[0] = boxCreate(0, 0, cut, g->full_h);
+            regs[1] = boxCreate(cut, 0, g->full_w - cut, g->full_h);
+        }
+    } else if (!(o && (o->no_split || o->force_split < 0))) {
         sh_split sp = {0};
         if (sh_layout_split(rot, (int)(ocr_dpi + 0.5), &sp, NULL) == SH_OK) {
             g->split_conf = sp.conf;

@@ -38,6 +38,12 @@ typedef struct sh_prep_opts {
                                instead of the gray one (gray reads better:
                                CER 0.58 % vs 0.77 % on 7 corpus pages,
                                ~18 % slower)                               */
+    /* A clerk's decision (review station) over what prep would detect;
+       0 = detect as usual: */
+    int force_quarter;      /* 1..4: total clockwise quarter turns + 1     */
+    int force_split;        /* -1: one page; 1..999: two pages cut at that
+                               per-mille of the upright sheet's width      */
+    int force_blank;        /* 1: blank; -1: not blank                     */
     sh_orient_fn orient;    /* [optional] orientation detector             */
     void *orient_ctx;
 } sh_prep_opts;

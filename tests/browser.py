@@ -175,8 +175,76 @@ def page_ws_url(port):
     raise RuntimeError("no page target")
 
 
+def review(p, base, check):
+    """A clerk's review: the queue, a page, turn it, split and unsplit a
+    sheet, a CodeNotation, Duyệt hồ sơ (browser.sh checks the outputs)."""
+    def settled(version):
+        # the save answered, the rebuild over, the page data reloaded
+        return p.until("document.body.getAttribute('data-review-busy') === '0' &&"
+                       " +document.body.getAttribute('data-review-version') >= %d"
+                       " && document.querySelectorAll('#rvsheet polygon').length > 0"
+                       % version, timeout=120)
+
+    def version():
+        return int(p.eval("document.body.getAttribute('data-review-version')") or 0)
+
+    def key(k):
+        p.eval("document.dispatchEvent(new KeyboardEvent('keydown', {key: %s}))"
+               % json.dumps(k))
+
+    p.call("Page.navigate", url=base + "/review")
+    p.wait_event("Page.loadEventFired")
+    rows = p.eval("document.querySelectorAll('table.review tbody tr').length")
+    check(bool(rows), f"review_queue ({rows} items)")
+    dossier = p.eval("document.querySelector('table.review tbody td:nth-child(2)').textContent")
+    p.call("Page.navigate", url=f"{base}/review/{dossier}/2")
+    p.wait_event("Page.loadEventFired")
+    check(bool(settled(0)), "review_page_loaded")
+    words = p.eval("document.querySelectorAll('#rvsheet polygon.rvword').length")
+    check(words > 5, f"review_word_boxes ({words})")
+    q0 = p.eval("fetch('/api/review/%s/2').then(r => r.json()).then(j => j.sheet.quarter)" % dossier)
+    # r: the sideways page turned a quarter further
+    v = version()
+    key("r")
+    check(bool(settled(v + 1)), "review_turn_saved")
+    q1 = p.eval("fetch('/api/review/%s/2').then(r => r.json()).then(j => j.sheet.quarter)" % dossier)
+    check(q1 == (q0 + 1) % 4, f"review_turn_applied (quarter {q0} -> {q1})")
+    # s on page 1: split at the middle, then s again: the wrong split removed
+    p.call("Page.navigate", url=f"{base}/review/{dossier}/1")
+    p.wait_event("Page.loadEventFired")
+    settled(0)
+    v = version()
+    key("s")
+    settled(v + 1)
+    n1 = p.eval("fetch('/api/review/%s/1').then(r => r.json()).then(j => j.sheet.nparts)" % dossier)
+    check(n1 == 2, f"review_split ({n1} parts)")
+    v = version()
+    key("s")
+    settled(v + 1)
+    n2 = p.eval("fetch('/api/review/%s/1').then(r => r.json()).then(j => j.sheet.nparts)" % dossier)
+    check(n2 == 1, f"review_split_removed ({n2} part)")
+    # a field: type, Enter
+    v = version()
+    ok = p.eval("(function(){var i=document.querySelector('input[data-field=CodeNotation]');"
+                "if(!i)return false;i.value='QĐ-DUYET';i.dispatchEvent(new KeyboardEvent("
+                "'keydown',{key:'Enter',bubbles:true}));return true;})()")
+    check(bool(ok) and bool(settled(v + 1)), "review_field_saved")
+    manual = p.until("(function(){var i=document.querySelector('input[data-field=CodeNotation]');"
+                     "return i && i.value === 'QĐ-DUYET' && i.previousSibling.textContent"
+                     ".indexOf('cán bộ') >= 0;})()", timeout=30)
+    check(bool(manual), "review_field_manual")
+    v = version()
+    p.eval("document.getElementById('rvapprove').click()")
+    settled(v + 1)
+    st = p.until("document.getElementById('rvstatus').textContent.indexOf('ĐÃ DUYỆT') >= 0",
+                 timeout=30)
+    check(bool(st), "review_approved")
+    print("dossier " + dossier)
+
+
 def main():
     base, user, password, shot = sys.argv[1:5]
+    mode = sys.argv[5] if len(sys.argv) > 5 else "search"
     profile = tempfile.mkdtemp(prefix="sohoa-chromium-")
     proc = None
     failures = 0
@@ -210,6 +278,9 @@ def main():
         check(p.eval("location.pathname") == "/", "login")
         check(p.eval("document.cookie") == "", "cookie_httponly")
 
+        if mode == "review":
+            review(p, base, check)
+            raise StopIteration
         # 3. search through the form
         p.navigate_by(
             "document.getElementById('q').value = 'dat dai';"
@@ -264,6 +335,8 @@ def main():
         # 7. log out
         p.navigate_by("document.querySelector('.who form').submit();")
         check(p.eval("location.pathname") == "/login", "logout")
+    except StopIteration:
+        pass
     except Exception as e:  # a broken step fails the test, with its reason
         print(f"FAIL browser/driver: {e}")
         failures += 1

@@ -52,6 +52,61 @@ done
 [ -n "$PORT" ] || { cat "$TMP/serve.log"; fail_setup "server did not start"; }
 
 /usr/bin/python3 tests/browser.py "http://127.0.0.1:$PORT" officer pw-officer-1 "$SHOT" | tee "$TMP/out"
+# ---- a clerk's review (HS-2024-00002: page 2 is a sideways scan) -------------
+if [ "${REVIEW:-1}" = 1 ]; then
+    WH2=$TMP/wh2 D=HS-2024-00002
+    mkdir -p "$TMP/batch2" && cp -r samples/batch/$D "$TMP/batch2/"
+    "$SOHOA" run --warehouse "$WH2" --agency A --quiet "$TMP/batch2" >"$TMP/run2.log" 2>&1 ||
+        { cat "$TMP/run2.log"; fail_setup "review run failed"; }
+    for u in "lan A clerk" "hoa B clerk" "minh A officer"; do
+        set -- $u
+        echo "pw-$1-review-1" | "$SOHOA" user add --warehouse "$WH2" "$1" --agency "$2" --role "$3" >/dev/null 2>&1
+    done
+    "$SOHOA" serve --warehouse "$WH2" --listen 127.0.0.1:0 >"$TMP/serve2.log" 2>&1 &
+    S2=$!
+    P2=
+    for _ in $(seq 100); do
+        P2=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/serve2.log")
+        [ -n "$P2" ] && break; sleep 0.1
+    done
+    U2=http://127.0.0.1:$P2
+    /usr/bin/python3 tests/browser.py "$U2" lan pw-lan-review-1 "$TMP/shot2.png" review | tee -a "$TMP/out"
+    r() { echo "$1" | tee -a "$TMP/out"; }
+    sql() { sqlite3 -batch -noheader "$WH2/catalog.db" "$1"; }
+    np=$(pdfinfo "$WH2/pdf/$D.pdf" 2>/dev/null | sed -n 's/^Pages: *//p')
+    [ "$np" = 3 ] && r "ok   browser/review_pdf_pages (3)" || r "FAIL browser/review_pdf_pages ($np)"
+    sz=$(pdfinfo -f 2 -l 2 "$WH2/pdf/$D.pdf" 2>/dev/null | sed -n 's/^Page *2 size: *\([0-9.]*\) x \([0-9.]*\).*/\1 \2/p')
+    case "$sz" in "") r "FAIL browser/review_pdf_turned_page (no size)" ;;
+        *) set -- $sz; python3 -c "import sys; sys.exit(0 if float('$1') > float('$2') else 1)" &&
+               r "ok   browser/review_pdf_turned_page (landscape $sz)" || r "FAIL browser/review_pdf_turned_page ($sz)" ;; esac
+    pdftotext "$WH2/pdf/$D.pdf" - 2>/dev/null | grep -q 'CỘNG HÒA' && r "ok   browser/review_pdf_text" || r "FAIL browser/review_pdf_text"
+    "$SOHOA" export --warehouse "$WH2" --all --approved-only --to "$TMP/ex2" >/dev/null 2>&1
+    x=$(find "$TMP/ex2" -name '*.xml' | head -1)
+    grep -q '<CodeNotation source="manual">QĐ-DUYET</CodeNotation>' "$x" 2>/dev/null &&
+        r "ok   browser/review_export_manual" || r "FAIL browser/review_export_manual"
+    grep -q '<Approved by="lan"' "$x" 2>/dev/null && r "ok   browser/review_export_approved" || r "FAIL browser/review_export_approved"
+    a=$(sql "SELECT group_concat(DISTINCT action) FROM audit WHERE user='lan' AND status=200 AND action IN ('review-turn','review-split','review-field','review-approve')")
+    case "$a" in *review-turn*) case "$a" in *review-split*review-field*|*review-field*review-split*) case "$a" in *review-approve*) r "ok   browser/review_audit ($a)" ;; *) r "FAIL browser/review_audit ($a)" ;; esac ;; *) r "FAIL browser/review_audit ($a)" ;; esac ;; *) r "FAIL browser/review_audit ($a)" ;; esac
+    login2() { curl -s -D - -o /dev/null --data-urlencode "user=$1" --data-urlencode "password=pw-$1-review-1" "$U2/login" |
+        sed -n 's/^Set-Cookie: sohoa_session=\([0-9a-f]*\).*/\1/p'; }
+    MINH=$(login2 minh) HOA=$(login2 hoa)
+    c403=0
+    for a in approve accept turn split blank start word field; do
+        c=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sohoa_session=$MINH" -H 'Content-Type: application/json' \
+            --data "{\"version\":0,\"action\":\"$a\",\"page\":1}" "$U2/api/review/$D")
+        [ "$c" = 403 ] && c403=$((c403 + 1))
+    done
+    for u in /review /api/review /review/$D/1 /api/review/$D/1 /review/$D/1.png; do
+        c=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sohoa_session=$MINH" "$U2$u")
+        [ "$c" = 403 ] && c403=$((c403 + 1))
+    done
+    [ $c403 = 13 ] && r "ok   browser/review_officer_403 (13 of 13)" || r "FAIL browser/review_officer_403 ($c403 of 13)"
+    c1=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sohoa_session=$HOA" "$U2/review/$D/1")
+    c2=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: sohoa_session=$HOA" -H 'Content-Type: application/json' --data '{"version":0,"action":"approve"}' "$U2/api/review/$D")
+    n=$(curl -s -H "Cookie: sohoa_session=$HOA" "$U2/api/review" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+    [ "$c1$c2$n" = 4044040 ] && r "ok   browser/review_other_agency_sees_nothing" || r "FAIL browser/review_other_agency ($c1 $c2 $n)"
+    kill $S2 2>/dev/null; wait $S2 2>/dev/null
+fi
 pass=$(grep -c '^ok ' "$TMP/out")
 fail=$(grep -c '^FAIL ' "$TMP/out")
 [ "$fail" = 0 ] || { echo "  server log:"; tail -20 "$TMP/serve.log" | sed 's/^/    /'; }

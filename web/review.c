@@ -105,7 +105,7 @@ enum MHD_Result sh__web_page_review(sh__web_ctx *c)
         sh_web_html_escape(&b, id ? id : "");
         sh_buf_adds(&b, "</td><td>");
         if (json_is_integer(pg)) {
-            sh_buf_adds(&b, "<a href=\"/view/");
+            sh_buf_adds(&b, "<a href=\"/review/");
             sh_web_html_escape(&b, id ? id : "");
             sh_buf_printf(&b, "/%d\">%d</a>", (int)json_integer_value(pg),
                           (int)json_integer_value(pg));

@@ -17,8 +17,12 @@
  *   GET  /api/search?q=&limit=&offset=&agency=&year=&prefix=&type=&code=&from=&to=
  *   GET  /api/page/ID/N?q=       page size in OCR px + boxes of hit words
  *                                                                  api.c
- *   GET  /static/app.js, /static/app.css                        assets.c
+ *   GET  /static/app.js, /static/app.css, /static/review.js     assets.c
  *   GET  /review, /api/review    the clerk's queue (403 to officers) review.c
+ *   GET  /review/ID/N, /review/ID/N.png, /api/review/ID/N   a clerk's page
+ *                                view, the sheet as scanned, its data
+ *                                                              review_page.c
+ *   POST /api/review/ID          a clerk's save (JSON)          review_api.c
  *
  * Method.  One thread per connection (a page render takes a fraction of a
  * second and must not stall other officers), bounded per client address
@@ -71,6 +75,9 @@ enum MHD_Result sh__web_route(sh__web_ctx *c)
     if (get && !strcmp(url, "/static/app.js"))
         return sh__web_reply_static(c, 200, "text/javascript; charset=utf-8",
                                     K_STATIC, sh__web_js, NULL);
+    if (get && !strcmp(url, "/static/review.js"))
+        return sh__web_reply_static(c, 200, "text/javascript; charset=utf-8",
+                                    K_STATIC, sh__web_review_js, NULL);
     if (get && !strcmp(url, "/favicon.ico"))
         return sh__web_reply_static(c, 404, "text/plain; charset=utf-8",
                                     K_STATIC, "no icon\n", NULL);
@@ -101,6 +108,8 @@ enum MHD_Result sh__web_route(sh__web_ctx *c)
                                       "Chưa đăng nhập hoặc phiên đã hết hạn.");
         return sh__web_redirect(c, "/login", NULL);
     }
+    if (post && starts(url, "/api/review/"))
+        return sh__web_api_review_save(c, url + strlen("/api/review/"));
     if (post)
         return sh__web_not_found(c, api);
     if (!strcmp(url, "/"))
@@ -111,6 +120,10 @@ enum MHD_Result sh__web_route(sh__web_ctx *c)
         return sh__web_page_review(c);
     if (!strcmp(url, "/api/review"))
         return sh__web_api_review(c);
+    if (starts(url, "/api/review/"))
+        return sh__web_api_review_page(c, url + strlen("/api/review/"));
+    if (starts(url, "/review/"))
+        return sh__web_page_review_page(c, url + strlen("/review/"));
     if (starts(url, "/api/page/"))
         return sh__web_api_page(c, url + strlen("/api/page/"));
     if (starts(url, "/view/"))

@@ -13,7 +13,10 @@
  *   login.c     login, logout, sessions, the same-origin rule for POSTs
  *   throttle.c  the login throttle (declared in web.h: unit-tested)
  *   assets.c    app.css, app.js, the Content-Security-Policy
- *   review.c    the clerk's review queue
+ *   review.c    the clerk's review queue and page view
+ *   review_page.c the clerk's page view (GET /review/ID/N)
+ *   review_api.c  the clerk's saves (POST /api/review/ID)
+ *   rebuild.c   a saved dossier rebuilt in the background
  *   serve.c     the routes and the command
  *   text.c, words.c: the text helpers declared in web.h
  *
@@ -258,6 +261,19 @@ enum MHD_Result sh__web_api_page(sh__web_ctx *c, const char *rest);
 /* GET /review, GET /api/review: 403 (journalled) unless clerk or admin. */
 enum MHD_Result sh__web_page_review(sh__web_ctx *c);
 enum MHD_Result sh__web_api_review(sh__web_ctx *c);
+/* POST /api/review/ID: one clerk's decision (review_api.c). */
+enum MHD_Result sh__web_api_review_save(sh__web_ctx *c, const char *id);
+/* GET /review/ID/N (and N.png, the sheet as scanned): the clerk's page
+   view; GET /api/review/ID/N: its data (review_page.c). */
+enum MHD_Result sh__web_page_review_page(sh__web_ctx *c, const char *rest);
+enum MHD_Result sh__web_api_review_page(sh__web_ctx *c, const char *rest);
+
+/* ---- the rebuild after a save (rebuild.c) ---- */
+
+/* Rebuild dossier id in the background (`sohoa run --only`); SH_OK when
+   queued.  sh__web_rebuild_busy: 1 while queued or running. */
+int sh__web_rebuild(sh__web_server *srv, const char *id);
+int sh__web_rebuild_busy(const char *id);
 
 /* ---- files (download.c) ---- */
 
@@ -287,6 +303,7 @@ enum MHD_Result sh__web_route(sh__web_ctx *c);
 
 extern const char sh__web_css[];
 extern const char sh__web_js[];
+extern const char sh__web_review_js[];
 extern const char sh__web_csp[];
 
 /* ---- text (text.c) ---- */
