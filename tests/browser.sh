@@ -23,7 +23,7 @@ TMP=$(mktemp -d /tmp/sohoa-browser-XXXXXX)
 SERVER_PID=
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$TMP"
+    [ -n "${BROWSER_KEEP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 fail_setup() { echo "browser: $*"; echo "browser: 0 passed, 1 failed, 0 skipped"; exit 1; }
@@ -73,13 +73,19 @@ if [ "${REVIEW:-1}" = 1 ]; then
     /usr/bin/python3 tests/browser.py "$U2" lan pw-lan-review-1 "$TMP/shot2.png" review | tee -a "$TMP/out"
     r() { echo "$1" | tee -a "$TMP/out"; }
     sql() { sqlite3 -batch -noheader "$WH2/catalog.db" "$1"; }
+    # the site rebuilds the dossier in the background: let the last rebuild end
+    for _ in $(seq 240); do pgrep -f -- "run --only $D" >/dev/null || break; sleep 0.5; done
     np=$(pdfinfo "$WH2/pdf/$D.pdf" 2>/dev/null | sed -n 's/^Pages: *//p')
     [ "$np" = 3 ] && r "ok   browser/review_pdf_pages (3)" || r "FAIL browser/review_pdf_pages ($np)"
     sz=$(pdfinfo -f 2 -l 2 "$WH2/pdf/$D.pdf" 2>/dev/null | sed -n 's/^Page *2 size: *\([0-9.]*\) x \([0-9.]*\).*/\1 \2/p')
     case "$sz" in "") r "FAIL browser/review_pdf_turned_page (no size)" ;;
         *) set -- $sz; python3 -c "import sys; sys.exit(0 if float('$1') > float('$2') else 1)" &&
                r "ok   browser/review_pdf_turned_page (landscape $sz)" || r "FAIL browser/review_pdf_turned_page ($sz)" ;; esac
-    pdftotext "$WH2/pdf/$D.pdf" - 2>/dev/null | grep -q 'CỘNG HÒA' && r "ok   browser/review_pdf_text" || r "FAIL browser/review_pdf_text"
+    # (the whole text first: grep -q would close the pipe early, and under
+    #  pipefail pdftotext's SIGPIPE would fail the check)
+    txt=$(pdftotext "$WH2/pdf/$D.pdf" - 2>/dev/null || true)
+    grep -q 'CỘNG HÒA' <<<"$txt" && r "ok   browser/review_pdf_text" ||
+        { r "FAIL browser/review_pdf_text"; pdftotext "$WH2/pdf/$D.pdf" - 2>&1 | head -12 | sed 's/^/    /'; }
     "$SOHOA" export --warehouse "$WH2" --all --approved-only --to "$TMP/ex2" >/dev/null 2>&1
     x=$(find "$TMP/ex2" -name '*.xml' | head -1)
     grep -q '<CodeNotation source="manual">QĐ-DUYET</CodeNotation>' "$x" 2>/dev/null &&

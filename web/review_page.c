@@ -209,6 +209,7 @@ enum MHD_Result sh__web_api_review_page(sh__web_ctx *c, const char *rest)
                             s.quarter));
         sh_review_sheet_release(&s);
     }
+    json_object_set_new(o, "blank", json_boolean(r.g.blank));
     json_object_set_new(o, "outline", poly(&r.g, m, 0, 0, r.g.ocr_w,
                                            r.g.ocr_h));
     json_object_set_new(o, "crop", poly(&r.g, m, r.g.crop_x, r.g.crop_y,
@@ -306,15 +307,17 @@ enum MHD_Result sh__web_page_review_page(sh__web_ctx *c, const char *rest)
     sh_buf_adds(&b, "\"><p id=\"rvstatus\" class=\"rvstatus\" "
                 "aria-live=\"polite\">Đang tải…</p>"
                 "<p class=\"rvkeys\">Phím: j/k hoặc ←/→ mục sau/trước · a "
-                "chấp nhận · r xoay 90° · s tách/bỏ tách · b trang trắng · "
-                "n văn bản mới từ trang này · Enter lưu trường · bấm vào "
-                "một từ để sửa</p><div class=\"rvbar\">"
+                "chấp nhận · r xoay 90° · s tách/bỏ tách · Shift + bấm "
+                "vào tờ: tách (dời đường tách) tại chỗ bấm · b trang trắng / "
+                "không trắng · n văn bản mới từ trang này / nối vào văn bản "
+                "trước · Enter lưu trường · bấm vào một từ để sửa</p><div class=\"rvbar\">"
                 "<button type=\"button\" data-act=\"accept\">Chấp nhận (a)"
                 "</button><button type=\"button\" data-act=\"turn\">Xoay "
                 "(r)</button><button type=\"button\" data-act=\"split\">"
                 "Tách / bỏ tách (s)</button><button type=\"button\" "
-                "data-act=\"blank\">Trang trắng (b)</button><button "
-                "type=\"button\" data-act=\"start\">Văn bản mới (n)</button>"
+                "data-act=\"blank\">Trắng / không trắng (b)</button><button "
+                "type=\"button\" data-act=\"start\">Văn bản mới / nối (n)"
+                "</button>"
                 "<button type=\"button\" data-act=\"approve\" "
                 "id=\"rvapprove\">Duyệt hồ sơ</button></div>"
                 "<div class=\"rvmain\"><div id=\"rvsheet\" class=\"rvsheet\">"
