@@ -203,5 +203,19 @@ a=$(sql "SELECT count(*) FROM audit WHERE user='mai' AND status=200 AND action I
 [ "$a" -ge 4 ] && ok "site: saves journalled with before and after ($a rows)" || bad "save audit: $a"
 "$SOHOA" audit --warehouse "$WH" --verify >/dev/null 2>&1 && ok "audit chain verifies after the site's saves" || bad "audit --verify after site"
 
+# ---- a merge carries the clerks' work (shards -> one warehouse) ---------------
+"$SOHOA" merge --into "$TMP/merged" --quiet "$WH" >"$TMP/merge.out" 2>&1 || bad "merge: $(cat $TMP/merge.out)"
+msql() { sqlite3 -batch -noheader "$TMP/merged/catalog.db" "$1"; }
+"$SOHOA" status --warehouse "$TMP/merged" --json | python3 -c '
+import json,sys; d=json.load(sys.stdin)["dossiers"][0]; assert d["approved"] is True and d["approved_by"]=="mai", d' &&
+    ok "merge: the approval comes across" || bad "merge approval"
+[ "$(msql "SELECT code_notation FROM document WHERE dossier='$D' AND ordinal=1")" = "QĐ-WEB" ] &&
+    ok "merge: the clerk's CodeNotation comes across" || bad "merge field: $(msql "SELECT code_notation FROM document WHERE dossier='$D'")"
+"$SOHOA" search --warehouse "$TMP/merged" --json ỦYBANXYZ | grep -c '"dossier"' >/dev/null &&
+    ok "merge: the corrected word is searchable" || bad "merge search"
+"$SOHOA" run --warehouse "$TMP/merged" --jobs 2 --quiet "$B" >"$TMP/run3.log" 2>&1
+[ "$(msql "SELECT code_notation FROM document WHERE dossier='$D' AND ordinal=1")" = "QĐ-WEB" ] &&
+    ok "merge then re-run: nothing manual is lost" || bad "merged re-run field"
+
 echo "review: $pass passed, $fail failed"
 [ $fail = 0 ]
