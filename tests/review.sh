@@ -157,6 +157,9 @@ case "$r" in *"không hợp lệ"*" 400") ok "site: a field is checked as doc se
 # a page and the sheet for the clerk
 [ "$(curl -s -o "$TMP/p.html" -w '%{http_code}' -H "Cookie: sohoa_session=$MAI" "$U/review/$D/2")" = 200 ] &&
     grep -q 'review.js' "$TMP/p.html" && ! grep -q '<script>' "$TMP/p.html" && ok "site: the page view (no inline script)" || bad "page view"
+curl -s -H "Cookie: sohoa_session=$MAI" "$U/review" >"$TMP/queue.html"
+grep -q "Cơ quan STNMT: 1 hồ sơ, [0-9]* mục" "$TMP/queue.html" && ok "site: the queue counts per agency" ||
+    bad "queue counts: $(grep -o '<ul class="rvcounts">.*</ul>' $TMP/queue.html | head -c 300)"
 curl -s -H "Cookie: sohoa_session=$MAI" "$U/review/$D/2.png" | file - | grep -q PNG && ok "site: the sheet as scanned (PNG)" || bad "sheet png"
 curl -s -H "Cookie: sohoa_session=$MAI" "$U/api/review/$D/2" >"$TMP/pv.json"
 python3 - "$TMP/pv.json" <<'PY' && ok "site: page data (version, sheet, outline, word boxes on the frame)" || bad "page data: $(head -c 300 $TMP/pv.json)"

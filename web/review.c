@@ -13,6 +13,7 @@
 #include "web_int.h"
 #include "../index/review.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *reason_vi(const char *r)
@@ -73,6 +74,67 @@ enum MHD_Result sh__web_api_review(sh__web_ctx *c)
     return sh__web_reply_json(c, 200, json_pack("{so}", "items", items));
 }
 
+/* The counts above the queue: per agency, the items and the dossiers,
+   and per reason the items (in the queue's order of first appearance). */
+static void counts(sh_buf *b, json_t *items)
+{
+    json_t *ag = json_object(), *why = json_object(), *seen = json_object();
+    json_t *order_a = json_array(), *order_r = json_array();
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const char *a = json_string_value(json_object_get(it, "agency"));
+        const char *d = json_string_value(json_object_get(it, "dossier"));
+        const char *r = json_string_value(json_object_get(it, "reason"));
+        a = a ? a : "";
+        r = r ? r : "";
+        json_t *e = json_object_get(ag, a);
+        if (!e) {
+            e = json_pack("{sisi}", "items", 0, "dossiers", 0);
+            json_object_set_new(ag, a, e);
+            json_array_append_new(order_a, json_string(a));
+        }
+        json_object_set_new(e, "items", json_integer(
+            json_integer_value(json_object_get(e, "items")) + 1));
+        char key[512];
+        snprintf(key, sizeof key, "%s\x1f%s", a, d ? d : "");
+        if (!json_object_get(seen, key)) {
+            json_object_set_new(seen, key, json_true());
+            json_object_set_new(e, "dossiers", json_integer(
+                json_integer_value(json_object_get(e, "dossiers")) + 1));
+        }
+        json_t *n = json_object_get(why, r);
+        if (!n)
+            json_array_append_new(order_r, json_string(r));
+        json_object_set_new(why, r, json_integer(n ? json_integer_value(n) + 1
+                                                   : 1));
+    }
+    sh_buf_adds(b, "<ul class=\"rvcounts\">");
+    json_array_foreach(order_a, i, it) {
+        const char *a = json_string_value(it);
+        json_t *e = json_object_get(ag, a);
+        sh_buf_adds(b, "<li>Cơ quan ");
+        sh_web_html_escape(b, a[0] ? a : "(chưa có)");
+        sh_buf_printf(b, ": %d hồ sơ, %d mục</li>",
+                      (int)json_integer_value(json_object_get(e, "dossiers")),
+                      (int)json_integer_value(json_object_get(e, "items")));
+    }
+    sh_buf_adds(b, "</ul><ul class=\"rvcounts\">");
+    json_array_foreach(order_r, i, it) {
+        const char *r = json_string_value(it);
+        sh_buf_adds(b, "<li>");
+        sh_web_html_escape(b, reason_vi(r));
+        sh_buf_printf(b, ": %d</li>",
+                      (int)json_integer_value(json_object_get(why, r)));
+    }
+    sh_buf_adds(b, "</ul>");
+    json_decref(ag);
+    json_decref(why);
+    json_decref(seen);
+    json_decref(order_a);
+    json_decref(order_r);
+}
+
 enum MHD_Result sh__web_page_review(sh__web_ctx *c)
 {
     json_t *items;
@@ -90,6 +152,7 @@ enum MHD_Result sh__web_page_review(sh__web_ctx *c)
     sh__web_html_start(&b, c, "Kiểm tra hồ sơ");
     sh_buf_printf(&b, "<h1>Kiểm tra hồ sơ</h1><p>%zu mục cần kiểm tra "
                   "(lô cũ nhất trước).</p>", json_array_size(items));
+    counts(&b, items);
     sh_buf_adds(&b, "<table class=\"review\"><thead><tr><th>Cơ quan</th>"
                 "<th>Hồ sơ</th><th>Trang</th><th>Lý do</th></tr></thead>"
                 "<tbody>");
