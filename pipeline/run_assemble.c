@@ -242,15 +242,51 @@ static int set_pdf_meta(run *r, const char *id, sh_pdf *w, const docs *x,
         {"Description", v[10]},
         {"Agency", v[11] ? v[11] : agency},
     };
-    sh_pdf_meta m = {
-        .title = v[4] ? v[4] : id,
-        .language = "vi",
-        .creator = v[11] ? v[11] : agency,
-        .description = v[10],
-        .fields = fl,
-        .nfields = (int)(sizeof fl / sizeof fl[0]),
-    };
-    rc = sh_pdf_set_meta(w, &m, err);
+    /* Fields a clerk typed (review_field): DocNField = value and
+       DocNFieldSource = "manual", so the archived file says which values
+       a person set.  (A catalog from before the review station has no
+       such table: nothing added.) */
+    int nbase = (int)(sizeof fl / sizeof fl[0]), nf = nbase;
+    sh_pdf_field *all = malloc(sizeof fl + 2 * 64 * sizeof *all);
+    char (*names)[2][48] = calloc(64, sizeof *names);
+    char **vals = calloc(64, sizeof *vals);
+    if (!all || !names || !vals)
+        rc = sh_errf(err, SH_ENOMEM, "%s: out of memory", id);
+    else {
+        memcpy(all, fl, sizeof fl);
+        if (!sh_db_prep(r->db, "SELECT ordinal, field, value FROM"
+                        " review_field WHERE dossier=? ORDER BY ordinal,"
+                        " field", &st, NULL)) {
+            sh_db_bind_text(st, 1, id);
+            for (int k = 0; k < 64 && sqlite3_step(st) == SQLITE_ROW; k++) {
+                const char *f = (const char *)sqlite3_column_text(st, 1);
+                vals[k] = sh_db_col_dup(st, 2, 0, NULL);
+                if (!f || !vals[k])
+                    continue;
+                snprintf(names[k][0], sizeof names[k][0], "Doc%d%s",
+                         sqlite3_column_int(st, 0), f);
+                snprintf(names[k][1], sizeof names[k][1], "Doc%d%sSource",
+                         sqlite3_column_int(st, 0), f);
+                all[nf++] = (sh_pdf_field){names[k][0], vals[k]};
+                all[nf++] = (sh_pdf_field){names[k][1], "manual"};
+            }
+            sqlite3_finalize(st);
+        }
+        sh_pdf_meta m = {
+            .title = v[4] ? v[4] : id,
+            .language = "vi",
+            .creator = v[11] ? v[11] : agency,
+            .description = v[10],
+            .fields = all,
+            .nfields = nf,
+        };
+        rc = sh_pdf_set_meta(w, &m, err);
+    }
+    for (int k = 0; vals && k < 64; k++)
+        free(vals[k]);
+    free(vals);
+    free(names);
+    free(all);
     for (int i = 0; i < 12; i++)
         free(v[i]);
     free(agency);

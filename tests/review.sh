@@ -196,6 +196,9 @@ settle
 r=$(post "$MAI" "{\"version\":$(ver),\"action\":\"approve\"}")
 case "$r" in *'"approved":true'*" 200") ok "site: Duyệt hồ sơ" ;; *) bad "approve: $r" ;; esac
 pdftotext -f 1 -l 1 "$WH/pdf/$D.pdf" - 2>/dev/null | grep -q 'ỦYBANXYZ' && ok "the PDF's text layer holds the corrected word" || bad "pdf text: $(pdftotext -f 1 -l 1 $WH/pdf/$D.pdf - | head -2)"
+xmp=$(pdfinfo -meta "$WH/pdf/$D.pdf" 2>/dev/null || true)
+grep -q 'Doc1CodeNotation>QĐ-WEB<' <<<"$xmp" && grep -q 'Doc1CodeNotationSource>manual<' <<<"$xmp" &&
+    ok "the PDF's XMP holds the clerk's CodeNotation, source manual" || bad "xmp: $(grep -o 'Doc1[A-Za-z]*>[^<]*' <<<"$xmp" | head -4)"
 np=$(pdfinfo "$WH/pdf/$D.pdf" | sed -n 's/^Pages: *//p')
 [ "$np" = "$(sql "SELECT pages FROM dossier WHERE id='$D'")" ] && ok "the PDF has the dossier's $np pages" || bad "pdf pages $np"
 "$SOHOA" search --warehouse "$WH" --json ỦYBANXYZ | grep -q '"total": *1' && ok "the index finds the corrected word" || bad "search corrected word"
