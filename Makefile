@@ -153,7 +153,8 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	else echo "deps: missing; run as root:  apt-get install$$missing"; exit 1; fi
-	@$(MAKE) --no-print-directory model
+	@$(MAKE) --no-print-directory model || echo "deps: the best model is not installed;" \
+	  "sohoa reads with Debian's fast one (the default); 'make model' tries again"
 
 # The best model into $(TESSDATA) (osd linked from Debian's folder): npm pack
 # of the pinned version, both the package and the model checked by SHA-256.
