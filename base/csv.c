@@ -49,6 +49,17 @@ static char detect_sep(const char *p, size_t n)
     return semis > commas ? ';' : ',';
 }
 
+#define NUL_BYTE "a NUL byte (is the file UTF-16? save it as 'CSV UTF-8')"
+
+/* A fault at row, column of the file: kept in out (for the caller's own
+   message) and worded in err.  Returns SH_EINPUT. */
+static int fault(sh_csv *out, int row, int col, sh_err *err, const char *what)
+{
+    out->err_row = row;
+    out->err_col = col;
+    return sh_errf(err, SH_EINPUT, "row %d, column %d: %s", row, col, what);
+}
+
 int sh_csv_parse(const char *data, size_t n, char sep, sh_csv *out,
                  sh_err *err)
 {
@@ -112,31 +123,20 @@ int sh_csv_parse(const char *data, size_t n, char sep, sh_csv *out,
                     break;
                 }
                 if (p < end && !*p) {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: a NUL byte (is the file "
-                                 "UTF-16? save it as 'CSV UTF-8')",
-                                 rowno, col);
+                    rc = fault(out, rowno, col, err, NUL_BYTE);
                     break;
                 }
                 if (!closed) {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: a value opened with a "
-                                 "double quote (\") is never closed",
-                                 rowno, col);
+                    rc = fault(out, rowno, col, err,
+                               "a value opened with a double quote (\") is "
+                               "never closed");
                     break;
                 }
                 if (p < end && *p != sep && *p != '\n' && *p != '\r') {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: text after the closing "
-                                 "double quote of a quoted value (a quote "
-                                 "inside a value must be doubled: \"\")",
-                                 rowno, col);
+                    rc = fault(out, rowno, col, err,
+                               "text after the closing double quote of a "
+                               "quoted value (a quote inside a value must be "
+                               "doubled: \"\")");
                     break;
                 }
             } else {
@@ -144,12 +144,7 @@ int sh_csv_parse(const char *data, size_t n, char sep, sh_csv *out,
                 while (p < end && *p != sep && *p != '\n' && *p != '\r' && *p)
                     p++;
                 if (p < end && !*p) {
-                    out->err_row = rowno;
-                    out->err_col = col;
-                    rc = sh_errf(err, SH_EINPUT,
-                                 "row %d, column %d: a NUL byte (is the file "
-                                 "UTF-16? save it as 'CSV UTF-8')",
-                                 rowno, col);
+                    rc = fault(out, rowno, col, err, NUL_BYTE);
                     break;
                 }
                 if (sh_buf_add(&v, s, (size_t)(p - s))) {
