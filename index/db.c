@@ -38,6 +38,19 @@ int sh_db_run(sqlite3 *db, const char *sql, int n, const char *const *args,
     return sh_db_done(db, st, err);
 }
 
+int sh_db_int(sqlite3 *db, const char *sql, const char *arg)
+{
+    sqlite3_stmt *st;
+    int n = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sh_db_bind_text(st, 1, arg);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 void sh_db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)

@@ -21,6 +21,12 @@ int sh_db_done(sqlite3 *db, sqlite3_stmt *st, sh_err *err);
 int sh_db_run(sqlite3 *db, const char *sql, int n, const char *const *args,
               sh_err *err);
 
+/* The first column of the first row of sql, with arg (NULL binds NULL)
+   as its one parameter, as an int; 0 when there is no row or the
+   statement fails (for counts and flags where "none" and "cannot tell"
+   are read alike). */
+int sh_db_int(sqlite3 *db, const char *sql, const char *arg);
+
 /* Bind s (copied) at i; NULL binds NULL. */
 void sh_db_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Bind v at i; a negative v (unknown) binds NULL. */

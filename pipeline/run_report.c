@@ -16,19 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int count_sql(sqlite3 *db, const char *sql, const char *id)
-{
-    sqlite3_stmt *st;
-    int n = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sh_db_bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return n;
-}
-
 /* What went in, what came out, what failed and what is left: stored in
    run.report and printed by `sohoa report`. */
 /* See run_int.h. */
@@ -39,24 +26,24 @@ json_t *sh_run_report_build(run *r, double wall, int exit_code, int left)
     json_t *left_ids = json_array();
     for (int d = 0; d < r->nds; d++) {
         const char *id = r->ds[d].id;
-        p_in += count_sql(r->db, "SELECT count(DISTINCT source_name||'/'||"
+        p_in += sh_db_int(r->db, "SELECT count(DISTINCT source_name||'/'||"
                           "frame) FROM page WHERE dossier=?", id);
-        p_out += count_sql(r->db, "SELECT coalesce(pages,0) FROM dossier "
+        p_out += sh_db_int(r->db, "SELECT coalesce(pages,0) FROM dossier "
                            "WHERE id=? AND state='done'", id);
-        blank += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+        blank += sh_db_int(r->db, "SELECT count(*) FROM page WHERE "
                            "dossier=? AND kind='blank'", id);
-        split += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+        split += sh_db_int(r->db, "SELECT count(*) FROM page WHERE "
                            "dossier=? AND part=1", id);
-        rotated += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+        rotated += sh_db_int(r->db, "SELECT count(*) FROM page WHERE "
                              "dossier=? AND quarter<>0", id);
-        low += count_sql(r->db, "SELECT count(*) FROM page WHERE dossier=?"
+        low += sh_db_int(r->db, "SELECT count(*) FROM page WHERE dossier=?"
                          " AND state='ocr' AND (conf<70 OR review IS NOT "
                          "NULL)", id);
-        dpi_assumed += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+        dpi_assumed += sh_db_int(r->db, "SELECT count(*) FROM page WHERE "
                                  "dossier=? AND dpi_assumed", id);
-        quarantined += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+        quarantined += sh_db_int(r->db, "SELECT count(*) FROM page WHERE "
                                  "dossier=? AND state='quarantined'", id);
-        timed_out += count_sql(r->db, "SELECT count(*) FROM page WHERE "
+        timed_out += sh_db_int(r->db, "SELECT count(*) FROM page WHERE "
                                "dossier=? AND state='timeout'", id);
         if (r->st[d].planned && !r->st[d].done)
             json_array_append_new(left_ids, json_string(id));

@@ -27,16 +27,8 @@
 
 int sh_run_review_edits(run *r, const char *id)
 {
-    sqlite3_stmt *st;
-    int n = 0;
-    if (sh_db_prep(r->db, "SELECT edits FROM review_dossier WHERE dossier=?",
-                   &st, NULL))
-        return 0;
-    sh_db_bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return n;
+    return sh_db_int(r->db, "SELECT edits FROM review_dossier WHERE"
+                     " dossier=?", id);
 }
 
 int sh_run_review_withdraw(run *r, int d, const char *base,
