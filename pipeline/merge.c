@@ -871,20 +871,7 @@ int sh_cmd_merge(int argc, char **argv)
         "not_done", nd_list, "target", m->into);
     if (m->run_id) {
         json_object_set_new(report, "run", json_integer(m->run_id));
-        char *s = json_dumps(report, JSON_COMPACT);
-        sqlite3_stmt *st;
-        if (!sh_db_prep(m->db,
-                  "UPDATE run SET finished=?, state=?, exit_code=?, report=? "
-                  "WHERE id=?",
-                  &st, NULL)) {
-            sh_db_bind_text(st, 1, fin);
-            sh_db_bind_text(st, 2, rc ? "partial" : "done");
-            sqlite3_bind_int(st, 3, rc);
-            sh_db_bind_text(st, 4, s);
-            sqlite3_bind_int64(st, 5, m->run_id);
-            sh_db_done(m->db, st, NULL);
-        }
-        free(s);
+        sh_run_record_end(m->db, m->run_id, fin, rc, report);
     }
     sh_log(rc ? SH_LOG_WARN : SH_LOG_INFO,
            "merge into %s: %d dossier%s merged (%lld pages), %d already "

@@ -101,6 +101,14 @@ void sh_report_print(json_t *report, FILE *f);
    the catalog fails. */
 json_t *sh_report_from_catalog(struct sqlite3 *db, long long id);
 
+/* Close the journal row `id` of table run (a run or a merge): finished =
+   when (ISO), state "done" or, for a non-zero exit_code, "partial",
+   exit_code, and report (JSON, [optional]).  Best effort: a catalog
+   error leaves the row as it was (sohoa report then rebuilds what it can
+   from the catalog). */
+void sh_run_record_end(struct sqlite3 *db, long long id, const char *when,
+                       int exit_code, json_t *report);
+
 /* Open WAREHOUSE/catalog.db read-only.  On failure prints the reason
    (naming the warehouse) on stderr and returns SH_EXIT_USAGE; else
    SH_EXIT_OK with *db set (close with sh_db_close). */

@@ -21,6 +21,7 @@
  */
 #include "pipeline.h"
 #include "../base/opts.h"
+#include "../index/db.h"
 #include "../index/index.h"
 
 #include <errno.h>
@@ -716,4 +717,23 @@ out:
     json_decref(rep);
     sh_db_close(&db);
     return rc;
+}
+
+void sh_run_record_end(sqlite3 *db, long long id, const char *when,
+                       int exit_code, json_t *report)
+{
+    sqlite3_stmt *st;
+    char *rs = report ? json_dumps(report, JSON_COMPACT) : NULL;
+    if (!sh_db_prep(db,
+                    "UPDATE run SET finished=?, state=?, exit_code=?, report=?"
+                    " WHERE id=?",
+                    &st, NULL)) {
+        sh_db_bind_text(st, 1, when);
+        sh_db_bind_text(st, 2, exit_code ? "partial" : "done");
+        sqlite3_bind_int(st, 3, exit_code);
+        sh_db_bind_text(st, 4, rs);
+        sqlite3_bind_int64(st, 5, id);
+        sh_db_done(db, st, NULL);
+    }
+    free(rs);
 }

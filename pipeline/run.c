@@ -547,22 +547,9 @@ static void record_end(run *r, int exit_code, json_t *report)
 {
     if (!r->db || !r->run_id)
         return;
-    sqlite3_stmt *st;
     char when[32];
     sh_now_iso(when);
-    char *rs = report ? json_dumps(report, JSON_COMPACT) : NULL;
-    if (!sh_db_prep(r->db,
-                    "UPDATE run SET finished=?, state=?, exit_code=?, report=?"
-                    " WHERE id=?",
-                    &st, NULL)) {
-        sh_db_bind_text(st, 1, when);
-        sh_db_bind_text(st, 2, exit_code ? "partial" : "done");
-        sqlite3_bind_int(st, 3, exit_code);
-        sh_db_bind_text(st, 4, rs);
-        sqlite3_bind_int64(st, 5, r->run_id);
-        sh_db_done(r->db, st, NULL);
-    }
-    free(rs);
+    sh_run_record_end(r->db, r->run_id, when, exit_code, report);
 }
 
 /* Step 9.  Free what the run holds and close its catalog. */
