@@ -6,6 +6,7 @@
  * Functions:
  *   sh_text_norm        NFC, eth read as Đ, one tone placement (hoà → hòa)
  *   sh_text_fold        sh_text_norm + lower case + marks removed + đ → d
+ *   sh_text_nfc         NFC alone, into a new string
  *   sh_vn_forms         both forms of one token, appended to buffers
  *   sh_vn_fold_token    fold one token, fast (a table for Latin letters)
  *   sh_vn_fold_cp       fold one code point to one ASCII byte (or 0)
@@ -486,4 +487,21 @@ int sh_vn_forms(const char *tok, size_t n, sh_buf *norm, sh_buf *fold)
     if (fast < 0 || (!fast && text_forms(tok, n, norm, fold)))
         return SH_ENOMEM;
     return SH_OK;
+}
+
+int sh_text_nfc(const char *in, size_t n, char **out, size_t *len)
+{
+    size_t nn = 0;
+    uint8_t *nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)in, n, NULL,
+                                &nn);
+    char *s = nfc ? malloc(nn + 1) : NULL;
+    if (s) {
+        memcpy(s, nfc, nn);
+        s[nn] = 0;
+    }
+    free(nfc);
+    *out = s;
+    if (len)
+        *len = s ? nn : 0;
+    return s ? SH_OK : SH_ENOMEM;
 }

@@ -21,6 +21,12 @@ int sh_text_norm(const char *in, char **out);
    conventions as sh_text_norm. */
 int sh_text_fold(const char *in, char **out);
 
+/* Unicode NFC alone (no tone placement, no eth rule) of n bytes of valid
+   UTF-8 at in: *out malloc'd and NUL-terminated, its length in *len
+   ([optional]).  For values kept as a person typed them (manifest cells,
+   clerks' fields and words).  Returns SH_OK or SH_ENOMEM (*out NULL). */
+int sh_text_nfc(const char *in, size_t n, char **out, size_t *len);
+
 /* Both forms of one token of n bytes (UTF-8, already lower case or not):
    the normal form (as sh_text_norm) appended to norm and, when fold is
    not NULL, the folded form (as sh_text_fold) appended to fold.  Fast for

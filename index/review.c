@@ -19,6 +19,7 @@
  * check, the change and its audit row commit together.
  */
 #include "review.h"
+#include "../base/vntext.h"
 #include "db.h"
 #include "../base/date.h"
 
@@ -27,7 +28,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistr.h>
-#include <uninorm.h>
 
 const sh_review_field_def SH_REVIEW_FIELDS[] = {
     {"TypeName", "type_name", 100, 0},
@@ -190,18 +190,9 @@ int sh_review_field_check(const char *field, const char *value, char **out,
     if (n == 0)
         return SH_OK;
     size_t nn = 0;
-    uint8_t *nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)v, n, NULL,
-                                &nn);
-    if (!nfc)
+    char *s;
+    if (sh_text_nfc(v, n, &s, &nn))
         return sh_errf(err, SH_ENOMEM, "out of memory");
-    char *s = malloc(nn + 1);
-    if (!s) {
-        free(nfc);
-        return sh_errf(err, SH_ENOMEM, "out of memory");
-    }
-    memcpy(s, nfc, nn);
-    s[nn] = 0;
-    free(nfc);
     size_t chars = u8_mbsnlen((const uint8_t *)s, nn);
     if ((int)chars > f->max_chars) {
         sh_errf(err, SH_EINPUT, "%s: %zu characters, at most %d", f->name,
@@ -543,16 +534,9 @@ int sh_review_word_check(const char *text, char **out, sh_err *err)
             return sh_errf(err, SH_EINPUT, "one word: no spaces or control "
                            "characters");
     size_t nn = 0;
-    uint8_t *nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)v, n, NULL,
-                                &nn);
-    char *s = nfc ? malloc(nn + 1) : NULL;
-    if (!s) {
-        free(nfc);
+    char *s;
+    if (sh_text_nfc(v, n, &s, &nn))
         return sh_errf(err, SH_ENOMEM, "out of memory");
-    }
-    memcpy(s, nfc, nn);
-    s[nn] = 0;
-    free(nfc);
     if (u8_mbsnlen((const uint8_t *)s, nn) > 100) {
         free(s);
         return sh_errf(err, SH_EINPUT, "the word is longer than 100 "

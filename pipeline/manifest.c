@@ -37,7 +37,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unicase.h>
-#include <uninorm.h>
 #include <unistr.h>
 
 #define MANIFEST_MAX_BYTES (16u << 20)
@@ -275,18 +274,9 @@ static int read_cell(sh_manifest *m, sh_meta *r, rowerr *e, int c,
     if (!*raw)
         return SH_OK;       /* absent */
     size_t nlen = 0;
-    uint8_t *nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)raw,
-                                strlen(raw), NULL, &nlen);
-    if (!nfc)
+    char *v;
+    if (sh_text_nfc(raw, strlen(raw), &v, &nlen))
         return SH_ENOMEM;
-    char *v = malloc(nlen + 1);
-    if (!v) {
-        free(nfc);
-        return SH_ENOMEM;
-    }
-    memcpy(v, nfc, nlen);
-    v[nlen] = 0;
-    free(nfc);
     char sv[200];
     shown(v, sv, sizeof sv);
     /* control characters (C0, DEL, C1); line breaks and tabs only in
