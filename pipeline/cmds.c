@@ -57,32 +57,26 @@ int sh_cmd_status(int argc, char **argv)
     int has_review = sqlite3_table_column_metadata(
         db, NULL, "review_dossier", "approved_by", NULL, NULL, NULL, NULL,
         NULL) == SQLITE_OK;
+#define STATUS_COLS                                                        \
+    "SELECT d.id, d.pdf, coalesce(d.pages,0) AS pages, d.state,"           \
+    " d.agency, d.batch, d.error, d.pdf_sha256, d.pdf_bytes,"              \
+    " d.input_bytes, d.sheets, d.blanks, d.updated,"                       \
+    " (SELECT count(*) FROM source s WHERE s.dossier=d.id) AS files,"      \
+    " (SELECT count(*) FROM page p WHERE p.dossier=d.id AND"               \
+    "  p.dpi_assumed) AS pages_dpi_assumed,"                               \
+    /* the OCR models its pages were read with ("best", "fast,best") */    \
+    " (SELECT group_concat(m) FROM (SELECT DISTINCT"                       \
+    "  json_extract(p.geom, '$.model') AS m FROM page p WHERE"             \
+    "  p.dossier=d.id AND m IS NOT NULL ORDER BY m)) AS models"
     const char *sql = has_review ?
-        "SELECT d.id, d.pdf, coalesce(d.pages,0) AS pages, d.state,"
-        " d.agency, d.batch, d.error, d.pdf_sha256, d.pdf_bytes,"
-        " d.input_bytes, d.sheets, d.blanks, d.updated,"
-        " (SELECT count(*) FROM source s WHERE s.dossier=d.id) AS files,"
-        " (SELECT count(*) FROM page p WHERE p.dossier=d.id AND"
-        "  p.dpi_assumed) AS pages_dpi_assumed,"
-        " (SELECT group_concat(m) FROM (SELECT DISTINCT"
-        "  json_extract(p.geom, '$.model') AS m FROM page p WHERE"
-        "  p.dossier=d.id AND m IS NOT NULL ORDER BY m)) AS models,"
+        STATUS_COLS ","
         /* the clerk's approval (sohoa approve) */
         " r.approved_by IS NOT NULL AS approved, r.approved_by,"
         " r.approved_at, r.withdrawn AS approval_withdrawn"
         " FROM dossier d LEFT JOIN review_dossier r ON r.dossier=d.id"
         " ORDER BY d.id" :
-        "SELECT d.id, d.pdf, coalesce(d.pages,0) AS pages, d.state,"
-        " d.agency, d.batch, d.error, d.pdf_sha256, d.pdf_bytes,"
-        " d.input_bytes, d.sheets, d.blanks, d.updated,"
-        " (SELECT count(*) FROM source s WHERE s.dossier=d.id) AS files,"
-        " (SELECT count(*) FROM page p WHERE p.dossier=d.id AND"
-        "  p.dpi_assumed) AS pages_dpi_assumed,"
-        /* the OCR models its pages were read with ("best", "fast,best") */
-        " (SELECT group_concat(m) FROM (SELECT DISTINCT"
-        "  json_extract(p.geom, '$.model') AS m FROM page p WHERE"
-        "  p.dossier=d.id AND m IS NOT NULL ORDER BY m)) AS models"
-        " FROM dossier d ORDER BY d.id";
+        STATUS_COLS " FROM dossier d ORDER BY d.id";
+#undef STATUS_COLS
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
         fprintf(stderr, "sohoa: %s\n", sqlite3_errmsg(db));
         sh_db_close(&db);
