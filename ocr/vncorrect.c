@@ -596,6 +596,21 @@ static int word_utf8(const wstate *s, const cand *c, char *out, size_t cap)
 
 /* Why word i changed: the pair that decided, and where the letter came
    from. */
+int sh_vnfix_fill(sh_vnfix *f, const sh_words *ws, int i, const char *fixed,
+                  char *why)
+{
+    const sh_word *w = &ws->w[i];
+    f->word = i;
+    f->x0 = w->x0;
+    f->y0 = w->y0;
+    f->x1 = w->x1;
+    f->y1 = w->y1;
+    f->orig = strdup(w->text);
+    f->fixed = strdup(fixed);
+    f->why = why;
+    return f->orig && f->fixed && f->why ? SH_OK : SH_ENOMEM;
+}
+
 static char *why_of(const sh_vnlm *lm, wstate *const *st, int i, int m)
 {
     const wstate *s = st[i];
@@ -731,16 +746,8 @@ int sh_vn_correct_opts(const sh_vnlm *lm, const sh_vn_opts *opts,
                 goto out;
             }
             fx = p;
-            sh_vnfix *f = &fx[nfix++];
-            f->word = wi;
-            f->x0 = ws->w[wi].x0;
-            f->y0 = ws->w[wi].y0;
-            f->x1 = ws->w[wi].x1;
-            f->y1 = ws->w[wi].y1;
-            f->orig = strdup(ws->w[wi].text);
-            f->fixed = strdup(buf);
-            f->why = why_of(lm, chain, k, m);
-            if (!f->orig || !f->fixed || !f->why) {
+            if (sh_vnfix_fill(&fx[nfix++], ws, wi, buf,
+                              why_of(lm, chain, k, m))) {
                 rc = sh_errf(err, SH_ENOMEM, "correction: out of memory");
                 goto out;
             }

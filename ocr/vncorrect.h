@@ -44,6 +44,12 @@ typedef struct sh_vnfix {
 } sh_vnfix;
 
 void sh_vnfixes_free(sh_vnfix **fixes, int n);
+/* Fill f for word i of ws changed to fixed because why: the index, the
+   word's box and copies of its text and fixed; why (malloc'd, may be
+   NULL) becomes f's.  Returns SH_OK, or SH_ENOMEM when a copy (or why)
+   is missing (f is then still freed by sh_vnfixes_free). */
+int sh_vnfix_fill(sh_vnfix *f, const sh_words *ws, int i, const char *fixed,
+                  char *why);
 
 /* Tuning; a zero field means its default. */
 typedef struct sh_vn_opts {

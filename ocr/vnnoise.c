@@ -110,16 +110,7 @@ int sh_vn_drop_noise(const sh_vnlm *lm, double max_conf, sh_words *ws,
             snprintf(why, sizeof why,
                      "dropped: confidence %.0f, not a Vietnamese word",
                      ws->w[i].conf);
-            sh_vnfix *f = &p[k++];
-            f->word = i;
-            f->x0 = ws->w[i].x0;
-            f->y0 = ws->w[i].y0;
-            f->x1 = ws->w[i].x1;
-            f->y1 = ws->w[i].y1;
-            f->orig = strdup(ws->w[i].text);
-            f->fixed = strdup("");
-            f->why = strdup(why);
-            if (!f->orig || !f->fixed || !f->why) {
+            if (sh_vnfix_fill(&p[k++], ws, i, "", strdup(why))) {
                 sh_vnfixes_free(fixes, k);
                 if (nfixes)
                     *nfixes = 0;
