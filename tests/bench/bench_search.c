@@ -7,6 +7,8 @@
  *   bench_search [--pages N] [--dir DIR] [--samples DIR] [--seed S]
  *                [--queries Q] [--keep] [--reuse]
  *
+ * --reuse keeps DIR's catalog; one of fewer than N pages grows to N.
+ *
  * Text model.  The words of the .txt files in samples/text (lower case,
  * punctuation stripped) make an order-1 Markov chain: each word is followed
  * by a word that follows it in the samples, as often as it does there.  To
@@ -338,7 +340,7 @@ static void step(sqlite3 *db, sqlite3_stmt *st)
     sqlite3_reset(st);
 }
 
-static double build(const char *dir, long pages, double *gen_s,
+static double build(const char *dir, long from, long pages, double *gen_s,
                     double *cpu_s)
 {
     sqlite3 *db;
@@ -355,12 +357,12 @@ static double build(const char *dir, long pages, double *gen_s,
     sh_buf text = {0};
     double t_db = 0, t_gen = 0, t_cpu = 0, t0 = sh_now(), last = t0;
     char id[64] = "", agency[16], pdf[128];
-    for (long p = 0; p < pages; p++) {
+    for (long p = from; p < pages; p++) {
         double a = sh_now();
         gen_page(&text);
         double b = sh_now(), cb = cpu_now();
         t_gen += b - a;
-        if (p % TX_PAGES == 0)
+        if (p == from || p % TX_PAGES == 0)
             check(sh_db_exec(db, "BEGIN", &err), &err);
         int pageno = (int)(p % PAGES_PER_DOSSIER) + 1;
         if (pageno == 1) {
@@ -390,7 +392,7 @@ static double build(const char *dir, long pages, double *gen_s,
             last = sh_now();
             fprintf(stderr, "  %ld pages, %.0f pages/s, %.0f per CPU second "
                             "(catalog work only)\n",
-                    p + 1, (p + 1) / t_db, (p + 1) / t_cpu);
+                    p + 1, (p + 1 - from) / t_db, (p + 1 - from) / t_cpu);
         }
     }
     sqlite3_finalize(ds);
@@ -411,6 +413,19 @@ static int index_format(const char *dir)
     int f = sh_index_format(db);
     sh_db_close(&db);
     return f;
+}
+
+static long page_count(const char *dir)
+{
+    sqlite3 *db;
+    sh_err err = {0};
+    check(sh_db_open(dir, 1, &db, &err), &err);
+    sqlite3_stmt *st = prep(db, "SELECT max(id) FROM page");
+    long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0)
+                                            : 0;
+    sqlite3_finalize(st);
+    sh_db_close(&db);
+    return n;
 }
 
 /* ---- queries ---- */
@@ -667,20 +682,32 @@ int main(int argc, char **argv)
     char db[4096];
     snprintf(db, sizeof db, "%s/catalog.db", dir);
     struct stat st;
-    if (!(reuse && stat(db, &st) == 0)) {
+    long have = 0;
+    if (reuse && stat(db, &st) == 0)
+        have = page_count(dir);
+    else {
         char cmd[4200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
         if (system(cmd) != 0)
             die("cannot make the bench folder");
-        double gen = 0, cpu = 0, t = build(dir, pages, &gen, &cpu);
+    }
+    if (have < pages) {
+        /* A kept catalog of fewer pages grows to N: the added pages come
+           from their own stream of the generator, so a catalog grown
+           5M → 10M is one catalog of the same text model. */
+        rng_state = seed + (uint64_t)have * 0x9E3779B97F4A7C15ull;
+        double gen = 0, cpu = 0, t = build(dir, have, pages, &gen, &cpu);
         stat(db, &st);
-        printf("build: %ld pages in %.1f s of catalog work = %.0f pages/s "
-               "(%.0f pages per CPU second; text generation %.1f s more); "
-               "catalog %.0f MB, index format %d\n",
-               pages, t, pages / t, pages / cpu, gen, st.st_size / 1e6,
-               index_format(dir));
+        printf("build: %ld pages (%ld added) in %.1f s of catalog work = "
+               "%.0f pages/s (%.0f pages per CPU second; text generation "
+               "%.1f s more); catalog %.0f MB = %.2f KB per page, index "
+               "format %d\n",
+               pages, pages - have, t, (pages - have) / t,
+               (pages - have) / cpu, gen, st.st_size / 1e6,
+               st.st_size / 1e3 / pages, index_format(dir));
     } else {
-        printf("build: reusing %s (%.0f MB)\n", db, st.st_size / 1e6);
+        printf("build: reusing %s, %ld pages (%.0f MB = %.2f KB per page)\n",
+               db, have, st.st_size / 1e6, st.st_size / 1e3 / have);
     }
     rng_state = seed * 7919 + 1;
     bq *q = calloc((size_t)nq + EXTRA_QUERIES, sizeof *q);
