@@ -4,6 +4,7 @@
 #   make test    the same set-up (deps), then `make check`
 #   make check   the whole test suite, offline (-Werror; also under ASan/UBSan)
 #   make bench   speed figures (pages/min, per-stage time, layout CPU time)
+#   make bench-web  the search site under wrk (BENCH_WEB_PAGES, _DIR, _SECONDS)
 #   make deps    check libraries; as root install missing Debian packages
 #   make install / uninstall   (DESTDIR, PREFIX, BINDIR, MANDIR, ...)
 #
@@ -47,7 +48,8 @@ FILE_DEPS := /usr/include/uninorm.h:libunistring-dev \
         /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf:fonts-liberation2 \
         /usr/share/java/preflight.jar:libpdfbox2-java /usr/share/java/jaxb-api.jar:libjaxb-api-java \
         /usr/bin/npm:npm /usr/share/hunspell/vi_VN.dic:hunspell-vi \
-        /usr/include/ZXing/ReadBarcode.h:libzxing-dev
+        /usr/include/ZXing/ReadBarcode.h:libzxing-dev \
+        /usr/bin/wrk:wrk
 # The best-accuracy Vietnamese model (tessdata 4.0.0_best_int, the larger
 # LSTM; sohoa run --model best) from npm, pinned and checked;
 # Debian's tesseract-ocr-vie (the fast one) stays the fallback.
@@ -97,7 +99,7 @@ TEST_SRC := $(filter-out $(EXCLUDE),$(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard samples/tools/*.c)
 
-.PHONY: all deps run test check check-rooms unit e2e asan bench bench-search clean \
+.PHONY: all deps run test check check-rooms unit e2e asan bench bench-search bench-web clean \
         install uninstall model samples robust soak test-cluster FORCE
 all: $(BUILD)/sohoa sohoa
 
@@ -271,6 +273,20 @@ $(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a $(BUILD)/.
 bench-search: deps
 	$(MAKE) $(BUILD)/bench_search
 	$(BUILD)/bench_search
+
+# The real `sohoa serve` under wrk (tests/bench/bench_web.sh): a bench
+# catalog of BENCH_WEB_PAGES pages in BENCH_WEB_DIR (made or reused by
+# bench_search), officers logged in, 1/4/16/64 connections of
+# BENCH_WEB_SECONDS each; searches/s, latency percentiles, errors and the
+# server's CPU per search.  BENCH_WEB_PERF=1 adds a perf profile.
+BENCH_WEB_PAGES   ?= 200000
+BENCH_WEB_DIR     ?= /tmp/sohoa-bench-web
+BENCH_WEB_SECONDS ?= 20
+bench-web: deps
+	$(MAKE) all $(BUILD)/bench_search
+	SOHOA=$(SOHOA_BIN) BENCH_SEARCH=$(CURDIR)/$(BUILD)/bench_search \
+	  BENCH_WEB_PAGES=$(BENCH_WEB_PAGES) BENCH_WEB_DIR=$(BENCH_WEB_DIR) \
+	  BENCH_WEB_SECONDS=$(BENCH_WEB_SECONDS) bash tests/bench/bench_web.sh
 
 samples: $(BUILD)/tools/mksample
 	bash samples/make-samples.sh
