@@ -2,7 +2,10 @@
  * access.c — the catalog as the session's user may see it, and the audit
  * journal.
  *
- *   sh__web_ro_db, sh__web_rw_db      the two connections of a request
+ *   sh__web_pool_init, sh__web_pool_close   the read-only connections
+ *   sh__web_ro_db, sh__web_db_release  a request's, taken and given back
+ *   sh__web_stmt, sh__web_stmt_done   statements kept on a connection
+ *   sh__web_rw_db                     a read-write one, for one write
  *   sh__web_audit_as, sh__web_audit, sh__web_audit_detail   one journal
  *                                     row
  *   sh__web_denied                    a refused request for content,
@@ -13,9 +16,14 @@
  *   sh__web_pagerow_release
  *   sh__web_parse_id_page             "ID/N" from a URL
  *
- * Method.  Each request opens its own read-only catalog connection, and a
- * read-write one only for the moment it writes a session or an audit row
- * (WAL: all of it runs while `sohoa run` writes).  Access is decided in
+ * Method.  A request takes a read-only catalog connection from the
+ * server's pool (opened once, kept with its page cache, its registered
+ * functions and the statements prepared on it; at most pool.max at once,
+ * more requests wait for one) and gives it back at its end with no read
+ * transaction left open, so the next request sees the catalog as it then
+ * is (WAL: all of it runs while `sohoa run` writes).  A read-write
+ * connection is opened only for the moment a session is written; audit
+ * rows go to the journal's writer thread (auditq.c).  Access is decided in
  * SQL from the session's user: a search passes the user's agencies to
  * sh_search, and a page is looked up with the agency condition in the same
  * query, so a dossier that is not allowed is "not found" exactly like one
@@ -38,15 +46,115 @@
 #define PAGE_LIMIT_MAX 100      /* results per page, web and API        */
 #define OFFSET_MAX 100000
 
+void sh__web_pool_init(sh__web_pool *p, int max)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->max = max > 0 ? max : 1;
+}
+
+static void dbc_close(sh__web_dbc *k)
+{
+    for (int i = 0; i < SH__WEB_ST_COUNT; i++)
+        sqlite3_finalize(k->st[i]);
+    sh_db_close(&k->db);
+    free(k);
+}
+
+void sh__web_pool_close(sh__web_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->idle) {
+        sh__web_dbc *k = p->idle;
+        p->idle = k->next;
+        p->open--;
+        dbc_close(k);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
 int sh__web_ro_db(sh__web_ctx *c)
 {
     if (c->db)
         return SH_OK;
-    sh_err err = {0};
-    int rc = sh_db_open(c->srv->wh, 1, &c->db, &err);
-    if (rc)
-        sh_log(SH_LOG_ERROR, "%s", err.msg);
-    return rc;
+    sh__web_pool *p = &c->srv->pool;
+    sh__web_dbc *k = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (!p->idle && p->open >= p->max)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->idle) {
+        k = p->idle;
+        p->idle = k->next;
+    } else {
+        p->open++;   /* ours to open, outside the lock */
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (!k) {
+        sh_err err = {0};
+        int rc = SH_ENOMEM;
+        if ((k = calloc(1, sizeof *k)) &&
+            (rc = sh_db_open(c->srv->wh, 1, &k->db, &err)))
+            sh_log(SH_LOG_ERROR, "%s", err.msg);
+        if (rc) {
+            free(k);
+            pthread_mutex_lock(&p->mu);
+            p->open--;
+            pthread_cond_signal(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+            return rc;
+        }
+    }
+    k->next = NULL;
+    c->dbc = k;
+    c->db = k->db;
+    return SH_OK;
+}
+
+void sh__web_db_release(sh__web_ctx *c)
+{
+    sh__web_dbc *k = c->dbc;
+    if (!k)
+        return;
+    c->dbc = NULL;
+    c->db = NULL;
+    /* no statement left running, no read transaction left open: the
+       next request must see the catalog as it is then */
+    for (sqlite3_stmt *st = sqlite3_next_stmt(k->db, NULL); st;
+         st = sqlite3_next_stmt(k->db, st))
+        if (sqlite3_stmt_busy(st))
+            sqlite3_reset(st);
+    if (!sqlite3_get_autocommit(k->db))
+        sqlite3_exec(k->db, "ROLLBACK", NULL, NULL, NULL);
+    sh__web_pool *p = &c->srv->pool;
+    pthread_mutex_lock(&p->mu);
+    k->next = p->idle;
+    p->idle = k;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+sqlite3_stmt *sh__web_stmt(sh__web_ctx *c, int slot, const char *sql)
+{
+    sh__web_dbc *k = c->dbc;
+    if (!k || slot < 0 || slot >= SH__WEB_ST_COUNT)
+        return NULL;
+    if (!k->st[slot] &&
+        sqlite3_prepare_v3(k->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &k->st[slot], NULL) != SQLITE_OK) {
+        sh_log(SH_LOG_ERROR, "catalog: %s", sqlite3_errmsg(k->db));
+        sqlite3_finalize(k->st[slot]);
+        k->st[slot] = NULL;
+    }
+    return k->st[slot];
+}
+
+void sh__web_stmt_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
 }
 
 int sh__web_rw_db(sh__web_server *s, sqlite3 **db)
@@ -71,19 +179,10 @@ static int audit_row(sh__web_ctx *c, const char *user, const char *action,
                      const char *query, int results, const char *dossier,
                      int page, int status, const char *detail)
 {
-    sqlite3 *db = NULL;
-    sh_err err = {0};
-    int rc = sh__web_rw_db(c->srv, &db);
-    if (!rc) {
-        sh_audit_rec r = {user ? user : c->u.name[0] ? c->u.name : NULL,
-                          c->addr, action, query, results, dossier, page,
-                          status, detail};
-        rc = sh_web_audit(db, &r, &err);
-        if (rc)
-            sh_log(SH_LOG_ERROR, "cannot write the audit journal: %s", err.msg);
-    }
-    sqlite3_close(db);
-    return rc;
+    sh_audit_rec r = {user ? user : c->u.name[0] ? c->u.name : NULL,
+                      c->addr, action, query, results, dossier, page,
+                      status, detail};
+    return sh__web_auditq_put(c->srv->audit, &r);
 }
 
 int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,

@@ -4,10 +4,11 @@
  *
  *   sh_web_audit_schema  the table, its migration, its triggers
  *   sh_web_audit         append one row (UTC time), chained
+ *   sh_web_audit_rows    append a group of rows in one transaction
  *   sh_web_audit_verify  recompute the chain; the first broken row
  *   sh_web_iso_time      normalise a user-typed ISO time for --since
  *   sh_cmd_audit         list rows (text or --json), filtered; --verify
- *   (static) row_hash, last_row, chain_old_rows
+ *   (static) row_hash, last_row, chain_old_rows, insert_row
  *
  * Method.  One append-only table in the catalog (WAL, so it is written
  * while a run works).  Times are stored as "YYYY-MM-DDTHH:MM:SSZ", which
@@ -266,21 +267,20 @@ int sh_web_audit_verify(sqlite3 *db, int64_t *bad, int64_t *rows,
     return rc;
 }
 
-int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
+/* Insert r as row id after the row whose hash is prev; its hash into
+   hash. */
+static int insert_row(sqlite3 *db, sqlite3_stmt *st, const sh_audit_rec *r,
+                      const char *time, int64_t id_, const char *prev,
+                      char hash[65], sh_err *err)
 {
-    char when[21];
-    sh_now_iso(when);
-    int rc = sh_db_exec(db, "BEGIN IMMEDIATE", err);
-    if (rc)
-        return rc;
-    int64_t last;
-    char prev[65], hash[65];
-    if ((rc = last_row(db, &last, prev, err))) {
-        sh_db_exec(db, "ROLLBACK", NULL);
-        return rc;
+    char now[21];
+    const char *when = time;
+    if (!when) {
+        sh_now_iso(now);
+        when = now;
     }
     char id[24], results[16], page[16], status[16];
-    snprintf(id, sizeof id, "%" PRId64, last + 1);
+    snprintf(id, sizeof id, "%" PRId64, id_);
     snprintf(results, sizeof results, "%d", r->results);
     snprintf(page, sizeof page, "%d", r->page);
     snprintf(status, sizeof status, "%d", r->status);
@@ -288,21 +288,11 @@ int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
         id, when, r->user, r->addr, r->action ? r->action : "?", r->query,
         r->results >= 0 ? results : NULL, r->dossier,
         r->page > 0 ? page : NULL, r->status ? status : NULL, r->detail};
-    if ((rc = row_hash(prev, f, hash))) {
-        sh_db_exec(db, "ROLLBACK", NULL);
-        return sh_errf(err, rc, "out of memory");
-    }
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO audit(time,user,addr,action,query,"
-                           "results,dossier,page,status,detail,hash,id)"
-                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
-        sh_db_exec(db, "ROLLBACK", NULL);
-        return rc;
-    }
-    sqlite3_bind_int64(st, 12, last + 1);
+    if (row_hash(prev, f, hash))
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 12, id_);
     sqlite3_bind_text(st, 11, hash, -1, SQLITE_TRANSIENT);
     if (r->detail)
         sqlite3_bind_text(st, 10, r->detail, -1, SQLITE_TRANSIENT);
@@ -324,15 +314,48 @@ int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
     if (r->status)
         sqlite3_bind_int(st, 9, r->status);
     int s = sqlite3_step(st);
+    if (s != SQLITE_DONE)
+        return sh_errf(err, s == SQLITE_FULL ? SH_ENOSPC : SH_EINDEX,
+                       "audit: %s", sqlite3_errmsg(db));
+    return SH_OK;
+}
+
+int sh_web_audit_rows(sqlite3 *db, const sh_audit_rec *r,
+                      const char *const *times, int n, sh_err *err)
+{
+    int rc = sh_db_exec(db, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    int64_t last;
+    char prev[65], hash[65];
+    sqlite3_stmt *st = NULL;
+    if ((rc = last_row(db, &last, prev, err)))
+        goto out;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO audit(time,user,addr,action,query,"
+                           "results,dossier,page,status,detail,hash,id)"
+                           " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = sh_errf(err, SH_EINDEX, "audit: %s", sqlite3_errmsg(db));
+        goto out;
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        rc = insert_row(db, st, &r[i], times ? times[i] : NULL, last + 1 + i,
+                        prev, hash, err);
+        memcpy(prev, hash, sizeof prev);
+    }
+out:
     sqlite3_finalize(st);
-    if (s != SQLITE_DONE) {
-        int full = s == SQLITE_FULL;
-        rc = sh_errf(err, full ? SH_ENOSPC : SH_EINDEX, "audit: %s",
-                     sqlite3_errmsg(db));
+    if (rc) {
         sh_db_exec(db, "ROLLBACK", NULL);
         return rc;
     }
     return sh_db_exec(db, "COMMIT", err);
+}
+
+int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err)
+{
+    return sh_web_audit_rows(db, r, NULL, 1, err);
 }
 
 static json_t *col(sqlite3_stmt *st, int i)

@@ -36,6 +36,8 @@ enum MHD_Result sh__web_page_png(sh__web_ctx *c, const char *rest)
     uint8_t *png = NULL;
     size_t n = 0;
     sh_err err = {0};
+    /* the render needs no catalog: its connection serves others meanwhile */
+    sh__web_db_release(c);
     sh__web_gate_enter(&c->srv->renders);
     int rc = sh_prep_render_png(r.src, r.frame, &r.g, SH__WEB_RENDER_WIDTH,
                                 &png, &n, &err);

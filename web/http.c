@@ -410,7 +410,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con,
         ok = sh__web_route(&c);
     }
     sh_web_user_release(&c.u);
-    sh_db_close(&c.db);
+    sh__web_db_release(&c);
     return ok;
 }
 

@@ -28,13 +28,16 @@
  * second and must not stall other officers), bounded per client address
  * and in all, with a deadline for each request head (http.c: one client
  * holding hundreds of idle or trickling sockets cannot take the site
- * away from the others); each request opens its own
- * read-only catalog connection, and a read-write one only for the moment
- * it writes a session or an audit row (access.c).  Every POST must come
+ * away from the others); each request takes a read-only catalog
+ * connection from a pool kept for the server's life (2 per core and 2
+ * more), and opens a read-write one only for the moment it writes a
+ * session (access.c).  Every POST must come
  * from our own pages (sh__web_same_origin); the session is looked up from
  * the cookie before any route that needs it.  Views and searches are
- * journalled in the audit table before the answer leaves; if the journal
- * cannot be written the answer is 503, not the data.  Passwords are
+ * journalled in the audit table by one writer thread in group commits
+ * (auditq.c: a row is on disk within about 50 ms plus a commit; the answer
+ * does not wait for it); while the journal cannot be written the answer is
+ * 503, not the data, and a clean stop writes every queued row.  Passwords are
  * checked two at a time at most, behind the login throttle (throttle.c),
  * and renders run two at a time (the gates set up here).  The text helpers are text.c and words.c; the page image
  * is scanners/render.c.
@@ -53,9 +56,15 @@
 #include <limits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define RENDERS_AT_ONCE 2
 #define LOGINS_AT_ONCE 2
+/* read-only catalog connections kept (access.c): 2 per core and 2 more,
+   at most 16; requests beyond wait for one */
+#define POOL_PER_CORE 2
+#define POOL_EXTRA 2
+#define POOL_MAX 16
 
 static int starts(const char *s, const char *prefix)
 {
@@ -354,6 +363,15 @@ int sh_cmd_serve(int argc, char **argv)
         fprintf(stderr, "sohoa serve: out of memory\n");
         return SH_EXIT_USAGE;
     }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int pool = cores > 0 ? (int)cores * POOL_PER_CORE + POOL_EXTRA : 4;
+    sh__web_pool_init(&srv.pool, pool < POOL_MAX ? pool : POOL_MAX);
+    if (!(srv.audit = sh__web_auditq_start(wh))) {
+        fprintf(stderr, "sohoa serve: cannot start the audit journal's "
+                        "writer (see above)\n");
+        sh_web_throttle_free(&srv.throttle);
+        return SH_EXIT_USAGE;
+    }
     /* a socket and our dup of it per connection, and some to spare */
     struct rlimit rl;
     rlim_t want = (rlim_t)lim.max_conns * 2 + 64;
@@ -379,6 +397,7 @@ int sh_cmd_serve(int argc, char **argv)
     if (!d) {
         fprintf(stderr, "sohoa serve: cannot listen on %s: %s\n", listen,
                 strerror(errno));
+        sh__web_auditq_stop(&srv.audit);
         sh_web_throttle_free(&srv.throttle);
         return SH_EXIT_USAGE;
     }
@@ -418,7 +437,10 @@ int sh_cmd_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     sh_log(SH_LOG_INFO, "%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     sh__web_stop(&srv, d);
+    /* every request has ended: its journal rows are queued; write them */
+    int64_t lost = sh__web_auditq_stop(&srv.audit);
+    sh__web_pool_close(&srv.pool);
     sh_web_throttle_free(&srv.throttle);
     pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-    return SH_EXIT_OK;
+    return lost ? SH_EXIT_PARTIAL : SH_EXIT_OK;
 }

@@ -204,6 +204,13 @@ typedef struct sh_audit_rec {
    read of the previous hash are one write transaction.  db: read-write.
    Returns SH_OK or SH_EINDEX / SH_ENOSPC. */
 int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err);
+/* Append n rows r[0..n-1] in this order, chained, in one write
+   transaction (one commit: a group of a server's rows).  times
+   [optional]: each row's UTC time "YYYY-MM-DDTHH:MM:SSZ" (the time of its
+   request); NULL, or a NULL item, = now.  Returns SH_OK (all written) or
+   SH_EINDEX / SH_ENOSPC / SH_ENOMEM (none written). */
+int sh_web_audit_rows(sqlite3 *db, const sh_audit_rec *r,
+                      const char *const *times, int n, sh_err *err);
 /* Walk the audit table in id order and recompute each hash.  *bad: 0
    when the chain holds, else the id of the first row whose hash does not
    match (edited, inserted, or the row after a deleted one); *rows

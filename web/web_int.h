@@ -5,8 +5,10 @@
  *   http.c      libmicrohttpd: the daemon, request bodies and their limit,
  *               URL unescaping, answers with the common headers, cookies,
  *               the gates that bound renders and logins
- *   access.c    the catalog as the session's user may see it, the audit
- *               journal, the parameters of a search and of a page URL
+ *   access.c    the catalog as the session's user may see it (a pool of
+ *               read-only connections), the audit journal, the parameters
+ *               of a search and of a page URL
+ *   auditq.c    the audit journal's writer thread (group commits)
  *   pages.c     the HTML frame, the search page, the page view
  *   api.c       /api/search, /api/page
  *   download.c  /page/ID/N.png (scanners/render.c draws it), /pdf/ID
@@ -75,6 +77,27 @@ typedef struct sh__web_conn {
     int cut;                 /* 1 once shut down by the reaper            */
 } sh__web_conn;
 
+/* A read-only catalog connection kept across requests (access.c), with
+   the statements of web/ prepared on it once, by slot. */
+enum { SH__WEB_ST_PAGE, SH__WEB_ST_DOCS, SH__WEB_ST_COUNT };
+typedef struct sh__web_dbc {
+    struct sh__web_dbc *next;
+    sqlite3 *db;
+    sqlite3_stmt *st[SH__WEB_ST_COUNT];
+} sh__web_dbc;
+
+/* At most max connections, opened on demand; a request takes one for
+   its whole length and gives it back (idle: the free ones). */
+typedef struct sh__web_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sh__web_dbc *idle;
+    int open, max;
+} sh__web_pool;
+
+/* The audit journal's writer (auditq.c). */
+typedef struct sh__web_auditq sh__web_auditq;
+
 typedef struct sh__web_server {
     const char *wh;
     int secure_cookie;
@@ -87,6 +110,8 @@ typedef struct sh__web_server {
     sh__web_limits lim;
     sh__web_gate renders, logins;
     sh_web_throttle *throttle;
+    sh__web_pool pool;       /* read-only catalog connections (access.c) */
+    sh__web_auditq *audit;   /* the journal's writer thread (auditq.c)   */
     /* the open connections and their reaper (http.c) */
     pthread_mutex_t conns_mu;
     sh__web_conn *conns;
@@ -108,7 +133,9 @@ typedef struct sh__web_ctx {
     const char *method, *url;
     sh__web_req *rq;
     char addr[INET6_ADDRSTRLEN + 8];
-    sqlite3 *db;             /* read-only, opened on first use */
+    sqlite3 *db;             /* read-only, taken from srv->pool on first
+                                use (dbc->db), given back at the end   */
+    sh__web_dbc *dbc;
     sh_web_user u;           /* u.name[0] == 0: no session */
     char token[65];
 } sh__web_ctx;
@@ -175,14 +202,29 @@ void sh__web_cookie_clear(const sh__web_ctx *c, char *out, size_t n);
 
 /* ---- the catalog and the journal (access.c) ---- */
 
-/* c->db: the read-only catalog connection, opened on first use.  SH_OK or
-   an error already logged. */
+/* c->db: a read-only catalog connection taken from srv->pool on first
+   use (waiting while all pool->max are in use).  SH_OK or an error
+   already logged. */
 int sh__web_ro_db(sh__web_ctx *c);
+/* Give c's connection back to the pool (its read transaction ended); a
+   request does it at its end, or before a long wait that needs no
+   catalog (a render).  No-op without one. */
+void sh__web_db_release(sh__web_ctx *c);
+/* The pool for at most max connections; all closed at the end. */
+void sh__web_pool_init(sh__web_pool *p, int max);
+void sh__web_pool_close(sh__web_pool *p);
+/* Statement slot of c's connection, prepared from sql the first time
+   (c->db must be taken).  Reset it (sh__web_stmt_done) instead of
+   finalizing it.  NULL on error (logged). */
+sqlite3_stmt *sh__web_stmt(sh__web_ctx *c, int slot, const char *sql);
+void sh__web_stmt_done(sqlite3_stmt *st);
 /* A read-write connection for one write (close it with sqlite3_close).
    SH_OK or SH_EINDEX, logged. */
 int sh__web_rw_db(sh__web_server *s, sqlite3 **db);
-/* Journal one action of user (NULL = the session's); SH_OK or an error
-   already logged. */
+/* Journal one action of user (NULL = the session's): the row is queued
+   for the writer thread (auditq.c), which commits it within about
+   SH__WEB_AUDIT_GATHER_MS.  SH_OK, or an error (logged) when the journal
+   cannot be written now: the caller answers 503, not the data. */
 int sh__web_audit_as(sh__web_ctx *c, const char *user, const char *action,
                      const char *query, int results, const char *dossier,
                      int page, int status);
@@ -236,6 +278,26 @@ int sh__web_find_page(sh__web_ctx *c, const char *id, int pageno,
    it is not one. */
 int sh__web_parse_id_page(const char *rest, const char *suffix, char *id,
                           size_t idsz, int *page);
+
+/* ---- the audit writer (auditq.c) ---- */
+
+#define SH__WEB_AUDIT_GATHER_MS 50   /* a row waits at most this long
+                                       before its group commit starts  */
+/* Open WAREHOUSE's catalog for writing (synchronous=FULL: a commit is on
+   disk when it returns) and start the writer thread.  NULL (logged) when
+   it cannot. */
+sh__web_auditq *sh__web_auditq_start(const char *warehouse);
+/* Queue a copy of r, stamped with the time now.
+   SH_OK, or SH_EINDEX (logged) when the writer is failing with rows
+   pending or too many rows wait: the journal cannot take it. */
+int sh__web_auditq_put(sh__web_auditq *q, const sh_audit_rec *r);
+/* Write every queued row, stop the thread, close the catalog; logs the
+   rows written and failures.  Returns the rows that could not be written
+   (0 normally).  Accepts NULL; sets *q to NULL. */
+int64_t sh__web_auditq_stop(sh__web_auditq **q);
+/* Rows written, failed commits, rows waiting (for the log and tests). */
+void sh__web_auditq_stats(sh__web_auditq *q, int64_t *written,
+                          int64_t *failures, int64_t *pending);
 
 /* ---- HTML frame and pages (pages.c) ---- */
 
