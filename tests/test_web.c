@@ -7,11 +7,12 @@
  * a synthetic scan).
  */
 #include "test.h"
-#include "../web/web.h"
+#include "../web/web_int.h"
 #include "../index/index.h"
 #include "../scanners/render.h"
 
 #include <leptonica/allheaders.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -653,6 +654,106 @@ static int t_audit(void)
     return 0;
 }
 
+/* The server's journal writer (web/auditq.c): rows queued from several
+   threads are written in group commits, all of them by the stop, in
+   queue order, chained; a group written by sh_web_audit_rows keeps each
+   row's own time. */
+#define AQ_THREADS 4
+#define AQ_ROWS 250
+static void *aq_put(void *arg)
+{
+    sh__web_auditq *q = *(sh__web_auditq **)((void **)arg)[0];
+    int k = (int)(intptr_t)((void **)arg)[1];
+    for (int i = 0; i < AQ_ROWS; i++) {
+        char query[32];
+        snprintf(query, sizeof query, "q%d-%d", k, i);
+        sh_audit_rec r = {"an", "127.0.0.1", "search", query, i, NULL, 0,
+                          200, NULL};
+        if (sh__web_auditq_put(q, &r))
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static int t_audit_queue(void)
+{
+    const char *wh = sh_test_tmpdir();
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_web_open(wh, 1, &db, &err) == SH_OK);
+    /* a group with its own times */
+    sh_audit_rec g[2] = {
+        {"an", NULL, "login", NULL, -1, NULL, 0, 303, NULL},
+        {"an", NULL, "pdf", NULL, -1, "HS-1", 0, 200, NULL}};
+    const char *times[2] = {"2025-01-02T03:04:05Z", NULL};
+    CHECK(sh_web_audit_rows(db, g, times, 2, &err) == SH_OK);
+    sh_audit_rec bad = {"an", NULL, NULL, NULL, -1, NULL, 0, 0, NULL};
+    CHECK(sh_db_exec(db, "CREATE TRIGGER t_no BEFORE INSERT ON audit WHEN"
+                         " NEW.user='refused' BEGIN SELECT RAISE(ABORT,"
+                         " 'no'); END", &err) == SH_OK);
+    /* a failing row: the whole group is refused, nothing written */
+    sh_audit_rec g2[2] = {g[0], bad};
+    g2[1].user = "refused";
+    CHECK(sh_web_audit_rows(db, g2, NULL, 2, &err) == SH_EINDEX);
+
+    sh__web_auditq *q = sh__web_auditq_start(wh);
+    CHECK(q != NULL);
+    pthread_t th[AQ_THREADS];
+    void *args[AQ_THREADS][2];
+    for (int k = 0; k < AQ_THREADS; k++) {
+        args[k][0] = &q;
+        args[k][1] = (void *)(intptr_t)k;
+        CHECK(pthread_create(&th[k], NULL, aq_put, args[k]) == 0);
+    }
+    int failed = 0;
+    for (int k = 0; k < AQ_THREADS; k++) {
+        void *rv;
+        pthread_join(th[k], &rv);
+        failed += rv != NULL;
+    }
+    CHECK(failed == 0);
+    int64_t written = 0, failures = -1;
+    CHECK(sh__web_auditq_stop(&q) == 0);
+    CHECK(q == NULL);
+    int64_t first_bad = -1, rows = 0;
+    CHECK(sh_web_audit_verify(db, &first_bad, &rows, NULL, &err) == SH_OK);
+    CHECKF(first_bad == 0 && rows == 2 + AQ_THREADS * AQ_ROWS,
+           "bad %lld, rows %lld", (long long)first_bad, (long long)rows);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, "SELECT time FROM audit WHERE id=1", -1, &st,
+                             NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(!strcmp((const char *)sqlite3_column_text(st, 0),
+                  "2025-01-02T03:04:05Z"));
+    sqlite3_finalize(st);
+    /* each thread's rows in the order it queued them */
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit a JOIN audit b"
+                             " ON substr(a.query,1,3)=substr(b.query,1,3)"
+                             " AND a.id<b.id AND a.results>b.results", -1,
+                             &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+
+    /* the writer failing: logged, counted, new rows refused (the caller
+       answers 503), and what is queued is reported lost at the stop */
+    q = sh__web_auditq_start(wh);
+    CHECK(q != NULL);
+    sh_audit_rec ok = g[0];
+    CHECK(sh__web_auditq_put(q, &g2[1]) == SH_OK);
+    for (int i = 0; i < 200; i++) {
+        sh__web_auditq_stats(q, &written, &failures, NULL);
+        if (failures)
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(failures >= 1);
+    CHECK(sh__web_auditq_put(q, &ok) == SH_EINDEX);
+    CHECK(sh__web_auditq_stop(&q) == 1);
+    sh_db_close(&db);
+    return 0;
+}
+
 /* Mean gray value of a w x h box at x, y. */
 static double box_mean(PIX *p, int x, int y, int w, int h)
 {
@@ -782,6 +883,7 @@ const sh_test sh_tests_web[] = {
     {"web/session_idle_cap", t_session_idle_cap},
     {"web/throttle", t_throttle},
     {"web/audit_chain", t_audit_chain},
+    {"web/audit_queue", t_audit_queue},
     {"web/render", t_render},
     {NULL, NULL},
 };

@@ -12,6 +12,8 @@
  *                                     journalled, answered 404
  *   sh__web_parse_search              the parameters of a search
  *   sh__web_run_search                the search, journalled
+ *   sh__web_hit_docs, _free           the documents of the hits, in one
+ *                                     statement
  *   sh__web_find_page                 one page, with the agency condition
  *   sh__web_pagerow_release
  *   sh__web_parse_id_page             "ID/N" from a URL
@@ -327,6 +329,101 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
         free(detail);
     }
     return rc;
+}
+
+/* The hits as JSON [[dossier, page], ...] for json_each. */
+static char *hits_json(const sh_hits *hits)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < hits->n; i++)
+        if (json_array_append_new(a, json_pack("[s?i]", hits->h[i].dossier,
+                                               hits->h[i].page))) {
+            json_decref(a);
+            a = NULL;
+        }
+    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return s;
+}
+
+int sh__web_hit_docs(sh__web_ctx *c, const sh_hits *hits, sh_docinfo **out)
+{
+    *out = NULL;
+    if (!hits->n)
+        return SH_OK;
+    sh_docinfo *d = calloc((size_t)hits->n, sizeof *d);
+    char *arg = hits_json(hits);
+    if (!d || !arg) {
+        free(d);
+        free(arg);
+        return SH_ENOMEM;
+    }
+    *out = d;
+    /* a catalog from before documents were recorded has no table: no
+       document, not an error (as sh_doc_at) */
+    sqlite3_stmt *st = NULL;
+    int rc = sh__web_ro_db(c);
+    if (!rc && !c->dbc->st[SH__WEB_ST_DOCS])
+        c->dbc->no_docs = sqlite3_table_column_metadata(
+            c->db, NULL, "document", "dossier", NULL, NULL, NULL, NULL,
+            NULL) != SQLITE_OK;
+    if (!rc && !c->dbc->no_docs)
+        st = sh__web_stmt(c, SH__WEB_ST_DOCS,
+              "SELECT h.key, t.ordinal, t.first_page, t.last_page,"
+              " t.type_name, t.code_number, t.code_notation, t.issued_date,"
+              " t.organ_name, t.subject, t.origin"
+              " FROM json_each(?1) AS h CROSS JOIN document AS t"
+              " ON t.dossier = json_extract(h.value, '$[0]')"
+              " AND t.first_page <= json_extract(h.value, '$[1]')"
+              " AND t.last_page >= json_extract(h.value, '$[1]')"
+              " ORDER BY h.key, t.ordinal");
+    if (rc || !st) {
+        free(arg);
+        return rc ? rc : c->dbc->no_docs ? SH_OK : SH_EINDEX;
+    }
+    sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    int s, oom = 0;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        int i = sqlite3_column_int(st, 0);
+        if (i < 0 || i >= hits->n || d[i].ordinal)
+            continue;   /* the first document holding the page */
+        sh_docinfo *x = &d[i];
+        x->ordinal = sqlite3_column_int(st, 1);
+        x->first_page = sqlite3_column_int(st, 2);
+        x->last_page = sqlite3_column_int(st, 3);
+        const char *t[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        for (int k = 4; k <= 10; k++)
+            t[k - 4] = (const char *)sqlite3_column_text(st, k);
+        x->type_name = t[0] ? strdup(t[0]) : NULL;
+        if (t[1] || t[2]) {
+            size_t n = (t[1] ? strlen(t[1]) : 0) + (t[2] ? strlen(t[2]) : 0) + 2;
+            if ((x->code = malloc(n)))
+                snprintf(x->code, n, "%s%s%s", t[1] ? t[1] : "",
+                         t[2] ? "/" : "", t[2] ? t[2] : "");
+        }
+        x->issued_date = t[3] ? strdup(t[3]) : NULL;
+        x->organ_name = t[4] ? strdup(t[4]) : NULL;
+        x->subject = t[5] ? strdup(t[5]) : NULL;
+        x->origin = t[6] ? strdup(t[6]) : NULL;
+        oom |= (t[0] && !x->type_name) || ((t[1] || t[2]) && !x->code) ||
+               (t[3] && !x->issued_date) || (t[4] && !x->organ_name) ||
+               (t[5] && !x->subject) || (t[6] && !x->origin);
+    }
+    if (s != SQLITE_DONE) {
+        sh_log(SH_LOG_ERROR, "catalog: %s", sqlite3_errmsg(c->db));
+        rc = SH_EINDEX;
+    }
+    sh__web_stmt_done(st);
+    free(arg);
+    return rc ? rc : oom ? SH_ENOMEM : SH_OK;
+}
+
+void sh__web_hit_docs_free(sh_docinfo **d, int n)
+{
+    for (int i = 0; *d && i < n; i++)
+        sh_docinfo_release(&(*d)[i]);
+    free(*d);
+    *d = NULL;
 }
 
 void sh__web_pagerow_release(sh__web_pagerow *r)

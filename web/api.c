@@ -8,16 +8,34 @@
  *                        the boxes of the hit words
  *
  * Method.  The same parameters, access rule and journal as the pages
- * (access.c): a page's word boxes are journalled as "words" (they are its
+ * (access.c); the documents of the hits come in one statement
+ * (sh__web_hit_docs): a page's word boxes are journalled as "words" (they are its
  * text), a refused one too; text from the catalog goes through
  * sh__web_jstr, so a string that is not valid UTF-8 never makes the
  * answer fail.
  */
 #include "web_int.h"
-#include "../index/docs.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* A hit's document as sh_doc_json writes it: {"ordinal", "first_page",
+   "last_page", "type", "code", "issued", "organ", "subject", "origin"},
+   or null. */
+static json_t *doc_json(const sh_docinfo *d)
+{
+    if (!d || !d->ordinal)
+        return json_null();
+    json_t *o = json_pack("{sisisi}", "ordinal", d->ordinal, "first_page",
+                          d->first_page, "last_page", d->last_page);
+    const char *k[] = {"type", "code", "issued", "organ", "subject",
+                       "origin"};
+    const char *v[] = {d->type_name, d->code, d->issued_date, d->organ_name,
+                       d->subject, d->origin};
+    for (int i = 0; o && i < 6; i++)
+        json_object_set_new(o, k[i], v[i] ? sh__web_jstr(v[i]) : json_null());
+    return o ? o : json_null();
+}
 
 enum MHD_Result sh__web_api_search(sh__web_ctx *c)
 {
@@ -33,6 +51,9 @@ enum MHD_Result sh__web_api_search(sh__web_ctx *c)
         free(p.q);
         return sh__web_unavailable(c, 1, "search or audit journal unavailable");
     }
+    sh_docinfo *docs = NULL;
+    if (sh__web_hit_docs(c, &hits, &docs))
+        sh_log(SH_LOG_WARN, "search: the hits' documents not shown");
     json_t *arr = json_array();
     for (int i = 0; arr && i < hits.n; i++) {
         sh_hit *h = &hits.h[i];
@@ -49,7 +70,7 @@ enum MHD_Result sh__web_api_search(sh__web_ctx *c)
         sh_buf_release(&url);
         if (o)
             json_object_set_new(o, "document",
-                                sh_doc_json(c->db, h->dossier, h->page));
+                                doc_json(docs ? &docs[i] : NULL));
         if (!o || json_array_append_new(arr, o)) {
             json_decref(arr);
             arr = NULL;
@@ -61,6 +82,7 @@ enum MHD_Result sh__web_api_search(sh__web_ctx *c)
                         hits.approx, "offset", p.offset, "limit", p.limit,
                         "query_truncated", p.qcut, "hits", arr)
             : NULL;
+    sh__web_hit_docs_free(&docs, hits.n);
     sh_hits_release(&hits);
     free(p.q);
     return sh__web_reply_json(c, 200, top);

@@ -81,14 +81,11 @@ enum MHD_Result sh__web_unavailable(sh__web_ctx *c, int api, const char *why)
 
 /* "Văn bản 2 (trang 2–3): Tờ trình số 112/TTr-STNMT ngày 26/02/2024 —
    trích yếu" under a hit, when the run recorded the page's document. */
-static void doc_line(sh_buf *b, sh__web_ctx *c, const sh_hit *h)
+static void doc_line(sh_buf *b, const sh_docinfo *doc)
 {
-    sh_docinfo di;
-    sh_err err = {0};
-    if (sh_doc_at(c->db, h->dossier, h->page, &di, &err) || !di.ordinal) {
-        sh_docinfo_release(&di);
+    if (!doc || !doc->ordinal)
         return;
-    }
+    const sh_docinfo di = *doc;
     sh_buf_printf(b, "<p class=\"doc\">Văn bản %d (trang %d–%d)",
                   di.ordinal, di.first_page, di.last_page);
     if (di.type_name || di.code || di.issued_date)
@@ -119,7 +116,6 @@ static void doc_line(sh_buf *b, sh__web_ctx *c, const sh_hit *h)
         sh_buf_adds(b, " <span class=\"meta\">(đọc tự động, cần "
                        "kiểm tra)</span>");
     sh_buf_adds(b, "</p>");
-    sh_docinfo_release(&di);
 }
 
 static int search_link(sh_buf *b, const sh__web_sparams *p, int offset)
@@ -286,6 +282,9 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
                           hits.n ? "" : " (không còn kết quả ở trang này)",
                           p.offset + 1);
         }
+        sh_docinfo *docs = NULL;
+        if (sh__web_hit_docs(c, &hits, &docs))
+            sh_log(SH_LOG_WARN, "search: the hits' documents not shown");
         for (int i = 0; i < hits.n; i++) {
             sh_hit *h = &hits.h[i];
             sh_buf_adds(&b, "<li class=\"hit\"><div class=\"hit-head\">"
@@ -306,11 +305,12 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
             sh_buf_adds(&b, "<a class=\"meta\" href=\"/pdf/");
             sh_web_url_encode(&b, h->dossier);
             sh_buf_printf(&b, "#page=%d\">PDF</a></div>", h->page);
-            doc_line(&b, c, h);
+            doc_line(&b, docs ? &docs[i] : NULL);
             sh_buf_adds(&b, "<p class=\"snippet\">");
             sh_web_snippet_html(&b, h->snippet);
             sh_buf_adds(&b, "</p></li>\n");
         }
+        sh__web_hit_docs_free(&docs, hits.n);
         if (hits.total)
             sh_buf_adds(&b, "</ol>\n");
         if (hits.total > p.limit) {

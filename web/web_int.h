@@ -30,6 +30,7 @@
 
 #include "web.h"
 #include "../index/index.h"
+#include "../index/docs.h"
 #include "../scanners/geom.h"
 
 #include <arpa/inet.h>
@@ -84,6 +85,7 @@ typedef struct sh__web_dbc {
     struct sh__web_dbc *next;
     sqlite3 *db;
     sqlite3_stmt *st[SH__WEB_ST_COUNT];
+    int no_docs;             /* 1: the catalog has no document table     */
 } sh__web_dbc;
 
 /* At most max connections, opened on demand; a request takes one for
@@ -261,6 +263,13 @@ int sh__web_parse_search(sh__web_ctx *c, sh__web_sparams *p,
    or an error after which the caller answers 503.  Release hits. */
 int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p,
                        sh_hits *hits);
+
+/* The document (văn bản) holding each hit's page, in one statement:
+   *out: hits->n entries (ordinal 0: none, as sh_doc_at), free with
+   sh__web_hit_docs_free (also after an error); NULL when there are no
+   hits.  Returns SH_OK, SH_ENOMEM or SH_EINDEX (logged). */
+int sh__web_hit_docs(sh__web_ctx *c, const sh_hits *hits, sh_docinfo **out);
+void sh__web_hit_docs_free(sh_docinfo **d, int n);
 
 /* One page as the catalog has it. */
 typedef struct sh__web_pagerow {
