@@ -78,6 +78,17 @@ login() {   # login USER PASSWORD [curl args] → token
 as() { local t=$1; shift; curl -s --max-time 10 -H "Cookie: sohoa_session=$t" "$@"; }
 code() { local t=$1; shift; as "$t" -o /dev/null -w '%{http_code}' "$@"; }
 audit_json() { "$SOHOA" audit --warehouse "$WH" --json; }
+# audit_until PYEXPR → the journal as JSON once PYEXPR (over d) holds, or
+# as it is after 10 s: the server writes its rows in group commits
+# (web/auditq.c), a moment after its answers
+audit_until() {
+    for _ in $(seq 100); do
+        audit_json >"$TMP/au-wait.json"
+        [ "$(json "bool($1)" <"$TMP/au-wait.json")" = True ] && break
+        sleep 0.1
+    done
+    cat "$TMP/au-wait.json"
+}
 
 # ---- (1) flood ----------------------------------------------------------------
 t_flood() {
@@ -171,7 +182,7 @@ PY
     local checked refused
     read -r checked refused <"$TMP/guess"
     # every try journalled: failed (checked) and throttled (refused)
-    audit_json >"$TMP/a.json"
+    audit_until "sum(1 for r in d['rows'] if r['action']=='login-failed' and r['user']=='alice' and r['addr']=='127.0.0.5') >= $checked and sum(1 for r in d['rows'] if r['action']=='login-throttled' and r['user']=='alice' and r['status']==429) >= $refused" >"$TMP/a.json"
     [ "$(json "sum(1 for r in d['rows'] if r['action']=='login-failed' and r['user']=='alice' and r['addr']=='127.0.0.5')" <"$TMP/a.json")" = "$checked" ] ||
         die "login-failed rows != $checked" || return 1
     [ "$(json "sum(1 for r in d['rows'] if r['action']=='login-throttled' and r['user']=='alice' and r['status']==429)" <"$TMP/a.json")" = "$refused" ] ||
@@ -219,7 +230,7 @@ t_audit_reads() {
     for p in "/view/$B1/1" "/api/page/$B1/1" "/page/$B1/1.png" "/pdf/$B1" "/pdf/HS-9999-NOPE"; do
         [ "$(code "$t" "$U$p")" = 404 ] || die "$p not 404" || return 1
     done
-    audit_json >"$TMP/a.json"
+    audit_until "any(r['dossier']=='HS-9999-NOPE' for r in d['rows'])" >"$TMP/a.json"
     $PY - "$TMP/a.json" <<'PY' || return 1
 import json, sys
 rows = [r for r in json.load(open(sys.argv[1]))["rows"] if r["user"] == "alice"]
@@ -267,6 +278,7 @@ t_log_forgery() {
     grep -q 'dat\\x1b\[2J\\u009b' "$TMP/s.out" || die "search echo: $(head -1 "$TMP/s.out")" || return 1
     # sohoa audit: a query with DEL, ESC and C1
     as "$t" -o /dev/null -G --data-urlencode $'q=dai\x7f\x1b]0;x\x07\xc2\x85' "$U/api/search"
+    audit_until "any((r['query'] or '').startswith('dai' + chr(127)) for r in d['rows'])" >/dev/null
     "$SOHOA" audit --warehouse "$WH" --user alice >"$TMP/au.out"
     LC_ALL=C grep -q $'\x7f\|\x1b\|\x07\|\xc2\x85' "$TMP/au.out" && die "raw control characters from sohoa audit" && return 1
     grep -q 'dai\\x7f\\x1b\]0;x\\x07\\u0085' "$TMP/au.out" || die "audit line: $(grep dai "$TMP/au.out" | tail -1)" || return 1
@@ -307,8 +319,10 @@ t_cookies() {
     c=$(as "$t" -o /dev/null -w '%{http_code}' -H "Origin: https://127.0.0.1:$PORT" -X POST "$U/logout")
     [ "$c" = 403 ] || die "https Origin on an http site → $c" || return 1
     # X-Forwarded-For is not believed without --trusted-proxy
+    local v0
+    v0=$(audit_json | json "sum(1 for r in d['rows'] if r['action']=='view')")
     as "$t" -o /dev/null -H 'X-Forwarded-For: 203.0.113.9' "$U/view/$A1/1"
-    audit_json | json "[r['addr'] for r in d['rows'] if r['action']=='view'][-1]" | grep -qx 127.0.0.1 ||
+    audit_until "sum(1 for r in d['rows'] if r['action']=='view') > $v0" | json "[r['addr'] for r in d['rows'] if r['action']=='view'][-1]" | grep -qx 127.0.0.1 ||
         die "X-Forwarded-For believed from anyone" || return 1
     # a second server: secure cookies, a trusted proxy
     local p2
@@ -326,7 +340,8 @@ t_cookies() {
         die "__Host- cookie refused" || return 1
     c=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: __Host-sohoa_session=$tok" -H "Origin: http://127.0.0.1:$p2" -X POST "http://127.0.0.1:$p2/logout")
     [ "$c" = 403 ] || die "http Origin behind an https proxy → $c" || return 1
-    audit_json | json "[r['addr'] for r in d['rows'] if r['action']=='login' and r['user']=='bob'][-1]" | grep -qx 203.0.113.7 ||
+    audit_until "any(r['action']=='login' and r['user']=='bob' and r['addr']=='203.0.113.7' for r in d['rows'])" |
+        json "[r['addr'] for r in d['rows'] if r['action']=='login' and r['user']=='bob'][-1]" | grep -qx 203.0.113.7 ||
         die "the proxy's X-Forwarded-For not used" || return 1
 }
 
