@@ -27,6 +27,7 @@
  * with what was asked, so probing other agencies' ids leaves a trace.
  */
 #include "../base/date.h"
+#include "../index/shards.h"
 #include "web_int.h"
 
 #include <errno.h>
@@ -204,7 +205,12 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
     q.agencies = c->u.admin ? NULL : (const char *const *)c->u.agencies;
     sh_err err = {0};
     int rc = sh__web_ro_db(c);
-    if (!rc && (rc = sh_search(c->db, &q, hits, &err)))
+    sqlite3 *dbs[SH_SHARDS_MAX];
+    for (int k = 0; !rc && k < c->srv->nwh; k++)
+        if (!(dbs[k] = sh__web_db_of(c, k)))
+            rc = SH_EINDEX;
+    if (!rc && (rc = sh_search_shards(dbs, c->srv->nwh, c->srv->whs, &q,
+                                      hits, &err)))
         sh_log(SH_LOG_ERROR, "search failed: %s", err.msg);
     if (!rc) {
         /* the filters, as asked (only those given) */

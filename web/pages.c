@@ -85,7 +85,8 @@ static void doc_line(sh_buf *b, sh__web_ctx *c, const sh_hit *h)
 {
     sh_docinfo di;
     sh_err err = {0};
-    if (sh_doc_at(c->db, h->dossier, h->page, &di, &err) || !di.ordinal) {
+    if (sh_doc_at(sh__web_db_of(c, h->shard), h->dossier, h->page, &di,
+                  &err) || !di.ordinal) {
         sh_docinfo_release(&di);
         return;
     }
@@ -293,6 +294,7 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
             sh_web_url_encode(&b, h->dossier);
             sh_buf_printf(&b, "/%d?q=", h->page);
             sh_web_url_encode(&b, p.q);
+            sh__web_shard_arg(&b, c, h->shard, 0);
             sh_buf_adds(&b, "\">Hồ sơ ");
             sh_web_html_escape(&b, h->dossier);
             sh_buf_printf(&b, " — Trang %d</a><span class=\"meta\">Mã hồ sơ: ",
@@ -305,6 +307,7 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
                 sh_buf_adds(&b, "<span class=\"meta\">(khớp khi bỏ dấu)</span>");
             sh_buf_adds(&b, "<a class=\"meta\" href=\"/pdf/");
             sh_web_url_encode(&b, h->dossier);
+            sh__web_shard_arg(&b, c, h->shard, 1);
             sh_buf_printf(&b, "#page=%d\">PDF</a></div>", h->page);
             doc_line(&b, c, h);
             sh_buf_adds(&b, "<p class=\"snippet\">");
@@ -375,6 +378,7 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
     sh_web_html_escape(&b, id);
     sh_buf_adds(&b, " · <a id=\"pdflink\" href=\"/pdf/");
     sh_web_url_encode(&b, id);
+    sh__web_shard_arg(&b, c, c->shard, 1);
     sh_buf_printf(&b, "#page=%d\">Mở bản PDF tại trang này</a></p>"
                       "<nav class=\"pager\">",
                   pageno);
@@ -389,6 +393,7 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
         sh_web_url_encode(&b, id);
         sh_buf_printf(&b, "/%d?q=", to);
         sh_web_url_encode(&b, q);
+        sh__web_shard_arg(&b, c, c->shard, 0);
         sh_buf_printf(&b, "\">%s</a>", label);
     }
     int w = SH__WEB_RENDER_WIDTH;
@@ -398,14 +403,17 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
                     "<div class=\"pagewrap\" id=\"pagewrap\"><img id=\"pageimg\" "
                     "src=\"/page/");
     sh_web_url_encode(&b, id);
-    sh_buf_printf(&b, "/%d.png\" width=\"%d\" height=\"%d\" alt=\"Ảnh trang %d "
+    sh_buf_printf(&b, "/%d.png", pageno);
+    sh__web_shard_arg(&b, c, c->shard, 1);
+    sh_buf_printf(&b, "\" width=\"%d\" height=\"%d\" alt=\"Ảnh trang %d "
                       "của hồ sơ ",
-                  pageno, w, h, pageno);
+                  w, h, pageno);
     sh_web_html_escape(&b, id);
     sh_buf_adds(&b, "\" data-boxes=\"/api/page/");
     sh_web_url_encode(&b, id);
     sh_buf_printf(&b, "/%d?q=", pageno);
     sh_web_url_encode(&b, q);
+    sh__web_shard_arg(&b, c, c->shard, 0);
     sh_buf_adds(&b, "\"></div>\n");
     sh__web_html_end(&b);
     free(q);
