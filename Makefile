@@ -207,6 +207,8 @@ check:
 	@echo "== web under attack (loopback)"; SOHOA=$(SOHOA_BIN) bash tests/web_attack.sh
 	@echo "== browser"; SOHOA=$(SOHOA_BIN) bash tests/browser.sh
 	@echo "== cluster"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh
+	$(MAKE) WERROR=-Werror $(BUILD)/tools/mkshard
+	@echo "== shards served together"; SOHOA=$(SOHOA_BIN) MKSHARD=$(CURDIR)/$(BUILD)/tools/mkshard bash tests/shards.sh
 	@echo "== cluster on Slurm"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 	@$(MAKE) --no-print-directory check-rooms
 
@@ -268,6 +270,11 @@ bench: deps
 	SOHOA=$(SOHOA_BIN) UNIT=$(CURDIR)/$(BUILD)/unit bash tests/bench.sh
 
 $(BUILD)/bench_search: tests/bench/bench_search.c $(BUILD)/libsohoa.a $(BUILD)/.flags
+	$(LINK) -o $@ $< $(BUILD)/libsohoa.a $(LINK_LIBS)
+
+# generated shard warehouses for tests/shards.sh (no OCR)
+$(BUILD)/tools/mkshard: tests/shards/mkshard.c $(BUILD)/libsohoa.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $< $(BUILD)/libsohoa.a $(LINK_LIBS)
 
 bench-search: deps

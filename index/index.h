@@ -111,6 +111,8 @@ int sh_index_upgrade(sqlite3 *db, sh_err *err);
 
 /* ---- search ---- */
 
+struct sh_search_stats;      /* index/shards.h */
+
 /* The part of sh_query.text that is read: its first SH_QUERY_MAX_BYTES
    bytes (cut at a character) and in them the first SH_QUERY_MAX_TOKENS
    tokens; the rest is ignored. */
@@ -144,6 +146,11 @@ typedef struct sh_query {
                                 "2024-01-01" or "2024"                   */
     const char *issued_to;   /* its issued date <= this ("2024-06-30";
                                 "2024" takes the whole year)             */
+    /* [optional] NULL = this catalog's own statistics.  Else BM25 takes
+       its page count, average length and document frequencies from here
+       (shards searched together: index/shards.h sums them over the
+       shards, so scores compare across catalogs). */
+    const struct sh_search_stats *stats;
 } sh_query;
 
 typedef struct sh_hit {
@@ -156,6 +163,11 @@ typedef struct sh_hit {
     int exact;               /* 1 if every word is on the page with the
                                 diacritics as typed (always 1 when none
                                 were typed)                              */
+    int tier;                /* 1 phrase as typed, 2 folded phrase, 3
+                                every word as typed, 4 the rest: hits come
+                                by tier, then score                      */
+    int shard;               /* which catalog, for sh_search_shards (its
+                                index in the list); 0 from sh_search      */
     int64_t page_id;
 } sh_hit;
 

@@ -96,6 +96,8 @@ typedef struct rank_spec {
     double df[SH_QUERY_MAX_TOKENS];     /* per group: pages holding it,
                                            estimated; < 0: ask FTS5     */
     double idf[SH_QUERY_MAX_TOKENS];    /* per group */
+    double rows, tokens;        /* > 0: the pages and their tokens of
+                                   all shards (shards.c), else FTS5's */
     int *pos;                   /* scratch: positions of every phrase */
     size_t pos_cap;
 } rank_spec;
@@ -194,6 +196,13 @@ void sh__walk_span(const walk *w, double *covered, double *all);
 void sh__walk_close(walk *w);
 /* The code of a failed walk (s->err's, or SH_EINDEX). */
 int sh__walk_fail(search *s);
+
+/* ---- shards.c ---- */
+
+/* Put q->stats (the shards' statistics summed) into spec: the walk of
+   the matches (phrase = 0) or of the query as a phrase (1).  Returns
+   SH_OK, or SH_EUSAGE when they were made for another query. */
+int sh__stats_apply(search *s, rank_spec *spec, int phrase);
 
 /* ---- snippet.c ---- */
 

@@ -59,6 +59,10 @@ static int rank_prepare(const Fts5ExtensionApi *api, Fts5Context *fc,
         rc = api->xColumnTotalSize(fc, 0, &ntok);
     if (rc != SQLITE_OK)
         return rc;
+    if (s->rows > 0) {          /* every shard's (shards.c) */
+        nrow = (sqlite3_int64)s->rows;
+        ntok = (sqlite3_int64)s->tokens;
+    }
     s->avgdl = nrow > 0 && ntok > 0 ? (double)ntok / (double)nrow : 1.0;
     for (int gi = 0; gi < s->rx.ng; gi++) {
         double df = s->df[gi];

@@ -141,6 +141,7 @@ static int offer(search *s, const cand *c)
     int tier = 4 - (int)floor(c->rank / TIER_SPAN);
     h->score = c->rank - (4 - tier) * TIER_SPAN;
     h->exact = tier == 1 || tier == 3;
+    h->tier = tier;
     if (!h->dossier || (agency && !h->agency) || !h->pdf || !h->snippet)
         return sh__search_nomem(s);
     return SH_OK;
@@ -213,6 +214,8 @@ static int token_df(search *s, qtok *t, sqlite3_stmt **st)
    every page holding all its tokens). */
 static int plan_df(search *s, rank_spec *spec)
 {
+    if (s->q->stats)            /* given for all shards (shards.c) */
+        return sh__stats_apply(s, spec, spec == &s->pspec);
     sqlite3_stmt *st = NULL;
     int rc = SH_OK;
     for (int gi = 0; !rc && gi < spec->rx.ng; gi++) {

@@ -12,6 +12,7 @@
 #include "../base/opts.h"
 #include "../index/docs.h"
 #include "../index/index.h"
+#include "../index/shards.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -149,7 +150,7 @@ int sh_cmd_search(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
-        "usage: sohoa search [--warehouse DIR] [--json] [--limit N] "
+        "usage: sohoa search [--warehouse DIR]... [--json] [--limit N] "
         "[--offset N]\n"
         "                    [--agency CODE] [--year YYYY] [--prefix ID]\n"
         "                    [--type 'Quyết định'] [--code QĐ-UBND]\n"
@@ -159,14 +160,25 @@ int sh_cmd_search(int argc, char **argv)
         "that type,\n"
         "  whose number/notation holds CODE, issued in that period (as the "
         "run read\n"
-        "  them from the document headers; without marks also matches).\n";
+        "  them from the document headers; without marks also matches).\n"
+        "  Several --warehouse (shards) are searched as one catalog.\n";
     sh_opts_init(&ov);
     sh_err oerr = {0};
+    const char *whs[SH_SHARDS_MAX];
+    int nwh = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, SH_OPTS_SHORT "n:o:a:", opts,
                             NULL)) != -1) {
         int bad = 0;
         switch (c) {
+        case 'w':
+            if (nwh == SH_SHARDS_MAX) {
+                fprintf(stderr, "sohoa search: at most %d --warehouse\n",
+                        SH_SHARDS_MAX);
+                return SH_EXIT_USAGE;
+            }
+            whs[nwh++] = optarg;
+            break;
         case 'n': bad = sh_opt_int("--limit", optarg, 1, INT_MAX, &q.limit,
                                    &oerr); break;
         case 'o': bad = sh_opt_int("--offset", optarg, 0, INT_MAX, &q.offset,
@@ -193,7 +205,8 @@ int sh_cmd_search(int argc, char **argv)
             return SH_EXIT_USAGE;
         }
     }
-    const char *wh = ov.warehouse;
+    if (!nwh)
+        whs[nwh++] = ov.warehouse;
     int as_json = ov.json;
     const char *dates[] = {q.issued_from, q.issued_to};
     for (int i = 0; i < 2; i++) {
@@ -213,19 +226,21 @@ int sh_cmd_search(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         sh_buf_printf(&text, "%s%s", i > optind ? " " : "", argv[i]);
     q.text = text.data;
-    sqlite3 *db;
-    int rc = sh_catalog_open_ro(wh, &db);
-    if (rc) {
-        sh_buf_release(&text);
-        return rc;
-    }
+    sqlite3 *dbs[SH_SHARDS_MAX] = {0};
+    int rc = SH_OK;
+    for (int k = 0; !rc && k < nwh; k++)
+        rc = sh_catalog_open_ro(whs[k], &dbs[k]);
     sh_hits hits = {0};
     sh_err err = {0};
-    if (sh_search(db, &q, &hits, &err)) {
+    if (!rc && sh_search_shards(dbs, nwh, whs, &q, &hits, &err)) {
         fprintf(stderr, "sohoa search: %s\n", err.msg);
+        rc = SH_EXIT_USAGE;
+    }
+    if (rc) {
         sh_buf_release(&text);
-        sh_db_close(&db);
-        return SH_EXIT_USAGE;
+        for (int k = 0; k < nwh; k++)
+            sh_db_close(&dbs[k]);
+        return rc;
     }
     if (as_json) {
         json_t *arr = json_array();
@@ -240,7 +255,10 @@ int sh_cmd_search(int argc, char **argv)
             json_object_set_new(o, "pdf", h->pdf ? json_string(h->pdf)
                                                  : json_null());
             json_object_set_new(o, "document",
-                                sh_doc_json(db, h->dossier, h->page));
+                                sh_doc_json(dbs[h->shard], h->dossier, h->page));
+            if (nwh > 1)
+                json_object_set_new(o, "warehouse",
+                                    json_string(whs[h->shard]));
             json_array_append_new(arr, o);
         }
         json_t *top = json_pack("{sssisisiso}", "query", q.text, "total",
@@ -265,7 +283,7 @@ int sh_cmd_search(int argc, char **argv)
             printf("#page=%d)\n     ", h->page);
             sh_docinfo di;
             sh_err derr = {0};
-            if (!sh_doc_at(db, h->dossier, h->page, &di, &derr) &&
+            if (!sh_doc_at(dbs[h->shard], h->dossier, h->page, &di, &derr) &&
                 di.ordinal > 0 && (di.type_name || di.code || di.issued_date)) {
                 printf("[document %d, pages %d-%d:", di.ordinal,
                        di.first_page, di.last_page);
@@ -302,6 +320,7 @@ int sh_cmd_search(int argc, char **argv)
     }
     sh_hits_release(&hits);
     sh_buf_release(&text);
-    sh_db_close(&db);
+    for (int k = 0; k < nwh; k++)
+        sh_db_close(&dbs[k]);
     return SH_EXIT_OK;
 }

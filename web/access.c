@@ -37,6 +37,7 @@
  * with what was asked, so probing other agencies' ids leaves a trace.
  */
 #include "../base/date.h"
+#include "../index/shards.h"
 #include "web_int.h"
 
 #include <errno.h>
@@ -305,7 +306,12 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
     q.agencies = c->u.admin ? NULL : (const char *const *)c->u.agencies;
     sh_err err = {0};
     int rc = sh__web_ro_db(c);
-    if (!rc && (rc = sh_search(c->db, &q, hits, &err)))
+    sqlite3 *dbs[SH_SHARDS_MAX];
+    for (int k = 0; !rc && k < c->srv->nwh; k++)
+        if (!(dbs[k] = sh__web_db_of(c, k)))
+            rc = SH_EINDEX;
+    if (!rc && (rc = sh_search_shards(dbs, c->srv->nwh, c->srv->whs, &q,
+                                      hits, &err)))
         sh_log(SH_LOG_ERROR, "search failed: %s", err.msg);
     if (!rc) {
         /* the filters, as asked (only those given) */
@@ -331,13 +337,17 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
     return rc;
 }
 
-/* The hits as JSON [[dossier, page], ...] for json_each. */
+/* The hits as JSON [[dossier, page], ...] for json_each; null for a
+   hit of another shard (its document is looked up in its own catalog). */
 static char *hits_json(const sh_hits *hits)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < hits->n; i++)
-        if (json_array_append_new(a, json_pack("[s?i]", hits->h[i].dossier,
-                                               hits->h[i].page))) {
+        if (json_array_append_new(a, hits->h[i].shard > 0
+                                         ? json_null()
+                                         : json_pack("[s?i]",
+                                                     hits->h[i].dossier,
+                                                     hits->h[i].page))) {
             json_decref(a);
             a = NULL;
         }
@@ -415,6 +425,16 @@ int sh__web_hit_docs(sh__web_ctx *c, const sh_hits *hits, sh_docinfo **out)
     }
     sh__web_stmt_done(st);
     free(arg);
+    /* hits of the other shards, one by one in their own catalogs */
+    for (int i = 0; !rc && i < hits->n; i++) {
+        const sh_hit *h = &hits->h[i];
+        sqlite3 *sdb = h->shard > 0 ? sh__web_db_of(c, h->shard) : NULL;
+        sh_err err = {0};
+        if (sdb && sh_doc_at(sdb, h->dossier, h->page, &d[i], &err)) {
+            sh_log(SH_LOG_ERROR, "shard %d: %s", h->shard, err.msg);
+            rc = SH_EINDEX;
+        }
+    }
     return rc ? rc : oom ? SH_ENOMEM : SH_OK;
 }
 

@@ -60,6 +60,8 @@ enum MHD_Result sh__web_api_search(sh__web_ctx *c)
         sh_buf url = {0};
         sh_buf_adds(&url, "/pdf/");
         sh_web_url_encode(&url, h->dossier);
+        if (h->shard > 0)       /* shards served together (shards.c) */
+            sh_buf_printf(&url, "?shard=%d", h->shard);
         sh_buf_printf(&url, "#page=%d", h->page);
         json_t *o =
             json_pack("{s:o, s:i, s:o, s:f, s:b, s:o, s:o}", "dossier",
@@ -68,6 +70,8 @@ enum MHD_Result sh__web_api_search(sh__web_ctx *c)
                       h->score, "exact", h->exact, "agency",
                       sh__web_jstr(h->agency), "pdf", sh__web_jstr(url.data));
         sh_buf_release(&url);
+        if (o && c->srv->nwh > 1)
+            json_object_set_new(o, "shard", json_integer(h->shard));
         if (o)
             json_object_set_new(o, "document",
                                 doc_json(docs ? &docs[i] : NULL));

@@ -410,6 +410,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *con,
         ok = sh__web_route(&c);
     }
     sh_web_user_release(&c.u);
+    sh__web_shards_close(&c);
     sh__web_db_release(&c);
     return ok;
 }

@@ -292,6 +292,7 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
             sh_web_url_encode(&b, h->dossier);
             sh_buf_printf(&b, "/%d?q=", h->page);
             sh_web_url_encode(&b, p.q);
+            sh__web_shard_arg(&b, c, h->shard, 0);
             sh_buf_adds(&b, "\">Hồ sơ ");
             sh_web_html_escape(&b, h->dossier);
             sh_buf_printf(&b, " — Trang %d</a><span class=\"meta\">Mã hồ sơ: ",
@@ -304,6 +305,7 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
                 sh_buf_adds(&b, "<span class=\"meta\">(khớp khi bỏ dấu)</span>");
             sh_buf_adds(&b, "<a class=\"meta\" href=\"/pdf/");
             sh_web_url_encode(&b, h->dossier);
+            sh__web_shard_arg(&b, c, h->shard, 1);
             sh_buf_printf(&b, "#page=%d\">PDF</a></div>", h->page);
             doc_line(&b, docs ? &docs[i] : NULL);
             sh_buf_adds(&b, "<p class=\"snippet\">");
@@ -375,6 +377,7 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
     sh_web_html_escape(&b, id);
     sh_buf_adds(&b, " · <a id=\"pdflink\" href=\"/pdf/");
     sh_web_url_encode(&b, id);
+    sh__web_shard_arg(&b, c, c->shard, 1);
     sh_buf_printf(&b, "#page=%d\">Mở bản PDF tại trang này</a></p>"
                       "<nav class=\"pager\">",
                   pageno);
@@ -389,6 +392,7 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
         sh_web_url_encode(&b, id);
         sh_buf_printf(&b, "/%d?q=", to);
         sh_web_url_encode(&b, q);
+        sh__web_shard_arg(&b, c, c->shard, 0);
         sh_buf_printf(&b, "\">%s</a>", label);
     }
     int w = SH__WEB_RENDER_WIDTH;
@@ -398,14 +402,17 @@ enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest)
                     "<div class=\"pagewrap\" id=\"pagewrap\"><img id=\"pageimg\" "
                     "src=\"/page/");
     sh_web_url_encode(&b, id);
-    sh_buf_printf(&b, "/%d.png\" width=\"%d\" height=\"%d\" alt=\"Ảnh trang %d "
+    sh_buf_printf(&b, "/%d.png", pageno);
+    sh__web_shard_arg(&b, c, c->shard, 1);
+    sh_buf_printf(&b, "\" width=\"%d\" height=\"%d\" alt=\"Ảnh trang %d "
                       "của hồ sơ ",
-                  pageno, w, h, pageno);
+                  w, h, pageno);
     sh_web_html_escape(&b, id);
     sh_buf_adds(&b, "\" data-boxes=\"/api/page/");
     sh_web_url_encode(&b, id);
     sh_buf_printf(&b, "/%d?q=", pageno);
     sh_web_url_encode(&b, q);
+    sh__web_shard_arg(&b, c, c->shard, 0);
     sh_buf_adds(&b, "\"></div>\n");
     sh__web_html_end(&b);
     free(q);

@@ -44,6 +44,7 @@
  */
 #include "web_int.h"
 #include "../base/opts.h"
+#include "../index/shards.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -117,6 +118,8 @@ enum MHD_Result sh__web_route(sh__web_ctx *c)
                                       "Chưa đăng nhập hoặc phiên đã hết hạn.");
         return sh__web_redirect(c, "/login", NULL);
     }
+    if (sh__web_pick_shard(c, url))         /* ?shard=K (shards.c) */
+        return sh__web_not_found(c, api);
     if (post && starts(url, "/api/review/"))
         return sh__web_api_review_save(c, url + strlen("/api/review/"));
     if (post)
@@ -230,12 +233,14 @@ int sh_cmd_serve(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     static const char usage[] =
-        "usage: sohoa serve [--warehouse DIR] [--listen HOST:PORT]"
+        "usage: sohoa serve [--warehouse DIR]... [--listen HOST:PORT]"
         " [--secure-cookies]\n"
         "                   [--max-connections N] [--per-ip-connections N]"
         " [--head-timeout S]\n"
         "                   [--idle-timeout S] [--session-idle MIN]"
         " [--trusted-proxy ADDR]\n"
+        "  --warehouse           several: shards searched as one; users,"
+        " sessions, audit and review live in the first\n"
         "  --listen              address to listen on (default"
         " 127.0.0.1:8080; port 0 = any free port)\n"
         "  --secure-cookies      Secure cookie named __Host-sohoa_session,"
@@ -254,10 +259,20 @@ int sh_cmd_serve(int argc, char **argv)
         " X-Forwarded-For is believed (audit, throttle)\n"
         "Users: 'sohoa user add NAME --agency CODE' (see 'sohoa user "
         "--help').\n";
+    const char *whs[SH_SHARDS_MAX];
+    int nwh = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "w:l:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
+        case 'w':
+            if (nwh == SH_SHARDS_MAX) {
+                fprintf(stderr, "sohoa serve: at most %d --warehouse\n",
+                        SH_SHARDS_MAX);
+                return SH_EXIT_USAGE;
+            }
+            whs[nwh++] = optarg;
+            break;
         case 'l': listen = optarg; break;
         case 's': secure = 1; break;
         case 'M': bad = sh_opt_int("--max-connections", optarg, 2, 10000,
@@ -292,7 +307,9 @@ int sh_cmd_serve(int argc, char **argv)
     }
     if (lim.per_ip > lim.max_conns)
         lim.per_ip = lim.max_conns;
-    const char *wh = o.warehouse;
+    if (!nwh)
+        whs[nwh++] = o.warehouse;
+    const char *wh = whs[0];
     if (optind < argc) {
         fputs(usage, stderr);
         return SH_EXIT_USAGE;
@@ -344,6 +361,8 @@ int sh_cmd_serve(int argc, char **argv)
         sqlite3_finalize(q);
     }
     sh_db_close(&db);
+    if (nwh > 1 && sh__web_shards_check(whs, nwh))
+        return SH_EXIT_USAGE;
     if (sodium_init() < 0) {
         fprintf(stderr, "sohoa serve: libsodium cannot start\n");
         return SH_EXIT_USAGE;
@@ -351,6 +370,8 @@ int sh_cmd_serve(int argc, char **argv)
 
     sh__web_server srv = {0};
     srv.wh = wh;
+    srv.whs = whs;
+    srv.nwh = nwh;
     srv.secure_cookie = secure;
     srv.cookie_name = secure ? SH__WEB_COOKIE_HOST : SH__WEB_COOKIE;
     srv.has_geom = has_geom;
@@ -415,6 +436,9 @@ int sh_cmd_serve(int argc, char **argv)
            wh, ss.ss_family == AF_INET6 ? "[" : "", host,
            ss.ss_family == AF_INET6 ? "]" : "", port, nusers,
            nusers == 1 ? "" : "s");
+    for (int k = 1; k < nwh; k++)
+        sh_log(SH_LOG_INFO, "searching shard %d too: warehouse %s (users, "
+               "sessions and audit are %s's)", k, whs[k], wh);
     if (!nusers)
         sh_log(SH_LOG_WARN, "no users yet: add one with 'sohoa user add NAME "
                             "--agency CODE --warehouse %s'",

@@ -101,7 +101,10 @@ typedef struct sh__web_pool {
 typedef struct sh__web_auditq sh__web_auditq;
 
 typedef struct sh__web_server {
-    const char *wh;
+    const char *wh;          /* the site's warehouse: users, sessions,
+                                audit, review (= whs[0])                 */
+    const char *const *whs;  /* every warehouse searched (shards.c)      */
+    int nwh;
     int secure_cookie;
     const char *cookie_name; /* SH__WEB_COOKIE or SH__WEB_COOKIE_HOST     */
     int has_geom;            /* page.geom exists (catalogs from before it
@@ -135,9 +138,14 @@ typedef struct sh__web_ctx {
     const char *method, *url;
     sh__web_req *rq;
     char addr[INET6_ADDRSTRLEN + 8];
-    sqlite3 *db;             /* read-only, taken from srv->pool on first
-                                use (dbc->db), given back at the end   */
+    sqlite3 *db;             /* read-only: the site's warehouse, taken from
+                                srv->pool on first use (dbc->db) and given
+                                back at the end; or the shard ?shard=K
+                                names (shards.c) */
     sh__web_dbc *dbc;
+    sqlite3 *db0;            /* the site's, while db is a shard's        */
+    sqlite3 **sdb;           /* [nwh] shard connections opened          */
+    int shard;               /* which warehouse db reads (0 = the site's) */
     sh_web_user u;           /* u.name[0] == 0: no session */
     char token[65];
 } sh__web_ctx;
@@ -307,6 +315,23 @@ int64_t sh__web_auditq_stop(sh__web_auditq **q);
 /* Rows written, failed commits, rows waiting (for the log and tests). */
 void sh__web_auditq_stats(sh__web_auditq *q, int64_t *written,
                           int64_t *failures, int64_t *pending);
+/* ---- shards served together (shards.c) ---- */
+
+/* At start: each warehouse named once, its catalog opens and reads; else
+   a message naming it on stderr and SH_EUSAGE. */
+int sh__web_shards_check(const char *const *whs, int n);
+/* ?shard=K on a page, image, word-box or PDF URL: that shard's catalog
+   becomes c->db (with the session's agencies as its user_agency).  0, or
+   -1 when K is not a shard or not for this URL (answer not found). */
+int sh__web_pick_shard(sh__web_ctx *c, const char *url);
+/* The read-only connection to warehouse k (0 = the site's); NULL on an
+   error (logged).  Closed at the request's end. */
+sqlite3 *sh__web_db_of(sh__web_ctx *c, int k);
+/* Append "?shard=K" (first = 1) or "&amp;shard=K" to a link to hit or
+   page of shard k; nothing for the site's own warehouse. */
+void sh__web_shard_arg(sh_buf *b, const sh__web_ctx *c, int k, int first);
+/* Close the request's shard connections (http.c, at its end). */
+void sh__web_shards_close(sh__web_ctx *c);
 
 /* ---- HTML frame and pages (pages.c) ---- */
 
