@@ -558,7 +558,9 @@ static void run_queries(const char *dir, bq *q, int n, int extra)
     double *t = calloc((size_t)all, sizeof *t), *tc = calloc((size_t)n, sizeof *tc);
     double *byq[2] = {calloc((size_t)all, sizeof(double)),
                       calloc((size_t)all, sizeof(double))};
-    if (!t || !tc || !byq[0] || !byq[1])
+    double *cpuq[2] = {calloc((size_t)all, sizeof(double)),
+                       calloc((size_t)all, sizeof(double))};
+    if (!t || !tc || !byq[0] || !byq[1] || !cpuq[0] || !cpuq[1])
         die("out of memory");
     for (int pass = 0; pass < 2; pass++) {
         long hits = 0, totals = 0;
@@ -579,8 +581,9 @@ static void run_queries(const char *dir, bq *q, int n, int extra)
             double a = sh_now(), ca = cpu_now();
             int rc = sh_search(db, &sq, &h, &err);
             t[i] = byq[pass][i] = (sh_now() - a) * 1000;
+            cpuq[pass][i] = (cpu_now() - ca) * 1000;
             if (i < n)
-                tc[i] = (cpu_now() - ca) * 1000;
+                tc[i] = cpuq[pass][i];
             if (rc) {
                 fprintf(stderr, "bench_search: query '%s': %s\n", q[i].text,
                         err.msg);
@@ -610,32 +613,40 @@ static void run_queries(const char *dir, bq *q, int n, int extra)
                (double)hits / n, totals / n, approx);
     }
     /* By kind, in the order the kinds first appear. */
-    printf("by kind (first pass / warm): p50, p95, max in ms\n");
+    printf("by kind (first pass / warm): p50, p95, max in ms; then CPU "
+           "p50, p95 (first pass / warm)\n");
     for (int i = 0; i < all; i++) {
         int first = 1;
         for (int j = 0; j < i && first; j++)
             first = strcmp(q[j].kind, q[i].kind) != 0;
         if (!first)
             continue;
-        double f[2][128];
+        double f[4][128];
         int k = 0;
         for (int j = i; j < all && k < 128; j++)
             if (!strcmp(q[j].kind, q[i].kind)) {
                 f[0][k] = byq[0][j];
                 f[1][k] = byq[1][j];
+                f[2][k] = cpuq[0][j];
+                f[3][k] = cpuq[1][j];
                 k++;
             }
-        qsort(f[0], (size_t)k, sizeof(double), dcmp);
-        qsort(f[1], (size_t)k, sizeof(double), dcmp);
-        printf("  %-20s %3d: %6.1f %6.1f %6.1f  / %6.1f %6.1f %6.1f%s\n",
+        for (int m = 0; m < 4; m++)
+            qsort(f[m], (size_t)k, sizeof(double), dcmp);
+        printf("  %-20s %3d: %6.1f %6.1f %6.1f  / %6.1f %6.1f %6.1f;  CPU "
+               "%5.1f %5.1f / %5.1f %5.1f%s\n",
                q[i].kind, k, pct(f[0], k, 0.5), pct(f[0], k, 0.95),
                f[0][k - 1], pct(f[1], k, 0.5), pct(f[1], k, 0.95),
-               f[1][k - 1], i >= n ? "  (not in the figures above)" : "");
+               f[1][k - 1], pct(f[2], k, 0.5), pct(f[2], k, 0.95),
+               pct(f[3], k, 0.5), pct(f[3], k, 0.95),
+               i >= n ? "  (not in the figures above)" : "");
     }
     free(t);
     free(tc);
-    free(byq[0]);
-    free(byq[1]);
+    for (int m = 0; m < 2; m++) {
+        free(byq[m]);
+        free(cpuq[m]);
+    }
     sh_db_close(&db);
 }
 
