@@ -306,7 +306,8 @@ static int walk_bind(walk *w, size_t r, int64_t hi)
 }
 
 /* Open a walk of expr over the ranges of s, ids from floor up, in windows
-   of `window` ids (0: none). */
+   of `window` ids (0: none), ranked with spec (NULL: not ranked, every
+   rank 0). */
 int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
                      int64_t floor, int64_t window)
 {
@@ -314,16 +315,18 @@ int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
     sh_buf *b = &s->sql;
     b->len = 0;
     if (sh_buf_printf(b,
-                      "SELECT rowid, sohoa_rank(page_fts, ?2) FROM page_fts "
+                      "SELECT rowid, %s FROM page_fts "
                       "WHERE page_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5"
                       "%s ORDER BY rowid DESC",
+                      spec ? "sohoa_rank(page_fts, ?2)" : "0",
                       s->use_ids ? " AND sohoa_in(?3, rowid)" : ""))
         return sh__search_nomem(s);
     int rc = sh__search_prep(s, b->data, &w->st, "preparing the search");
     if (rc)
         return rc;
     sqlite3_bind_text(w->st, 1, expr, -1, SQLITE_STATIC);
-    sqlite3_bind_pointer(w->st, 2, spec, sh__rank_ptr_type, NULL);
+    if (spec)
+        sqlite3_bind_pointer(w->st, 2, spec, sh__rank_ptr_type, NULL);
     if (s->use_ids)
         sqlite3_bind_pointer(w->st, 3, &s->ids, sh__idset_ptr_type, NULL);
     w->done = s->nranges == 0 ||
