@@ -162,6 +162,14 @@ int sh__expr_build(const query *q, int kind, rexpr *rx, sh_buf *b);
    SH_OK or SH_ENOMEM. */
 int sh__expr_put_token(sh_buf *b, const char *t);
 
+/* ---- search.c ---- */
+
+/* The first walk of a search that has a tier-1 walk to come is ranked at
+   once when the query's rarest group is on at most this many pages
+   (estimated), else walked unranked first (see search.c).  Either way
+   gives the same hits; tests set it to 0 or HUGE_VAL to compare. */
+extern double sh__search_rank_ahead;
+
 /* ---- walk.c ---- */
 
 /* The filters of q as SQL on dossier d and, when with_page, page p,

@@ -72,8 +72,9 @@
 #define PHRASE_SCAN 20000       /* matches searched for them, about    */
 #define WALK_BUDGET 20000       /* rows walked for a block, about      */
 #define BLOCK_MIN 200           /* the least a block holds             */
-#define RANK_AHEAD (16.0 * BLOCK)   /* rank the first walk at once when
-                                   a group is on no more pages          */
+/* Rank the first walk at once when a group is on no more pages than
+   this; a variable so that the tests can make either choice. */
+double sh__search_rank_ahead = 16.0 * BLOCK;
 #define LIMIT_MAX 1000
 #define MAX_AGENCIES 10000      /* one SQL parameter each              */
 
@@ -353,8 +354,8 @@ static int run_search(search *s)
        needed ranked: the tier-1 pages fill the page of hits.  It is then
        walked unranked (ids only) for its count and span, and again ranked
        only when its ranks are needed, unless the query's rarest word is
-       on so few pages (RANK_AHEAD) that the matches may well fit one
-       block: walking them twice would cost more than ranking. */
+       on so few pages (sh__search_rank_ahead) that the matches may well
+       fit one block: walking them twice would cost more than ranking. */
     int tier1 = s->qy.ngrp > 1 || s->qy.diacritics, ranked = !tier1;
     if ((rc = sh__search_id_range(s)) || (rc = sh__search_plan_filter(s)) ||
         (rc = sh__search_open_check(s)) || (rc = plan_df(s, &s->spec, 1)))
@@ -363,7 +364,7 @@ static int run_search(search *s)
     for (int gi = 0; gi < s->spec.rx.ng; gi++)
         if (fewest < 0 || s->spec.df[gi] < fewest)
             fewest = s->spec.df[gi];
-    if (fewest >= 0 && fewest <= RANK_AHEAD)
+    if (fewest >= 0 && fewest <= sh__search_rank_ahead)
         ranked = 1;             /* likely to fit a block: see above */
     if ((phrases && (rc = phrase_window(s, &window))) ||
         (rc = sh__walk_open(s, &mw, s->expr.data, ranked ? &s->spec : NULL,
