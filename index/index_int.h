@@ -120,6 +120,7 @@ typedef struct search {
     int64_t minid, maxid;       /* page ids                             */
     idset ids;                  /* the filter's pages (use_ids)         */
     int use_ids;
+    int borrowed;               /* ids and ranges are q->memo's         */
     int64_t nallowed;           /* ids in s->ids                        */
     idrange *ranges;            /* the ids to walk, newest first        */
     size_t nranges, cranges;

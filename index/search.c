@@ -545,8 +545,10 @@ out:
     sh__query_release(&s.qy);
     free(s.spec.pos);
     free(s.pspec.pos);
-    free(s.ids.bits);
-    free(s.ranges);
+    if (!s.borrowed) {
+        free(s.ids.bits);
+        free(s.ranges);
+    }
     sqlite3_finalize(s.check);
     sh_buf_release(&s.expr);
     sh_buf_release(&s.pexpr);

@@ -1225,10 +1225,24 @@ static int hits_line(sqlite3 *db, const sh_query *q, sh_buf *b)
     return bad ? -1 : 0;
 }
 
+/* How many of pages 1001..1050 (one dossier) a hits_line holds. */
+static int moved_pages(const char *line)
+{
+    int n = 0;
+    char id[16];
+    for (int i = 1001; i <= 1050; i++) {
+        snprintf(id, sizeof id, " %d:", i);
+        n += strstr(line, id) != NULL;
+    }
+    return n;
+}
+
 /* The first walk unranked (then ranked again only if needed) gives
    exactly the hits, order, scores, snippets and totals of the first walk
    ranked at once (sh__search_rank_ahead), for each kind of query, at the
-   first page and deeper, with and without agency filters. */
+   first page and deeper, with and without agency filters; so does a
+   search with a memo of the filters (sh_search_memo), which forgets them
+   when another connection changes the catalog. */
 static int test_search_lazy_rank(void)
 {
     sqlite3 *db = NULL;
@@ -1277,7 +1291,9 @@ static int test_search_lazy_rank(void)
     const char *ag1[] = {"A03", NULL}, *agy[] = {"Y", NULL},
                *ag3[] = {"A01", "A02", "A05", NULL};
     const char *const *filters[] = {NULL, ag1, agy, ag3};
-    sh_buf lazy = {0}, eager = {0};
+    sh_buf lazy = {0}, eager = {0}, memo = {0};
+    sh_search_memo *m = NULL;
+    CHECK(sh_search_memo_open(&m) == SH_OK);
     double saved = sh__search_rank_ahead;
     int compared = 0, deep = 0;
     for (size_t qi = 0; qi < SH_ARRAY_LEN(queries); qi++)
@@ -1290,7 +1306,13 @@ static int test_search_lazy_rank(void)
                 int a = hits_line(db, &q, &lazy);
                 sh__search_rank_ahead = HUGE_VAL;
                 int b = hits_line(db, &q, &eager);
-                CHECK(a == 0 && b == 0);
+                /* and the same with a memo of the filters */
+                q.memo = m;
+                int c = hits_line(db, &q, &memo);
+                CHECK(a == 0 && b == 0 && c == 0);
+                CHECKF(strcmp(memo.data, eager.data) == 0,
+                       "\"%s\" filter %zu offset %d with a memo:\n  %.300s",
+                       queries[qi], f, offsets[o], memo.data);
                 CHECKF(strcmp(lazy.data, eager.data) == 0,
                        "\"%s\" filter %zu offset %d:\n  unranked first: "
                        "%.300s\n  ranked first:   %.300s",
@@ -1299,6 +1321,24 @@ static int test_search_lazy_rank(void)
                 deep += offsets[o] >= 600 && strstr(lazy.data, "n=0 ") == NULL;
             }
     sh__search_rank_ahead = saved;
+    /* The memo forgets what another connection changed: a dossier moved
+       to Y (a selective filter, a bitmap) shows under Y at once. */
+    sh_query qy = {.text = "hồ sơ", .agencies = agy, .limit = 1000,
+                   .memo = m};
+    CHECK(hits_line(db, &qy, &memo) == 0);
+    CHECK(moved_pages(memo.data) == 0);
+    sqlite3 *other = NULL;
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &other, &err) == SH_OK);
+    CHECK(sh_db_exec(other, "UPDATE dossier SET agency = 'Y' WHERE id = "
+                            "(SELECT dossier FROM page WHERE id = 1001)",
+                     &err) == SH_OK);
+    sh_db_close(&other);
+    CHECK(hits_line(db, &qy, &memo) == 0);
+    CHECKF(moved_pages(memo.data) > 10, "Y after the move: %.300s",
+           memo.data);
+    sh_search_memo_close(&m);
+    CHECK(m == NULL);
+    sh_buf_release(&memo);
     sh_buf_release(&lazy);
     sh_buf_release(&eager);
     /* the deep pages were there: the ranked blocks were reached */
