@@ -151,6 +151,9 @@ typedef struct sh_query {
        (shards searched together: index/shards.h sums them over the
        shards, so scores compare across catalogs). */
     const struct sh_search_stats *stats;
+    struct sh_search_memo *memo; /* [optional] NULL, or a memo kept with
+                                one connection across its searches (see
+                                sh_search_memo_open)                      */
 } sh_query;
 
 typedef struct sh_hit {
@@ -200,5 +203,19 @@ typedef struct sh_hits {
    (folded) in [ ], "…" where the text goes on. */
 int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err);
 void sh_hits_release(sh_hits *h);
+
+/* A memo of one connection's searches: how each filter (agencies, agency,
+   prefix, year, document) plans, so that a connection that searches again
+   and again (a web server's worker) does not work it out each time: the
+   estimate of the pages a filter keeps reads every dossier row, and a
+   selective filter's bitmap every page of its dossiers.  It holds the
+   last 8 filters (a selective one at most a bit per page id) and forgets
+   them when the catalog has changed since (another connection's commit,
+   or a change through this one).  Use one memo with one connection only,
+   and from one thread at a time; the hits are the same with or without.
+   open: SH_OK or SH_ENOMEM; close accepts NULL and sets *m to NULL. */
+typedef struct sh_search_memo sh_search_memo;
+int sh_search_memo_open(sh_search_memo **out);
+void sh_search_memo_close(sh_search_memo **m);
 
 #endif

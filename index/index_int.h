@@ -122,6 +122,7 @@ typedef struct search {
     int64_t minid, maxid;       /* page ids                             */
     idset ids;                  /* the filter's pages (use_ids)         */
     int use_ids;
+    int borrowed;               /* ids and ranges are q->memo's         */
     int64_t nallowed;           /* ids in s->ids                        */
     idrange *ranges;            /* the ids to walk, newest first        */
     size_t nranges, cranges;
@@ -164,6 +165,14 @@ int sh__expr_build(const query *q, int kind, rexpr *rx, sh_buf *b);
    SH_OK or SH_ENOMEM. */
 int sh__expr_put_token(sh_buf *b, const char *t);
 
+/* ---- search.c ---- */
+
+/* The first walk of a search that has a tier-1 walk to come is ranked at
+   once when the query's rarest group is on at most this many pages
+   (estimated), else walked unranked first (see search.c).  Either way
+   gives the same hits; tests set it to 0 or HUGE_VAL to compare. */
+extern double sh__search_rank_ahead;
+
 /* ---- walk.c ---- */
 
 /* The filters of q as SQL on dossier d and, when with_page, page p,
@@ -184,8 +193,9 @@ int sh__search_id_range(search *s);
 int sh__search_plan_filter(search *s);
 /* Prepare s->check: the fields of page ?1 if it may be shown. */
 int sh__search_open_check(search *s);
-/* A walk of expr (ranked with spec) over the ranges of s, ids from floor
-   up, in windows of `window` ids (0: none). */
+/* A walk of expr (ranked with spec; NULL: not ranked, every rank 0, which
+   saves sohoa_rank's share of a walk, about a quarter) over the ranges of s, ids from floor up, in
+   windows of `window` ids (0: none). */
 int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
                   int64_t floor, int64_t window);
 /* The next row: 1 a row, 0 the end, 2 the end of a window (more to come),

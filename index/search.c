@@ -31,7 +31,11 @@
  * up to EXACT_MAX of them are all checked and `total` is exact.  When they
  * do not fit, a second walk collects the newest PBLOCK pages holding the
  * query as typed as a phrase and ranks them first.  Then come the matches
- * in blocks of BLOCK newest first, each ranked within itself.
+ * in blocks of BLOCK newest first, each ranked within itself.  When the
+ * tier-1 walk comes, it usually fills the page of hits by itself, so the
+ * first walk then only counts and spans the first block (unranked: no
+ * sohoa_rank per row), and is walked again ranked only if the blocks are
+ * reached; a query whose rarest word is on few pages is ranked at once.
  *
  * Phrases.  FTS5 finds a phrase by checking its positions on every page
  * that holds all its words (0.5–3 µs a page), and a phrase of common
@@ -68,6 +72,9 @@
 #define PHRASE_SCAN 20000       /* matches searched for them, about    */
 #define WALK_BUDGET 20000       /* rows walked for a block, about      */
 #define BLOCK_MIN 200           /* the least a block holds             */
+/* Rank the first walk at once when a group is on no more pages than
+   this; a variable so that the tests can make either choice. */
+double sh__search_rank_ahead = 16.0 * BLOCK;
 #define LIMIT_MAX 1000
 #define MAX_AGENCIES 10000      /* one SQL parameter each              */
 
@@ -208,11 +215,13 @@ static int token_df(search *s, qtok *t, sqlite3_stmt **st)
     return SH_OK;
 }
 
-/* The frequencies a walk's ranking uses: FTS5's own count for a group of
-   one token (rank_prepare); for a phrase, that of its rarest token (an
-   upper bound: counting the phrase's pages would check its positions on
-   every page holding all its tokens). */
-static int plan_df(search *s, rank_spec *spec)
+/* The frequencies a walk's ranking uses: for a phrase, that of its rarest
+   token (an upper bound: counting the phrase's pages would check its
+   positions on every page holding all its tokens); for a group of one
+   token, when singles is set (the match walk, whose groups are folded),
+   the same count rank_prepare would make of it, else left to
+   rank_prepare (-1). */
+static int plan_df(search *s, rank_spec *spec, int singles)
 {
     if (s->q->stats)            /* given for all shards (shards.c) */
         return sh__stats_apply(s, spec, spec == &s->pspec);
@@ -221,7 +230,8 @@ static int plan_df(search *s, rank_spec *spec)
     for (int gi = 0; !rc && gi < spec->rx.ng; gi++) {
         const rgroup *g = &spec->rx.g[gi];
         spec->df[gi] = -1;
-        for (int i = g->first; !rc && g->n > 1 && i < g->first + g->n; i++) {
+        for (int i = g->first; !rc && (singles || g->n > 1) &&
+                               i < g->first + g->n; i++) {
             qtok *t = &s->qy.tok[i];
             if (!(rc = token_df(s, t, &st)) &&
                 (spec->df[gi] < 0 || t->df < spec->df[gi]))
@@ -296,6 +306,34 @@ static int phrase_window(search *s, int64_t *window)
     return rc;
 }
 
+/* The first block of the main walk, and one row more to learn whether
+   there is more (or the first window's matches, when the walk has
+   windows): into first (emptied); *cut = 1 when they end a window. */
+static int first_block(search *s, walk *mw, cands *first, size_t block,
+                       int *cut)
+{
+    int64_t id = 0;
+    double rank;
+    int r = 0;
+    first->n = 0;
+    while (first->n <= block && (r = sh__walk_next(mw, &id, &rank)) == 1)
+        if (cands_add(first, id, rank))
+            return sh__search_nomem(s);
+    if (r < 0)
+        return sh__walk_fail(s);
+    *cut = r == 2;
+    return SH_OK;
+}
+
+/* The main walk again, ranked this time, up to the same first block. */
+static int rank_first(search *s, walk *mw, cands *first, size_t block,
+                      int64_t window, int *cut)
+{
+    sh__walk_close(mw);
+    int rc = sh__walk_open(s, mw, s->expr.data, &s->spec, INT64_MIN, window);
+    return rc ? rc : first_block(s, mw, first, block, cut);
+}
+
 static int run_search(search *s)
 {
     sh_hits *out = s->out;
@@ -315,11 +353,25 @@ static int run_search(search *s)
     for (int gi = 0; gi < s->spec.rx.ng; gi++)
         phrases += s->spec.rx.g[gi].n > 1;
     int64_t window = 0;
+    /* With a tier-1 block to come (below), the first block is often not
+       needed ranked: the tier-1 pages fill the page of hits.  It is then
+       walked unranked (ids only) for its count and span, and again ranked
+       only when its ranks are needed, unless the query's rarest word is
+       on so few pages (sh__search_rank_ahead) that the matches may well
+       fit one block: walking them twice would cost more than ranking. */
+    int tier1 = s->qy.ngrp > 1 || s->qy.diacritics, ranked = !tier1;
     if ((rc = sh__search_id_range(s)) || (rc = sh__search_plan_filter(s)) ||
-        (rc = sh__search_open_check(s)) || (rc = plan_df(s, &s->spec)) ||
-        (phrases && (rc = phrase_window(s, &window))) ||
-        (rc = sh__walk_open(s, &mw, s->expr.data, &s->spec, INT64_MIN,
-                            window)))
+        (rc = sh__search_open_check(s)) || (rc = plan_df(s, &s->spec, 1)))
+        goto out;
+    double fewest = -1;
+    for (int gi = 0; gi < s->spec.rx.ng; gi++)
+        if (fewest < 0 || s->spec.df[gi] < fewest)
+            fewest = s->spec.df[gi];
+    if (fewest >= 0 && fewest <= sh__search_rank_ahead)
+        ranked = 1;             /* likely to fit a block: see above */
+    if ((phrases && (rc = phrase_window(s, &window))) ||
+        (rc = sh__walk_open(s, &mw, s->expr.data, ranked ? &s->spec : NULL,
+                            INT64_MIN, window)))
         goto out;
     out->h = calloc((size_t)s->limit, sizeof *out->h);
     if (!out->h) {
@@ -337,21 +389,13 @@ static int run_search(search *s)
         block = b >= BLOCK ? BLOCK : b <= BLOCK_MIN ? BLOCK_MIN : (size_t)b;
     }
 
-    /* The first block, and one row more to learn whether there is more
-       (or the first window's matches, when the walk has windows). */
-    int64_t id = 0;
-    double rank;
-    while (first.n <= block && (r = sh__walk_next(&mw, &id, &rank)) == 1)
-        if (cands_add(&first, id, rank)) {
-            rc = sh__search_nomem(s);
-            goto out;
-        }
-    if (r < 0) {
-        rc = sh__walk_fail(s);
+    int cut;                    /* first[] is a window: a block of its own */
+    if ((rc = first_block(s, &mw, &first, block, &cut)))
         goto out;
-    }
-    int cut = r == 2;           /* first[] is a window: a block of its own */
     if (mw.done && first.n <= block) {
+        if (!ranked &&
+            (rc = rank_first(s, &mw, &first, block, window, &cut)))
+            goto out;
         /* All the matches fit one block: rank them together.  Check them
            all, for an exact total, when that is cheap enough. */
         int all = first.n <= EXACT_MAX;
@@ -366,7 +410,7 @@ static int run_search(search *s)
 
     /* Too many to rank at once.  First the newest pages holding the query
        as typed, as a phrase; then the matches in blocks, newest first. */
-    if (s->qy.ngrp > 1 || s->qy.diacritics) {
+    if (tier1) {
         if (sh__expr_build(&s->qy, EXPR_PHRASE, &s->pspec.rx, &s->pexpr)) {
             rc = sh__search_nomem(s);
             goto out;
@@ -381,7 +425,7 @@ static int run_search(search *s)
             sh__walk_span(&mw, &covered, &all);
             floor = ids_floor(s, covered * PHRASE_SCAN / (double)first.n);
         }
-        if ((rc = plan_df(s, &s->pspec)) ||
+        if ((rc = plan_df(s, &s->pspec, 0)) ||
             (rc = sh__walk_open(s, &pw, s->pexpr.data, &s->pspec, floor, 0)))
             goto out;
         int64_t pid;
@@ -408,6 +452,13 @@ static int run_search(search *s)
                 goto out;
         }
     }
+    if (out->n < s->limit && !ranked) {
+        if ((rc = rank_first(s, &mw, &first, block, window, &cut)))
+            goto out;
+        ranked = 1;
+    }
+    int64_t id = 0;
+    double rank;
     size_t k = 0;
     while (out->n < s->limit && (!mw.done || k < first.n)) {
         blk.n = 0;
@@ -497,8 +548,10 @@ out:
     sh__query_release(&s.qy);
     free(s.spec.pos);
     free(s.pspec.pos);
-    free(s.ids.bits);
-    free(s.ranges);
+    if (!s.borrowed) {
+        free(s.ids.bits);
+        free(s.ranges);
+    }
     sqlite3_finalize(s.check);
     sh_buf_release(&s.expr);
     sh_buf_release(&s.pexpr);

@@ -233,19 +233,191 @@ static int make_ranges(search *s)
     }
 }
 
+/* ---- the memo of a connection's filters (index.h: sh_search_memo) ----
+   What a filter plans to (selective or not; if so its bitmap and ranges)
+   depends only on the catalog and the filter, so a memo keeps the last
+   MEMO_SLOTS plans of one connection, keyed by the filter's SQL and
+   values, and forgets them all when the catalog changed (the pager's data
+   version, or a change made through this connection). */
+#define MEMO_SLOTS 8
+
+typedef struct memo_slot {
+    char *key;                  /* NULL: empty */
+    int64_t minid, maxid;
+    int use_ids;
+    idset ids;
+    int64_t nallowed;
+    idrange *ranges;
+    size_t nranges;
+    uint64_t used;              /* when last used (memo tick) */
+} memo_slot;
+
+struct sh_search_memo {
+    sqlite3 *db;
+    unsigned int version;
+    int64_t changes;
+    uint64_t tick;
+    memo_slot slot[MEMO_SLOTS];
+};
+
+static void slot_clear(memo_slot *m)
+{
+    free(m->key);
+    free(m->ids.bits);
+    free(m->ranges);
+    *m = (memo_slot){0};
+}
+
+int sh_search_memo_open(sh_search_memo **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? SH_OK : SH_ENOMEM;
+}
+
+void sh_search_memo_close(sh_search_memo **m)
+{
+    if (!m || !*m)
+        return;
+    for (int i = 0; i < MEMO_SLOTS; i++)
+        slot_clear(&(*m)->slot[i]);
+    free(*m);
+    *m = NULL;
+}
+
+/* The memo's key of the filter of s: its SQL and bound values. */
+static char *memo_key(const search *s)
+{
+    const sh_query *q = s->q;
+    sh_buf b = {0};
+    int bad = sh_buf_add(&b, s->filt_d.data, s->filt_d.len + 1);
+    for (int i = 0; !bad && q->agencies && q->agencies[i]; i++)
+        bad = sh_buf_add(&b, q->agencies[i], strlen(q->agencies[i]) + 1);
+    const char *v[] = {q->agency, q->dossier_prefix, q->doc_type,
+                       q->doc_code, q->issued_from, q->issued_to};
+    for (size_t i = 0; !bad && i < sizeof v / sizeof v[0]; i++)
+        bad = sh_buf_printf(&b, "%s%c", v[i] ? v[i] : "", 0x1f);
+    if (!bad)
+        bad = sh_buf_printf(&b, "%d", q->year);
+    if (bad) {
+        sh_buf_release(&b);
+        return NULL;
+    }
+    /* NULs inside: keep the length in front */
+    char *k = malloc(b.len + sizeof(size_t));
+    if (k) {
+        memcpy(k, &b.len, sizeof(size_t));
+        memcpy(k + sizeof(size_t), b.data, b.len);
+    }
+    sh_buf_release(&b);
+    return k;
+}
+
+static int key_eq(const char *a, const char *b)
+{
+    size_t la, lb;
+    memcpy(&la, a, sizeof la);
+    memcpy(&lb, b, sizeof lb);
+    return la == lb && memcmp(a, b, la + sizeof la) == 0;
+}
+
+/* The memo of s, emptied if the catalog changed since it was filled. */
+static sh_search_memo *memo_of(search *s)
+{
+    sh_search_memo *m = s->q->memo;
+    if (!m)
+        return NULL;
+    unsigned int v = 0;
+    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
+    int64_t ch = sqlite3_total_changes64(s->db);
+    if (m->db != s->db || m->version != v || m->changes != ch) {
+        for (int i = 0; i < MEMO_SLOTS; i++)
+            slot_clear(&m->slot[i]);
+        m->db = s->db;
+        m->version = v;
+        m->changes = ch;
+    }
+    return m;
+}
+
+/* The plan of s's filter from the memo: 1 found (s->ids and s->ranges are
+   then the memo's: s->borrowed), 0 not. */
+static int memo_get(search *s, sh_search_memo *m, const char *key)
+{
+    for (int i = 0; i < MEMO_SLOTS; i++) {
+        memo_slot *x = &m->slot[i];
+        if (!x->key || !key_eq(x->key, key) || x->minid != s->minid ||
+            x->maxid != s->maxid)
+            continue;
+        x->used = ++m->tick;
+        if (x->use_ids) {
+            free(s->ranges);
+            s->ranges = x->ranges;
+            s->nranges = s->cranges = x->nranges;
+            s->ids = x->ids;
+            s->nallowed = x->nallowed;
+            s->use_ids = 1;
+            s->borrowed = 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Keep the plan s made in the memo (taking key); the least recently used
+   slot goes.  s->ids and s->ranges become the memo's. */
+static void memo_put(search *s, sh_search_memo *m, char *key)
+{
+    memo_slot *x = &m->slot[0];
+    for (int i = 1; i < MEMO_SLOTS && x->key; i++)
+        if (!m->slot[i].key || m->slot[i].used < x->used)
+            x = &m->slot[i];
+    slot_clear(x);
+    *x = (memo_slot){.key = key, .minid = s->minid, .maxid = s->maxid,
+                     .use_ids = s->use_ids, .used = ++m->tick};
+    if (s->use_ids) {
+        x->ids = s->ids;
+        x->nallowed = s->nallowed;
+        x->ranges = s->ranges;
+        x->nranges = s->nranges;
+        s->borrowed = 1;
+    }
+}
+
+static int plan_filter(search *s);
+
 /* A filter that keeps few pages (an estimate from the dossiers: under
    BITMAP_FRACTION of the id span) has its page ids collected into s->ids
-   and the walks go over their ranges only. */
+   and the walks go over their ranges only.  With a memo (sh_query.memo),
+   a filter planned before on the same catalog is not planned again. */
 int sh__search_plan_filter(search *s)
+{
+    int64_t span = s->maxid - s->minid + 1;
+    s->nranges = 0;
+    if (span > 0 && add_range(s, s->minid, s->maxid))
+        return sh__search_nomem(s);
+    if (!has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
+        return SH_OK;
+    sh_search_memo *m = memo_of(s);
+    char *key = m ? memo_key(s) : NULL;
+    if (m && !key)
+        return sh__search_nomem(s);
+    if (key && memo_get(s, m, key)) {
+        free(key);
+        return SH_OK;
+    }
+    int rc = plan_filter(s);
+    if (!rc && key)
+        memo_put(s, m, key);
+    else
+        free(key);
+    return rc;
+}
+
+static int plan_filter(search *s)
 {
     sqlite3_stmt *st = NULL;
     int rc;
     int64_t span = s->maxid - s->minid + 1;
-    s->nranges = 0;
-    if (span > 0 && (rc = add_range(s, s->minid, s->maxid)))
-        return sh__search_nomem(s);
-    if (!has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
-        return SH_OK;
     sh_buf *b = &s->sql;
     b->len = 0;
     if (sh_buf_printf(b,
@@ -306,7 +478,8 @@ static int walk_bind(walk *w, size_t r, int64_t hi)
 }
 
 /* Open a walk of expr over the ranges of s, ids from floor up, in windows
-   of `window` ids (0: none). */
+   of `window` ids (0: none), ranked with spec (NULL: not ranked, every
+   rank 0). */
 int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
                      int64_t floor, int64_t window)
 {
@@ -314,16 +487,18 @@ int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
     sh_buf *b = &s->sql;
     b->len = 0;
     if (sh_buf_printf(b,
-                      "SELECT rowid, sohoa_rank(page_fts, ?2) FROM page_fts "
+                      "SELECT rowid, %s FROM page_fts "
                       "WHERE page_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5"
                       "%s ORDER BY rowid DESC",
+                      spec ? "sohoa_rank(page_fts, ?2)" : "0",
                       s->use_ids ? " AND sohoa_in(?3, rowid)" : ""))
         return sh__search_nomem(s);
     int rc = sh__search_prep(s, b->data, &w->st, "preparing the search");
     if (rc)
         return rc;
     sqlite3_bind_text(w->st, 1, expr, -1, SQLITE_STATIC);
-    sqlite3_bind_pointer(w->st, 2, spec, sh__rank_ptr_type, NULL);
+    if (spec)
+        sqlite3_bind_pointer(w->st, 2, spec, sh__rank_ptr_type, NULL);
     if (s->use_ids)
         sqlite3_bind_pointer(w->st, 3, &s->ids, sh__idset_ptr_type, NULL);
     w->done = s->nranges == 0 ||

@@ -4,6 +4,7 @@
 #include "../index/index.h"
 #include "../index/index_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1205,6 +1206,148 @@ static int test_search_rare_phrase(void)
     return 0;
 }
 
+/* The hits of q as one line: total, approx, then id:score:exact each. */
+static int hits_line(sqlite3 *db, const sh_query *q, sh_buf *b)
+{
+    sh_hits h;
+    sh_err err = {0};
+    b->len = 0;
+    if (sh_search(db, q, &h, &err) != SH_OK) {
+        fprintf(stderr, "  search \"%s\": %s\n", q->text, err.msg);
+        return -1;
+    }
+    int bad = sh_buf_printf(b, "%d%s n=%d |", h.total, h.approx ? "~" : "",
+                            h.n);
+    for (int i = 0; !bad && i < h.n; i++)
+        bad = sh_buf_printf(b, " %lld:%.17g:%d:%s", (long long)h.h[i].page_id,
+                            h.h[i].score, h.h[i].exact, h.h[i].snippet);
+    sh_hits_release(&h);
+    return bad ? -1 : 0;
+}
+
+/* How many of pages 1001..1050 (one dossier) a hits_line holds. */
+static int moved_pages(const char *line)
+{
+    int n = 0;
+    char id[16];
+    for (int i = 1001; i <= 1050; i++) {
+        snprintf(id, sizeof id, " %d:", i);
+        n += strstr(line, id) != NULL;
+    }
+    return n;
+}
+
+/* The first walk unranked (then ranked again only if needed) gives
+   exactly the hits, order, scores, snippets and totals of the first walk
+   ranked at once (sh__search_rank_ahead), for each kind of query, at the
+   first page and deeper, with and without agency filters; so does a
+   search with a memo of the filters (sh_search_memo), which forgets them
+   when another connection changes the catalog. */
+static int test_search_lazy_rank(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    static const char *const words[] = {
+        "hồ", "sơ", "ho", "so", "đất", "đai", "dat", "quyết", "định",
+        "của", "ủy", "ban", "nhân", "dân", "tỉnh", "về", "việc", "cấp",
+        "giấy", "chứng", "nhận", "quyền", "sử", "dụng", "năm", "xã",
+        "huyện", "công", "văn", "số", "lưu", "trữ", "báo", "cáo"};
+    enum { N = 6000, PER = 50, W = 16 };
+    uint64_t x = 12345;
+    char did[32], text[1024];
+    CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+    for (int i = 1; i <= N; i++) {
+        int d = (i - 1) / PER;
+        /* 20 agencies of 5 % (checked page by page), and Y: one dossier
+           (0.8 %: a bitmap of its pages) */
+        char agency[8];
+        snprintf(agency, sizeof agency, d == 7 ? "Y" : "A%02d", d % 20);
+        snprintf(did, sizeof did, "HS-%d-%05d", 2010 + d % 15, d);
+        if ((i - 1) % PER == 0)
+            CHECK(add_dossier(db, did, agency, "done", PER) == 0);
+        size_t len = 0;
+        for (int k = 0; k < W; k++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(x >> 33);
+            /* each word on about a third of the pages, "hồ sơ" as a
+               phrase on more, a rare "Vác Sệ" now and then */
+            const char *w = r % 997 == 0 ? "Vác Sệ"
+                            : r % 9 == 0 ? "hồ sơ"
+                                         : words[r / 9 % SH_ARRAY_LEN(words)];
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s%s",
+                                    k ? " " : "", w);
+        }
+        CHECK(add_page(db, i, did, i % 61 ? (i - 1) % PER + 1 : 0, text) ==
+              0);
+    }
+    CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+
+    static const char *const queries[] = {
+        "hồ", "sơ", "ho", "hồ sơ", "ho so", "đất đai", "dat dai", "quyết định",
+        "uy ban nhan", "Vác Sệ", "vac se", "\"hồ sơ\"", "\"sơ hồ\"",
+        "báo cáo"};
+    static const int offsets[] = {0, 20, 480, 600, 1500};
+    const char *ag1[] = {"A03", NULL}, *agy[] = {"Y", NULL},
+               *ag3[] = {"A01", "A02", "A05", NULL};
+    const char *const *filters[] = {NULL, ag1, agy, ag3};
+    sh_buf lazy = {0}, eager = {0}, memo = {0};
+    sh_search_memo *m = NULL;
+    CHECK(sh_search_memo_open(&m) == SH_OK);
+    double saved = sh__search_rank_ahead;
+    int compared = 0, deep = 0;
+    for (size_t qi = 0; qi < SH_ARRAY_LEN(queries); qi++)
+        for (size_t f = 0; f < SH_ARRAY_LEN(filters); f++)
+            for (size_t o = 0; o < SH_ARRAY_LEN(offsets); o++) {
+                sh_query q = {.text = queries[qi], .agencies = filters[f],
+                              .offset = offsets[o],
+                              .limit = o % 2 ? 100 : 20};
+                sh__search_rank_ahead = 0;
+                int a = hits_line(db, &q, &lazy);
+                sh__search_rank_ahead = HUGE_VAL;
+                int b = hits_line(db, &q, &eager);
+                /* and the same with a memo of the filters */
+                q.memo = m;
+                int c = hits_line(db, &q, &memo);
+                CHECK(a == 0 && b == 0 && c == 0);
+                CHECKF(strcmp(memo.data, eager.data) == 0,
+                       "\"%s\" filter %zu offset %d with a memo:\n  %.300s",
+                       queries[qi], f, offsets[o], memo.data);
+                CHECKF(strcmp(lazy.data, eager.data) == 0,
+                       "\"%s\" filter %zu offset %d:\n  unranked first: "
+                       "%.300s\n  ranked first:   %.300s",
+                       queries[qi], f, offsets[o], lazy.data, eager.data);
+                compared++;
+                deep += offsets[o] >= 600 && strstr(lazy.data, "n=0 ") == NULL;
+            }
+    sh__search_rank_ahead = saved;
+    /* The memo forgets what another connection changed: a dossier moved
+       to Y (a selective filter, a bitmap) shows under Y at once. */
+    sh_query qy = {.text = "hồ sơ", .agencies = agy, .limit = 1000,
+                   .memo = m};
+    CHECK(hits_line(db, &qy, &memo) == 0);
+    CHECK(moved_pages(memo.data) == 0);
+    sqlite3 *other = NULL;
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &other, &err) == SH_OK);
+    CHECK(sh_db_exec(other, "UPDATE dossier SET agency = 'Y' WHERE id = "
+                            "(SELECT dossier FROM page WHERE id = 1001)",
+                     &err) == SH_OK);
+    sh_db_close(&other);
+    CHECK(hits_line(db, &qy, &memo) == 0);
+    CHECKF(moved_pages(memo.data) > 10, "Y after the move: %.300s",
+           memo.data);
+    sh_search_memo_close(&m);
+    CHECK(m == NULL);
+    sh_buf_release(&memo);
+    sh_buf_release(&lazy);
+    sh_buf_release(&eager);
+    /* the deep pages were there: the ranked blocks were reached */
+    CHECKF(deep > 20, "%d of %d comparisons deep in the blocks", deep,
+           compared);
+    sh_db_close(&db);
+    return 0;
+}
+
 const sh_test sh_tests_index[] = {
     {"index/norm", test_norm},
     {"index/fold", test_fold},
@@ -1223,5 +1366,6 @@ const sh_test sh_tests_index[] = {
     {"index/search-pages", test_search_pages},
     {"index/search-many", test_search_many},
     {"index/search-rare-phrase", test_search_rare_phrase},
+    {"index/search-lazy-rank", test_search_lazy_rank},
     {NULL, NULL},
 };

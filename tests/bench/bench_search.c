@@ -5,9 +5,11 @@
  * figures; asserts nothing.
  *
  *   bench_search [--pages N] [--dir DIR] [--samples DIR] [--seed S]
- *                [--queries Q] [--keep] [--reuse]
+ *                [--queries Q] [--keep] [--reuse] [--memo]
  *
  * --reuse keeps DIR's catalog; one of fewer than N pages grows to N.
+ * --memo searches with a memo of the filters (sh_search_memo), as a
+ * server's worker keeping its connection would.
  *
  * Text model.  The words of the .txt files in samples/text (lower case,
  * punctuation stripped) make an order-1 Markov chain: each word is followed
@@ -549,16 +551,21 @@ static double pct(const double *sorted, int n, double p)
 
 /* The queries q[0..n) give the overall figures; q[n..n + extra) are run
    after them and show in the figures by kind only. */
-static void run_queries(const char *dir, bq *q, int n, int extra)
+static void run_queries(const char *dir, bq *q, int n, int extra, int memo)
 {
     sqlite3 *db;
     sh_err err = {0};
     check(sh_db_open(dir, 1, &db, &err), &err);
+    sh_search_memo *fm = NULL;
+    if (memo && sh_search_memo_open(&fm))
+        die("out of memory");
     int all = n + extra;
     double *t = calloc((size_t)all, sizeof *t), *tc = calloc((size_t)n, sizeof *tc);
     double *byq[2] = {calloc((size_t)all, sizeof(double)),
                       calloc((size_t)all, sizeof(double))};
-    if (!t || !tc || !byq[0] || !byq[1])
+    double *cpuq[2] = {calloc((size_t)all, sizeof(double)),
+                       calloc((size_t)all, sizeof(double))};
+    if (!t || !tc || !byq[0] || !byq[1] || !cpuq[0] || !cpuq[1])
         die("out of memory");
     for (int pass = 0; pass < 2; pass++) {
         long hits = 0, totals = 0;
@@ -571,6 +578,7 @@ static void run_queries(const char *dir, bq *q, int n, int extra)
             sh_query sq = {0};
             sq.text = q[i].text;
             sq.limit = 20;
+            sq.memo = fm;
             if (q[i].agency >= 0) {
                 snprintf(ag, sizeof ag, "AG%02d", q[i].agency);
                 sq.agencies = agl;
@@ -579,8 +587,9 @@ static void run_queries(const char *dir, bq *q, int n, int extra)
             double a = sh_now(), ca = cpu_now();
             int rc = sh_search(db, &sq, &h, &err);
             t[i] = byq[pass][i] = (sh_now() - a) * 1000;
+            cpuq[pass][i] = (cpu_now() - ca) * 1000;
             if (i < n)
-                tc[i] = (cpu_now() - ca) * 1000;
+                tc[i] = cpuq[pass][i];
             if (rc) {
                 fprintf(stderr, "bench_search: query '%s': %s\n", q[i].text,
                         err.msg);
@@ -610,39 +619,48 @@ static void run_queries(const char *dir, bq *q, int n, int extra)
                (double)hits / n, totals / n, approx);
     }
     /* By kind, in the order the kinds first appear. */
-    printf("by kind (first pass / warm): p50, p95, max in ms\n");
+    printf("by kind (first pass / warm): p50, p95, max in ms; then CPU "
+           "p50, p95 (first pass / warm)\n");
     for (int i = 0; i < all; i++) {
         int first = 1;
         for (int j = 0; j < i && first; j++)
             first = strcmp(q[j].kind, q[i].kind) != 0;
         if (!first)
             continue;
-        double f[2][128];
+        double f[4][128];
         int k = 0;
         for (int j = i; j < all && k < 128; j++)
             if (!strcmp(q[j].kind, q[i].kind)) {
                 f[0][k] = byq[0][j];
                 f[1][k] = byq[1][j];
+                f[2][k] = cpuq[0][j];
+                f[3][k] = cpuq[1][j];
                 k++;
             }
-        qsort(f[0], (size_t)k, sizeof(double), dcmp);
-        qsort(f[1], (size_t)k, sizeof(double), dcmp);
-        printf("  %-20s %3d: %6.1f %6.1f %6.1f  / %6.1f %6.1f %6.1f%s\n",
+        for (int m = 0; m < 4; m++)
+            qsort(f[m], (size_t)k, sizeof(double), dcmp);
+        printf("  %-20s %3d: %6.1f %6.1f %6.1f  / %6.1f %6.1f %6.1f;  CPU "
+               "%5.1f %5.1f / %5.1f %5.1f%s\n",
                q[i].kind, k, pct(f[0], k, 0.5), pct(f[0], k, 0.95),
                f[0][k - 1], pct(f[1], k, 0.5), pct(f[1], k, 0.95),
-               f[1][k - 1], i >= n ? "  (not in the figures above)" : "");
+               f[1][k - 1], pct(f[2], k, 0.5), pct(f[2], k, 0.95),
+               pct(f[3], k, 0.5), pct(f[3], k, 0.95),
+               i >= n ? "  (not in the figures above)" : "");
     }
+    sh_search_memo_close(&fm);
     free(t);
     free(tc);
-    free(byq[0]);
-    free(byq[1]);
+    for (int m = 0; m < 2; m++) {
+        free(byq[m]);
+        free(cpuq[m]);
+    }
     sh_db_close(&db);
 }
 
 int main(int argc, char **argv)
 {
     long pages = 1000000;
-    int nq = 100, keep = 0, reuse = 0, c;
+    int nq = 100, keep = 0, reuse = 0, memo = 0, c;
     const char *dir = "/tmp/sohoa-bench-search", *samples = "samples/text";
     uint64_t seed = 1;
     static const struct option opts[] = {
@@ -653,9 +671,10 @@ int main(int argc, char **argv)
         {"queries", required_argument, NULL, 'q'},
         {"keep", no_argument, NULL, 'k'},
         {"reuse", no_argument, NULL, 'r'},
+        {"memo", no_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
-    while ((c = getopt_long(argc, argv, "n:d:s:S:q:kr", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:d:s:S:q:krm", opts, NULL)) != -1) {
         switch (c) {
         case 'n': pages = atol(optarg); break;
         case 'd': dir = optarg; break;
@@ -664,9 +683,10 @@ int main(int argc, char **argv)
         case 'q': nq = atoi(optarg); break;
         case 'k': keep = 1; break;
         case 'r': reuse = keep = 1; break;
+        case 'm': memo = 1; break;
         default:
             fputs("usage: bench_search [--pages N] [--dir DIR] [--samples DIR]"
-                  " [--seed S] [--queries Q] [--keep] [--reuse]\n",
+                  " [--seed S] [--queries Q] [--keep] [--reuse] [--memo]\n",
                   stderr);
             return 2;
         }
@@ -714,7 +734,7 @@ int main(int argc, char **argv)
     if (!q)
         die("out of memory");
     make_queries(q, nq);
-    run_queries(dir, q, nq, EXTRA_QUERIES);
+    run_queries(dir, q, nq, EXTRA_QUERIES, memo);
     free(q);
     if (!keep) {
         char cmd[4200];
