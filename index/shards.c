@@ -248,6 +248,8 @@ static int cur_fetch(sqlite3 *db, const char *name, int k, const sh_query *q,
     sh_query qq = *q;
     qq.offset = c->off;
     qq.limit = limit;
+    if (k > 0)
+        qq.memo = NULL;         /* a memo belongs to the first connection */
     int rc = sh_search(db, &qq, &c->h, err);
     if (rc) {
         char msg[sizeof err->msg];

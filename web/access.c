@@ -61,6 +61,7 @@ static void dbc_close(sh__web_dbc *k)
 {
     for (int i = 0; i < SH__WEB_ST_COUNT; i++)
         sqlite3_finalize(k->st[i]);
+    sh_search_memo_close(&k->memo);
     sh_db_close(&k->db);
     free(k);
 }
@@ -306,6 +307,12 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
     q.agencies = c->u.admin ? NULL : (const char *const *)c->u.agencies;
     sh_err err = {0};
     int rc = sh__web_ro_db(c);
+    /* the pooled connection's memo: a filter planned once (an agency's
+       page bitmap, the estimate over dossiers) serves its next searches */
+    if (!rc && !c->dbc->memo && sh_search_memo_open(&c->dbc->memo))
+        rc = SH_ENOMEM;
+    if (!rc)
+        q.memo = c->dbc->memo;
     sqlite3 *dbs[SH_SHARDS_MAX];
     for (int k = 0; !rc && k < c->srv->nwh; k++)
         if (!(dbs[k] = sh__web_db_of(c, k)))

@@ -85,6 +85,7 @@ typedef struct sh__web_dbc {
     struct sh__web_dbc *next;
     sqlite3 *db;
     sqlite3_stmt *st[SH__WEB_ST_COUNT];
+    sh_search_memo *memo;    /* how its searches' filters were planned   */
     int no_docs;             /* 1: the catalog has no document table     */
 } sh__web_dbc;
 
