@@ -32,6 +32,7 @@
  * Functions:
  *   sh_pdf_image_from_pix / sh_pdf_image_from_jpeg / sh_pdf_image_release
  *   sh_pdf_image_save / sh_pdf_image_load   (worker → assembler hand-off)
+ *   sh_pdf_image_save_rows / sh_pdf_image_save_pix   (... streamed)
  *   sh_pdf_open / sh_pdf_set_meta / sh_pdf_set_check / sh_pdf_add_page /
  *   sh_pdf_commit / sh_pdf_abort
  */
@@ -100,6 +101,31 @@ void sh_pdf_image_release(sh_pdf_image *img);
  */
 int sh_pdf_image_save(const sh_pdf_image *img, const char *path, sh_err *err);
 int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err);
+
+/*
+ * Save a hand-off file (as sh_pdf_image_save) of an image Flate-coded
+ * straight from its rows, for large sheets: the rows are deflated into
+ * the file as they come (atomic: temp name, fsync, rename), so neither
+ * the pixels nor their code are ever whole in memory.  Each band of 256
+ * rows gets PNG filters when its first rows show they pay.
+ *   next  called for y = 0 .. h-1 in order: fill row (w * ncomp bytes:
+ *         gray, or R G B); return SH_OK, or an error code with err filled
+ *         (the save stops there)
+ *   info  out: filter, w, h, bpc, ncomp and n (the code's length) as
+ *         saved; data is NULL
+ * Returns SH_OK, next's error, SH_EUSAGE (NULL, size or ncomp out of
+ * range), SH_ENOMEM, SH_EIO/SH_ENOSPC... as sh_write_atomic; on error
+ * nothing is left at path's temp name.
+ */
+typedef int (*sh_pdf_row_fn)(void *ctx, int y, uint8_t *row, sh_err *err);
+int sh_pdf_image_save_rows(const char *path, int w, int h, int ncomp,
+                           sh_pdf_row_fn next, void *ctx, sh_pdf_image *info,
+                           sh_err *err);
+/* pix (8 or 32 bpp) streamed as above; other depths through
+   sh_pdf_image_from_pix and sh_pdf_image_save.  info as above (data
+   NULL). */
+int sh_pdf_image_save_pix(PIX *pix, const char *path, sh_pdf_image *info,
+                          sh_err *err);
 
 /* One page to add. */
 typedef struct sh_pdf_page {

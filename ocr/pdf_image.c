@@ -8,6 +8,10 @@
  *   sh_pdf_image_from_jpeg   JPEG bytes kept as they are (DCTDecode)
  *   sh_pdf_image_release
  *   sh_pdf_image_save        hand-off file for the assembler (atomic)
+ *   sh_pdf_image_save_rows   ... Flate-coded straight from rows, never
+ *                            the whole image or its code in memory
+ *   sh_pdf_image_save_pix    ... of a pix: Flate rows streamed, else as
+ *                            _from_pix + _save
  *   sh_pdf_image_load        ... read back, every field checked
  *   sh__pdf_image_problem    (pdf_int.h) why an image cannot be embedded
  *
@@ -27,9 +31,13 @@
 #include "../scanners/predict.h"
 #include "../scanners/tiffmem.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tiffio.h>
 #include <zlib.h>
@@ -609,5 +617,273 @@ int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err)
     f = NULL;
 out:
     free(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* streaming: rows in, hand-off file out                              */
+/* ------------------------------------------------------------------ */
+
+/* The predictor is chosen per band of STREAM_BAND rows (each row carries
+   its filter byte, so bands may differ): the band's first PRED_ROWS rows
+   deflated alone with and without PNG filters, filters kept when they
+   save PRED_GAIN.  Output goes to the file in STREAM_OUT pieces. */
+#define STREAM_BAND 256
+#define STREAM_OUT ((size_t)1 << 20)
+
+typedef struct sink {
+    int fd;
+    uint8_t *buf;            /* STREAM_OUT bytes */
+    uLong crc;               /* of the data written so far */
+    uint64_t n;
+    int eno;                 /* errno of a failed write */
+} sink;
+
+static int sink_write(sink *k, const uint8_t *p, size_t n)
+{
+    k->crc = crc32(k->crc, p, (uInt)n);
+    k->n += n;
+    while (n > 0) {
+        ssize_t w = write(k->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            k->eno = w < 0 ? errno : ENOSPC;
+            return SH_EIO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return SH_OK;
+}
+
+/* Deflate in[0..n) into the file (flush Z_NO_FLUSH or Z_FINISH). */
+static int sink_deflate(z_stream *zs, sink *k, const uint8_t *in, size_t n,
+                        int flush)
+{
+    zs->next_in = (Bytef *)in;
+    zs->avail_in = (uInt)n;
+    for (;;) {
+        zs->next_out = k->buf;
+        zs->avail_out = (uInt)STREAM_OUT;
+        int r = deflate(zs, flush);
+        if (r == Z_STREAM_ERROR)
+            return SH_ENOMEM;
+        size_t got = STREAM_OUT - zs->avail_out;
+        if (got && sink_write(k, k->buf, got))
+            return SH_EIO;
+        if (flush == Z_FINISH ? r == Z_STREAM_END
+                              : zs->avail_in == 0 && zs->avail_out != 0)
+            return SH_OK;
+    }
+}
+
+/* Deflated size of rows[0..nr) (after prev), each filtered by its best
+   PNG filter (filtered 1) or not; tz is reset first.  0: cannot tell. */
+static size_t trial_size(z_stream *tz, const uint8_t *rows, int nr,
+                         const uint8_t *prev, size_t bpr, size_t bpp,
+                         int filtered, uint8_t *cand[5], uint8_t *zb)
+{
+    if (deflateReset(tz) != Z_OK)
+        return 0;
+    for (int i = 0; i < nr; i++) {
+        const uint8_t *cur = rows + (size_t)i * bpr;
+        const uint8_t *pv = i ? cur - bpr : prev;
+        const uint8_t *row = cand[0];
+        if (filtered) {
+            row = cand[sh_png_filter_row(cur, pv, bpr, bpp, cand)];
+        } else {
+            cand[0][0] = 0;
+            memcpy(cand[0] + 1, cur, bpr);
+        }
+        tz->next_in = (Bytef *)row;
+        tz->avail_in = (uInt)(bpr + 1);
+        do {                             /* only the size is wanted */
+            tz->next_out = zb;
+            tz->avail_out = (uInt)(bpr + 1024);
+            if (deflate(tz, Z_NO_FLUSH) == Z_STREAM_ERROR)
+                return 0;
+        } while (tz->avail_in > 0);
+    }
+    int r;
+    do {
+        tz->next_out = zb;
+        tz->avail_out = (uInt)(bpr + 1024);
+        r = deflate(tz, Z_FINISH);
+    } while (r == Z_OK);
+    return r == Z_STREAM_END ? (size_t)tz->total_out : 0;
+}
+
+int sh_pdf_image_save_rows(const char *path, int w, int h, int ncomp,
+                           sh_pdf_row_fn next, void *ctx, sh_pdf_image *info,
+                           sh_err *err)
+{
+    if (!path || !next || !info)
+        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_save_rows: NULL "
+                       "argument");
+    memset(info, 0, sizeof *info);
+    if (w < 1 || h < 1 || w > DIM_MAX || h > DIM_MAX ||
+        (ncomp != 1 && ncomp != 3))
+        return sh_errf(err, SH_EUSAGE, "%s: cannot save a %dx%d image of "
+                       "%d components", path, w, h, ncomp);
+    size_t bpr = (size_t)w * (size_t)ncomp, bpp = (size_t)ncomp;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    /* prev, PRED_ROWS rows, 5 candidates, the trial's output */
+    uint8_t *mem = malloc((1 + PRED_ROWS) * bpr + 5 * (bpr + 1) + bpr + 1024);
+    sink k = {.fd = -1, .buf = malloc(STREAM_OUT), .crc = crc32(0, NULL, 0)};
+    z_stream zs, tz;
+    memset(&zs, 0, sizeof zs);
+    memset(&tz, 0, sizeof tz);
+    int zinit = 0, tinit = 0, rc = SH_ENOMEM;
+    if (!mem || !k.buf)
+        goto out;
+    uint8_t *prev = mem, *ring = mem + bpr, *cand[5];
+    for (int f = 0; f < 5; f++)
+        cand[f] = ring + PRED_ROWS * bpr + (size_t)f * (bpr + 1);
+    uint8_t *zb = cand[4] + bpr + 1;
+    if (deflateInit(&zs, FLATE_LEVEL) != Z_OK)
+        goto out;
+    zinit = 1;
+    if (deflateInit(&tz, FLATE_LEVEL) != Z_OK)
+        goto out;
+    tinit = 1;
+    k.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                (mode_t)sh_private_mode(path, 0));
+    if (k.fd < 0) {
+        rc = sh_errf(err, sh_io_rc(errno), "%s: cannot create: %s", tmp,
+                     strerror(errno));
+        goto out;
+    }
+    uint8_t hdr[IMGF_HEADER] = {0};
+    uLong crc_data0 = k.crc;
+    if ((rc = sink_write(&k, hdr, IMGF_HEADER)))
+        goto io;
+    k.crc = crc_data0;          /* the header is counted at the end */
+    k.n = 0;
+    memset(prev, 0, bpr);
+    for (int y = 0; y < h;) {
+        int nr = h - y < PRED_ROWS ? h - y : PRED_ROWS;
+        for (int i = 0; i < nr; i++)
+            if ((rc = next(ctx, y + i, ring + (size_t)i * bpr, err)))
+                goto out;
+        size_t plain = trial_size(&tz, ring, nr, prev, bpr, bpp, 0, cand, zb);
+        size_t filt = plain ? trial_size(&tz, ring, nr, prev, bpr, bpp, 1,
+                                         cand, zb) : 0;
+        int use = plain && filt && (double)filt < PRED_GAIN * (double)plain;
+        int end = h - y < STREAM_BAND ? h : y + STREAM_BAND;
+        for (int yy = y; yy < end; yy++) {
+            uint8_t *cur = ring;            /* rows past the trial: here */
+            if (yy - y < nr)
+                cur = ring + (size_t)(yy - y) * bpr;
+            else if ((rc = next(ctx, yy, cur, err)))
+                goto out;
+            const uint8_t *row = cand[0];
+            if (use) {
+                row = cand[sh_png_filter_row(cur, prev, bpr, bpp, cand)];
+            } else {
+                cand[0][0] = 0;
+                memcpy(cand[0] + 1, cur, bpr);
+            }
+            if ((rc = sink_deflate(&zs, &k, row, bpr + 1, Z_NO_FLUSH)))
+                goto io;
+            memcpy(prev, cur, bpr);
+        }
+        y = end;
+    }
+    if ((rc = sink_deflate(&zs, &k, NULL, 0, Z_FINISH)))
+        goto io;
+    if (k.n > IMG_DATA_MAX) {
+        rc = sh_errf(err, SH_ELIMIT, "%s: image data over 2 GiB", path);
+        goto out;
+    }
+    memcpy(hdr, IMGF_MAGIC, 8);
+    put32(hdr + 8, IMGF_VERSION);
+    put32(hdr + 12, SH_PDF_FLATE);
+    put32(hdr + 16, (uint32_t)w);
+    put32(hdr + 20, (uint32_t)h);
+    put32(hdr + 24, 8);
+    put32(hdr + 28, (uint32_t)ncomp);
+    put32(hdr + 32, 0);
+    put32(hdr + 40, (uint32_t)(k.n & 0xFFFFFFFFu));
+    put32(hdr + 44, (uint32_t)(k.n >> 32));
+    uLong ch = crc32(crc32(0, hdr, 36), hdr + 40, IMGF_HEADER - 40);
+    put32(hdr + 36, (uint32_t)crc32_combine(ch, k.crc, (z_off_t)k.n));
+    if (pwrite(k.fd, hdr, IMGF_HEADER, 0) != IMGF_HEADER) {
+        k.eno = errno ? errno : EIO;
+        rc = SH_EIO;
+        goto io;
+    }
+    if (sh_fsync(k.fd) < 0) {
+        k.eno = errno;
+        rc = SH_EIO;
+        goto io;
+    }
+    int fd = k.fd;
+    k.fd = -1;
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        rc = sh_errf(err, sh_io_rc(errno), "%s: cannot rename into place: %s",
+                     path, strerror(errno));
+        goto out;
+    }
+    sh_fsync_dir_of(path);
+    info->filter = SH_PDF_FLATE;
+    info->w = w;
+    info->h = h;
+    info->bpc = 8;
+    info->ncomp = ncomp;
+    info->n = (size_t)k.n;
+    rc = SH_OK;
+    goto out;
+io:
+    if (rc == SH_EIO)
+        rc = sh_errf(err, sh_io_rc(k.eno), "%s: write failed: %s", path,
+                     strerror(k.eno));
+    else
+        rc = sh_errf(err, rc, "%s: Flate encoding failed", path);
+out:
+    if (rc == SH_ENOMEM && err && !err->msg[0])
+        sh_errf(err, rc, "%s: out of memory", path);
+    if (k.fd >= 0)
+        close(k.fd);
+    if (rc)
+        unlink(tmp);
+    if (zinit)
+        deflateEnd(&zs);
+    if (tinit)
+        deflateEnd(&tz);
+    free(k.buf);
+    free(mem);
+    return rc;
+}
+
+/* Rows of an 8 bpp or 32 bpp pix (sh_pdf_image_save_pix). */
+static int pix_row(void *ctx, int y, uint8_t *row, sh_err *err)
+{
+    PIX *pix = ctx;
+    get_row(pix, pixGetDepth(pix) == 8 ? 1 : 3, y, row);
+    return SH_OK;
+}
+
+int sh_pdf_image_save_pix(PIX *pix, const char *path, sh_pdf_image *info,
+                          sh_err *err)
+{
+    if (!info)
+        return sh_errf(err, SH_EUSAGE, "sh_pdf_image_save_pix: no output");
+    memset(info, 0, sizeof *info);
+    int d = pix ? pixGetDepth(pix) : 0;
+    if ((d == 8 || d == 32) && !pixGetColormap(pix))
+        return sh_pdf_image_save_rows(path, pixGetWidth(pix),
+                                      pixGetHeight(pix), d == 8 ? 1 : 3,
+                                      pix_row, pix, info, err);
+    int rc = sh_pdf_image_from_pix(pix, info, err);
+    if (!rc)
+        rc = sh_pdf_image_save(info, path, err);
+    if (!rc) {                  /* as the streamed case: no data kept */
+        free(info->data);
+        info->data = NULL;
+    } else {
+        sh_pdf_image_release(info);
+    }
     return rc;
 }

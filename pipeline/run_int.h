@@ -84,6 +84,7 @@ typedef struct run {
     int jobs_done;
     long worker_rss_kb; /* largest worker peak RSS seen */
     double t_start, ocr_time;
+    double ocr_cpu;    /* the workers' recognition CPU seconds (ocr_cpu) */
     double t_readback;  /* s spent reading PDFs back */
     int deadline_hit;
     /* streams (run_stream.c) */

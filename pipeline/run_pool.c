@@ -300,6 +300,7 @@ static int page_result(run *r, int ji, json_t *res, sh_err *err)
         return rc;
     r->p_ocr++;
     r->ocr_time += json_number_value(json_object_get(t, "ocr"));
+    r->ocr_cpu += json_number_value(json_object_get(t, "ocr_cpu"));
     long rss = (long)json_integer_value(json_object_get(res, "maxrss_kb"));
     if (rss > r->worker_rss_kb)
         r->worker_rss_kb = rss;

@@ -82,6 +82,7 @@ json_t *sh_run_report_build(run *r, double wall, int exit_code, int left)
     json_object_set_new(rep, "pages_per_min",
                         json_real(wall > 0 ? r->p_ocr * 60.0 / wall : 0));
     json_object_set_new(rep, "ocr_s", json_real(r->ocr_time));
+    json_object_set_new(rep, "ocr_cpu_s", json_real(r->ocr_cpu));
     json_object_set_new(rep, "worker_peak_rss_mb",
                         json_real(r->worker_rss_kb / 1024.0));
     json_object_set_new(rep, "deadline_reached", json_boolean(r->deadline_hit));

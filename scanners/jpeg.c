@@ -323,7 +323,11 @@ static int jpeg_decode(jpeg_job *j)
                               "inconsistent JPEG output");
         goto out;
     }
-    j->pix = pixCreate((l_int32)w, (l_int32)h, depth);
+    /* A JPEG file asked as gray (sh_scan_read_gray): the brightest
+       channel, row by row. */
+    int max8 = depth == 32 && !cmyk && !j->pdf && s->want_gray;
+    j->pix = pixCreate((l_int32)w, (l_int32)h, max8 ? 8 : depth);
+    j->f->gray_of_colour = max8;
     if (!j->pix) {
         j->rc = sh__frame_err(s, j->n, j->err, SH_ENOMEM,
                               "out of memory for %u x %u pixels", w, h);
@@ -349,6 +353,9 @@ static int jpeg_decode(jpeg_job *j)
         if (depth == 8) {
             for (uint32_t x = 0; x < w; x++)
                 SET_DATA_BYTE(line, x, p[x]);
+        } else if (max8) {
+            for (uint32_t x = 0; x < w; x++, p += 3)
+                SET_DATA_BYTE(line, x, sh__max3(p[0], p[1], p[2]));
         } else if (!cmyk) {
             for (uint32_t x = 0; x < w; x++, p += 3)
                 line[x] = sh__rgb_word(p[0], p[1], p[2]);

@@ -60,6 +60,13 @@
    ones (noisy, dark, photographed, 1-bit) 110..190. */
 #define EDGE_SHARP 80.0
 
+/* Pages over this many pixels (read at their OCR scale) are analysed on
+   a 2x reduction: A3 at 600 dpi, A1 and A0 at 300 dpi.  The orientation
+   tests then run at half the OCR resolution as they do on other pages,
+   and the skew sweep and search at the same resolutions as on the full
+   page; a quarter of the memory and time of binarising the whole page. */
+#define ANALYSE_HALF_PX (36.0 * 1000 * 1000)
+
 /* Skew below this confidence is not trusted (Leptonica's own default for
    pixDeskew is 3.0). */
 #define SKEW_MIN_CONF 3.0
@@ -118,11 +125,13 @@ static PIX *binarize(PIX *gray)
 /* Text size and sharpness of a gray page, in its own pixels: *xh the
    x-height (0 when too few letter-sized components to tell), *edge the
    edge strength next to the ink (see EDGE_SHARP).  Pages over 2000 px a
-   side are measured on a 2x reduction. */
-static void text_size(PIX *gray, double *xh, double *edge)
+   side are measured on a 2x reduction, whose binary is then given in
+   *pbin (else NULL). */
+static void text_size(PIX *gray, double *xh, double *edge, PIX **pbin)
 {
     *xh = 0;
     *edge = 255;
+    *pbin = NULL;
     int red = pixGetWidth(gray) > 2000 && pixGetHeight(gray) > 2000;
     PIX *g = red ? pixScaleAreaMap2(gray) : pixClone(gray);
     PIX *bin = g ? binarize(g) : NULL;
@@ -154,7 +163,10 @@ static void text_size(PIX *gray, double *xh, double *edge)
         }
     }
     boxaDestroy(&ba);
-    pixDestroy(&bin);
+    if (red)                /* the analysis image of a large page */
+        *pbin = bin;
+    else
+        pixDestroy(&bin);
     pixDestroy(&g);
 }
 
@@ -175,8 +187,9 @@ PIX *sh_prep_deskew(PIX *pix, double skew_deg)
 
 /* Deskew, analyse and clean one region of the upright sheet: a whole page,
    or one half of a two-up sheet, each deskewed on its own. */
-static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
-                     const sh_prep_opts *o, sh_prepped *out, sh_err *err)
+static int prep_part(PIX *rot, PIX *bin, int bs, const BOX *reg,
+                     const sh_geom *tmpl, const sh_prep_opts *o,
+                     sh_prepped *out, sh_err *err)
 {
     sh_geom *g = &out->geom;
     *g = *tmpl;
@@ -191,8 +204,10 @@ static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
     g->reg_w = w;
     g->reg_h = h;
     if (g->nparts > 1) {
+        BOX *breg = boxCreate(x / bs, y / bs, w / bs, h / bs);
         rg = pixClipRectangle(rot, (BOX *)reg, NULL);
-        rb = pixClipRectangle(bin, (BOX *)reg, NULL);
+        rb = breg ? pixClipRectangle(bin, breg, NULL) : NULL;
+        boxDestroy(&breg);
     } else {
         rg = pixClone(rot);
         rb = pixClone(bin);
@@ -203,7 +218,12 @@ static int prep_part(PIX *rot, PIX *bin, const BOX *reg, const sh_geom *tmpl,
     }
     /* Skew, found on the binary image, corrected on the gray one. */
     float angle = 0, conf = 0;
-    if (!(o && o->no_deskew) && pixFindSkew(rb, &angle, &conf) == 0 &&
+    /* pixFindSkew's sweep and search (4x, 2x reductions) at the same
+       resolutions on a half-size binary */
+    if (!(o && o->no_deskew) &&
+        (bs == 1 ? pixFindSkew(rb, &angle, &conf)
+                 : pixFindSkewSweepAndSearch(rb, &angle, &conf, 2, 1, 7.0f,
+                                             1.0f, 0.01f)) == 0 &&
         conf >= SKEW_MIN_CONF && fabs(angle) >= SKEW_MIN_DEG) {
         g->skew_deg = angle;
         desk = sh_prep_deskew(rg, angle);
@@ -315,8 +335,9 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
     double ocr_dpi = (d >= 150 && d <= 400 && fabs(ux - uy) < 1) ? d : target;
     /* By the text where it can be measured; the file's dpi otherwise. */
     double xh = 0, edge = 255;
+    PIX *tbin = NULL;
     if (!(o && (o->ocr_dpi > 0 || o->no_text_scale)))
-        text_size(turned, &xh, &edge);
+        text_size(turned, &xh, &edge, &tbin);
     if (xh > 0) {
         double k = 1;
         if (xh < XH_SMALL && edge >= EDGE_SHARP)
@@ -339,7 +360,22 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
     }
     g->ocr_dpi = ocr_dpi;
 
-    bin = binarize(scaled);
+    /* A large page is analysed (orientation, skew) on a binary of half
+       its size: text_size's own when the page is read at its size. */
+    int bs = (double)pixGetWidth(scaled) * pixGetHeight(scaled) > ANALYSE_HALF_PX
+             ? 2 : 1;
+    if (bs == 2 && tbin && scaled == turned) {
+        bin = tbin;
+        tbin = NULL;
+    } else if (bs == 2) {
+        PIX *half = pixScaleAreaMap2(scaled);
+        bin = half ? binarize(half) : NULL;
+        pixDestroy(&half);
+    } else {
+        bin = binarize(scaled);
+    }
+    pixDestroy(&tbin);
+    double adpi = ocr_dpi / bs;
     if (!bin) {
         rc = sh_errf(err, SH_EINPUT, "cannot binarise page");
         goto out;
@@ -358,8 +394,10 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
         decided = 1;
     }
     if (o && !o->no_orient && !decided) {
-        PIX *red = ocr_dpi >= 250 ? pixReduceRankBinary2(bin, 1, NULL)
-                                  : pixClone(bin);
+        /* at about half the OCR resolution (a half-size binary is) */
+        PIX *red = bs == 1 && ocr_dpi >= 250
+                       ? pixReduceRankBinary2(bin, 1, NULL)
+                       : pixClone(bin);
         l_float32 up = 0, left = 0;
         if (red && pixOrientDetect(red, &up, &left, 0, 0) == 0) {
             g->up_conf = up;
@@ -380,7 +418,7 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
     if (o && !o->no_orient && o->orient && !decided) {
         int deg = 0;
         float conf = 0;
-        if (o->orient(o->orient_ctx, bin, (int)(ocr_dpi + 0.5), &deg,
+        if (o->orient(o->orient_ctx, bin, (int)(adpi + 0.5), &deg,
                       &conf) == 0) {
             g->osd_conf = conf;
             if (conf >= OSD_MIN_CONF)
@@ -446,7 +484,7 @@ int sh_prep_sheet(const sh_frame *f, const sh_prep_opts *o,
         if (!regs[i])
             rc = sh_errf(err, SH_ENOMEM, "out of memory");
         else
-            rc = prep_part(rot, bin, regs[i], g, o, &out[i], err);
+            rc = prep_part(rot, bin, bs, regs[i], g, o, &out[i], err);
         out[i].text_px = xh * ocr_dpi / d;
         out[i].soft = soft;
         out[i].t_orient = t_orient / n;

@@ -8,6 +8,7 @@
  *   sh_scan_frames          number of frames
  *   sh_scan_format          detected format
  *   sh_scan_read            check one frame's header, then decode it
+ *   sh_scan_read_gray       ... colour frames as 8 bpp gray (max channel)
  *   sh_frame_guess_dpi      a resolution for a frame that carried none
  *   sh_frame_release        free a frame's pixels and JPEG bytes
  *   sh_scan_close           close the file
@@ -346,6 +347,28 @@ int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     if (rc)
         sh_frame_release(f);
     return rc;
+}
+
+int sh_scan_read_gray(sh_scan *s, int n, sh_frame *f, sh_err *err)
+{
+    if (!s)
+        return sh_scan_read(s, n, f, err);
+    s->want_gray = 1;
+    int rc = sh_scan_read(s, n, f, err);
+    s->want_gray = 0;
+    if (rc || pixGetDepth(f->pix) != 32)
+        return rc;
+    /* a reader that cannot convert as it decodes */
+    PIX *g = pixConvertRGBToGrayMinMax(f->pix, L_CHOOSE_MAX);
+    if (!g) {
+        sh_frame_release(f);
+        return sh__frame_err(s, n, err, SH_ENOMEM, "out of memory");
+    }
+    pixCopyResolution(g, f->pix);
+    pixDestroy(&f->pix);
+    f->pix = g;
+    f->gray_of_colour = 1;
+    return SH_OK;
 }
 
 int sh_frame_guess_dpi(sh_frame *f)

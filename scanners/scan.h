@@ -11,6 +11,8 @@
  *   sh_scan_open      open a file, sniff its format by magic bytes
  *   sh_scan_frames    number of frames (pages) in the file
  *   sh_scan_read      decode one frame into an sh_frame
+ *   sh_scan_read_gray ... colour frames as 8 bpp gray (for OCR)
+ *   sh_scan_rows_*    a colour TIFF frame's rows, from the file
  *   sh_frame_release  free what a frame holds
  *   sh_scan_close     close the file
  */
@@ -81,6 +83,10 @@ typedef struct sh_frame {
                              signature fields) on the page               */
     int dropped_images;   /* small images drawn over the scan (each under
                              2% of its area, together under 5%)          */
+    int gray_of_colour;   /* sh_scan_read_gray only: 1 when the file holds
+                             colour and pix is its 8 bpp gray (the
+                             brightest channel); the colour pixels are
+                             read again with sh_scan_rows_open           */
 } sh_frame;
 
 typedef struct sh_scan sh_scan;   /* opaque */
@@ -139,6 +145,35 @@ enum sh_format sh_scan_format(const sh_scan *s);
  * separate threads.
  */
 int sh_scan_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
+
+/*
+ * As sh_scan_read, but a colour frame comes as 8 bpp gray, each pixel the
+ * brightest of its three channels (what prep reads: red seals fade into
+ * the paper), and f->gray_of_colour is set.  TIFF strips and tiles and
+ * JPEG are converted row by row as they are decoded, so no 32 bpp frame
+ * is ever held (an A3 600 dpi colour sheet: 70 MB instead of 278 MB);
+ * other colour sources are decoded, then converted.  f->jpeg (JPEG
+ * pass-through) is set as by sh_scan_read.
+ */
+int sh_scan_read_gray(sh_scan *s, int n, sh_frame *f, sh_err *err);
+
+/*
+ * The colour pixels of a frame, row by row, from the file (the archived
+ * image of a frame read with sh_scan_read_gray, encoded without a 32 bpp
+ * frame in memory).  Only TIFF frames in RGB or colour palette, strips or
+ * tiles, not JPEG-coded; s must not be used for anything else until
+ * sh_scan_rows_close (use an sh_scan of its own: one per thread).
+ *   open   *w, *h: the frame's size; rows come as R G B bytes
+ *   next   fills row (3 * w bytes) with the next row, top to bottom
+ * Returns SH_OK; open: SH_EUSAGE when the frame is not such a frame (read
+ * it with sh_scan_read instead), SH_EINPUT, SH_ENOMEM; next: SH_EINPUT
+ * (data damage, err names file, frame and row), SH_EUSAGE past the end.
+ */
+typedef struct sh_scan_rows sh_scan_rows;
+int sh_scan_rows_open(sh_scan *s, int n, sh_scan_rows **out, int *w, int *h,
+                      sh_err *err);
+int sh_scan_rows_next(sh_scan_rows *r, uint8_t *row, sh_err *err);
+void sh_scan_rows_close(sh_scan_rows **r);
 
 void sh_frame_release(sh_frame *f);
 

@@ -44,6 +44,7 @@ struct sh_scan {
     char tmsg[512];     /* first libtiff error since sh__tiff_msg_reset */
     /* PDF */
     struct sh_pdfin *pdf;
+    int want_gray;      /* sh_scan_read_gray: colour decoded as 8 bpp */
 };
 
 /* Fill err with rc and "PATH: frame N of M: " + message (PDF: "page N of
@@ -75,6 +76,13 @@ static inline uint32_t sh__rgb_word(unsigned r, unsigned g, unsigned b)
 {
     return ((uint32_t)r << L_RED_SHIFT) | ((uint32_t)g << L_GREEN_SHIFT) |
            ((uint32_t)b << L_BLUE_SHIFT);
+}
+
+/* The brightest of three samples: prep's gray of a colour scan. */
+static inline unsigned sh__max3(unsigned r, unsigned g, unsigned b)
+{
+    unsigned m = r > g ? r : g;
+    return m > b ? m : b;
 }
 
 /* Clear the bits past the width in each row of a 1 bpp pix. */

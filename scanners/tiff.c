@@ -3,6 +3,10 @@
  *
  *   sh__tiff_open          libtiff over the file, frames counted
  *   sh__tiff_read          one frame's directory checked, then decoded
+ *                          (colour as 8 bpp gray for sh_scan_read_gray)
+ *   sh_scan_rows_open, sh_scan_rows_next, sh_scan_rows_close
+ *                          (scan.h) an RGB frame's rows from the file, for
+ *                          the encoder that archives a frame read as gray
  *   sh__tiff_set_handlers  libtiff's process-wide message handlers
  *   sh__tiff_msg_reset, sh__tiff_msg, sh__tiff_msg_done,
  *   sh__tiff_handle_error, sh__tiff_handle_warning
@@ -406,7 +410,7 @@ static int tiff_fast_ok(const tiff_hdr *t)
 }
 
 static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
-                          sh_err *err)
+                          int *colour, sh_err *err)
 {
     TIFF *tif = s->tif;
     int rc = SH_OK;
@@ -455,6 +459,11 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
                            tiff_msg(s, "inconsistent header"));
         goto out;
     }
+    /* Colour asked as gray (sh_scan_read_gray): the brightest channel,
+       row by row, never a 32 bpp frame. */
+    int max8 = depth == 32 && s->want_gray;
+    if (max8)
+        depth = 8;
     if (!rc)
         pix = pixCreate((l_int32)t->w, (l_int32)t->h, depth);
     if (rc || !pix) {
@@ -484,11 +493,17 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
         } else if (t->photo == PHOTOMETRIC_PALETTE) {
             for (uint32_t x = 0; x < t->w; x++) {
                 unsigned i = get_sample(row, x, t->bps);
-                if (depth == 8)
+                if (max8)
+                    SET_DATA_BYTE(line, x, sh__max3(lut_r[i], lut_g[i],
+                                                    lut_b[i]));
+                else if (depth == 8)
                     SET_DATA_BYTE(line, x, lut_r[i]);
                 else
                     line[x] = sh__rgb_word(lut_r[i], lut_g[i], lut_b[i]);
             }
+        } else if (t->photo == PHOTOMETRIC_RGB && max8 && t->bps == 8) {
+            for (uint32_t x = 0; x < t->w; x++, row += 3)
+                SET_DATA_BYTE(line, x, sh__max3(row[0], row[1], row[2]));
         } else if (t->photo == PHOTOMETRIC_RGB) {
             for (uint32_t x = 0; x < t->w; x++) {
                 unsigned r = get_sample(row, 3 * (size_t)x, t->bps);
@@ -496,7 +511,10 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
                 unsigned b = get_sample(row, 3 * (size_t)x + 2, t->bps);
                 if (t->bps == 16)
                     r >>= 8, g >>= 8, b >>= 8;
-                line[x] = sh__rgb_word(r, g, b);
+                if (max8)
+                    SET_DATA_BYTE(line, x, sh__max3(r, g, b));
+                else
+                    line[x] = sh__rgb_word(r, g, b);
             }
         } else {
             for (uint32_t x = 0; x < t->w; x++) {
@@ -510,6 +528,7 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
     }
     if (depth == 1)
         sh__clear_pad_bits(pix);
+    *colour = max8;
 out:
     rows_free(&rs);
     if (rc)
@@ -599,6 +618,47 @@ out:
     return rc;
 }
 
+/* Load frame n's directory into *t and check it against the limits.
+   Returns SH_OK, or SH_EINPUT / SH_ELIMIT with the message filled. */
+static int read_hdr(sh_scan *s, int n, tiff_hdr *t, sh_err *err)
+{
+    TIFF *tif = s->tif;
+    memset(t, 0, sizeof *t);
+    if (!TIFFSetDirectory(tif, (tdir_t)n))
+        return sh__frame_err(s, n, err, SH_EINPUT,
+                             "unreadable TIFF directory: %s",
+                             tiff_msg(s, "libtiff cannot read it"));
+    s->tmsg[0] = 0;   /* a directory that loaded is usable */
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &t->w) ||
+        !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &t->h))
+        return sh__frame_err(s, n, err, SH_EINPUT,
+                             "TIFF directory without size");
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &t->bps);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &t->spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &t->comp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &t->planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &t->sfmt);
+    t->have_photo = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &t->photo);
+    if (!t->have_photo)
+        t->photo = t->spp >= 3 ? PHOTOMETRIC_RGB
+                   : t->bps == 1 ? PHOTOMETRIC_MINISWHITE
+                                 : PHOTOMETRIC_MINISBLACK;
+    t->tiled = TIFFIsTiled(tif);
+    if (t->tiled && (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t->tw) ||
+                     !TIFFGetField(tif, TIFFTAG_TILELENGTH, &t->th)))
+        t->tw = t->th = 0;
+    /* the limits, from the directory alone */
+    int rc = sh__check_size(s, n, t->w, t->h, err);
+    if (rc)
+        return rc;
+    if (t->tiled && (uint64_t)t->tw * t->th > (uint64_t)s->lim.max_pixels)
+        return sh__frame_err(s, n, err, SH_ELIMIT,
+                             "tiles of %u x %u pixels exceed the limit of "
+                             "%.1f Mpx",
+                             t->tw, t->th, (double)s->lim.max_pixels / 1e6);
+    return SH_OK;
+}
+
 int sh__tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
 {
     TIFF *tif = s->tif;
@@ -607,46 +667,9 @@ int sh__tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     PIX *pix = NULL;
 
     tiff_msg_reset(s);
-    if (!TIFFSetDirectory(tif, (tdir_t)n)) {
-        rc = sh__frame_err(s, n, err, SH_EINPUT,
-                           "unreadable TIFF directory: %s",
-                           tiff_msg(s, "libtiff cannot read it"));
-        goto out;
-    }
-    s->tmsg[0] = 0;   /* a directory that loaded is usable */
-    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &t.w) ||
-        !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &t.h)) {
-        rc = sh__frame_err(s, n, err, SH_EINPUT,
-                           "TIFF directory without size");
-        goto out;
-    }
-    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &t.bps);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &t.spp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &t.comp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &t.planar);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &t.sfmt);
-    t.have_photo = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &t.photo);
-    if (!t.have_photo)
-        t.photo = t.spp >= 3 ? PHOTOMETRIC_RGB
-                  : t.bps == 1 ? PHOTOMETRIC_MINISWHITE
-                               : PHOTOMETRIC_MINISBLACK;
-    t.tiled = TIFFIsTiled(tif);
-    if (t.tiled && (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &t.tw) ||
-                    !TIFFGetField(tif, TIFFTAG_TILELENGTH, &t.th)))
-        t.tw = t.th = 0;
-
-    /* the limits, from the directory alone */
-    rc = sh__check_size(s, n, t.w, t.h, err);
+    rc = read_hdr(s, n, &t, err);
     if (rc)
         goto out;
-    if (t.tiled && (uint64_t)t.tw * t.th > (uint64_t)s->lim.max_pixels) {
-        rc = sh__frame_err(s, n, err, SH_ELIMIT,
-                           "tiles of %u x %u pixels exceed the limit of "
-                           "%.1f Mpx",
-                           t.tw, t.th, (double)s->lim.max_pixels / 1e6);
-        goto out;
-    }
-
     f->codec = tiff_codec(t.comp);
     float xr = 0, yr = 0;
     uint16_t unit = RESUNIT_INCH, orient = ORIENTATION_TOPLEFT;
@@ -663,11 +686,88 @@ int sh__tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     sh__set_orientation(f, orient);
 
     if (tiff_fast_ok(&t))
-        rc = tiff_read_fast(s, n, &t, &pix, err);
+        rc = tiff_read_fast(s, n, &t, &pix, &f->gray_of_colour, err);
     else
         rc = tiff_read_rgba(s, n, &t, &pix, err);
 out:
     tls_scan = NULL;
     f->pix = pix;
     return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* colour rows from the file (sh_scan_rows_*, scan.h)                  */
+/* ------------------------------------------------------------------ */
+
+struct sh_scan_rows {
+    sh_scan *s;
+    int n;
+    tiff_hdr t;
+    row_src rs;
+    uint32_t y;
+};
+
+int sh_scan_rows_open(sh_scan *s, int n, sh_scan_rows **out, int *w, int *h,
+                      sh_err *err)
+{
+    *out = NULL;
+    *w = *h = 0;
+    if (!s || s->fmt != SH_FMT_TIFF || n < 0 || n >= s->nframes)
+        return sh_errf(err, SH_EUSAGE, "rows: not a TIFF frame");
+    sh_scan_rows *r = calloc(1, sizeof *r);
+    if (!r)
+        return sh_errf(err, SH_ENOMEM, "out of memory");
+    r->s = s;
+    r->n = n;
+    tiff_msg_reset(s);
+    int rc = read_hdr(s, n, &r->t, err);
+    if (!rc && !(tiff_fast_ok(&r->t) && r->t.photo == PHOTOMETRIC_RGB))
+        rc = sh_errf(err, SH_EUSAGE, "rows: not an RGB frame in strips or "
+                     "tiles");
+    if (!rc && (rc = rows_init(&r->rs, s->tif, &r->t)))
+        rc = rc == SH_ENOMEM ? sh_errf(err, rc, "out of memory")
+             : sh__frame_err(s, n, err, rc, "bad %s size",
+                             r->t.tiled ? "tile" : "scanline");
+    tls_scan = NULL;
+    if (rc) {
+        rows_free(&r->rs);
+        free(r);
+        return rc;
+    }
+    *w = (int)r->t.w;
+    *h = (int)r->t.h;
+    *out = r;
+    return SH_OK;
+}
+
+int sh_scan_rows_next(sh_scan_rows *r, uint8_t *row, sh_err *err)
+{
+    if (!r || r->y >= r->t.h)
+        return sh_errf(err, SH_EUSAGE, "rows: past the last row");
+    sh_scan *s = r->s;
+    tiff_msg_reset(s);
+    const uint8_t *in = rows_get(&r->rs, r->y);
+    int rc = SH_OK;
+    if (!in || s->tmsg[0]) {
+        rc = sh__frame_err(s, r->n, err, SH_EINPUT,
+                           "row %u does not decode: %s", r->y,
+                           tiff_msg(s, "libtiff read error"));
+    } else if (r->t.bps == 8) {
+        memcpy(row, in, 3 * (size_t)r->t.w);
+    } else {
+        for (size_t x = 0; x < 3 * (size_t)r->t.w; x++)
+            row[x] = (uint8_t)(get_sample(in, x, 16) >> 8);
+    }
+    tls_scan = NULL;
+    r->y++;
+    return rc;
+}
+
+void sh_scan_rows_close(sh_scan_rows **pr)
+{
+    if (!pr || !*pr)
+        return;
+    rows_free(&(*pr)->rs);
+    free(*pr);
+    *pr = NULL;
 }

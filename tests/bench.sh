@@ -6,8 +6,9 @@
 # (A3 600 dpi colour, A1 and A0 300 dpi gray with text; samples/tools/
 # mksheet).  Prints per kind: pages/min with --jobs 2, per-stage time per
 # page, the ratio of end-to-end time to Tesseract's recognition time
-# alone (wall x workers / sum of recognition), and the workers' peak
-# memory.  First the unit
+# alone (wall x workers / sum of recognition), the same in CPU seconds
+# (user+sys of the whole run / Tesseract's own CPU), and the workers'
+# peak memory.  First the unit
 # runner's benchmarks (`build/unit --bench`: CPU time of the layout
 # functions), which the unit tests no longer time.
 set -euo pipefail
@@ -38,14 +39,22 @@ run_kind() {    # KIND BATCH_DIR WAREHOUSE
     echo "== $kind: $(ls "$batch" | wc -l) dossiers, $files files, --jobs $JOBS, $(nproc) cores"
     /usr/bin/time -v "$SOHOA" run --quiet --warehouse "$wh" --jobs "$JOBS" "$batch" 2>"$T/time" || true
     sqlite3 -batch "$wh/catalog.db" "SELECT report FROM run ORDER BY id DESC LIMIT 1" >"$T/report.json"
-    /usr/bin/python3 - "$T/report.json" "$JOBS" "$kind" <<'PY'
+    local cpu
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$T/time")
+    /usr/bin/python3 - "$T/report.json" "$JOBS" "$kind" "$cpu" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); jobs = int(sys.argv[2]); kind = sys.argv[3]
+cpu = float(sys.argv[4])
 p = r["pages"]
 print(f"{kind}: pages recognised  {p['ocr']}  in {r['wall_s']:.1f} s  ->  {r['pages_per_min']:.1f} pages/min")
 print(f"{kind}: worker peak memory    {r.get('worker_peak_rss_mb', 0):.0f} MB")
 print(f"{kind}: end-to-end / recognition  {r['wall_s'] * jobs / max(1e-9, r['ocr_s']):.2f}"
       f"  (wall x workers / sum of Tesseract recognition time)")
+oc = r.get('ocr_cpu_s', 0)
+print(f"{kind}: CPU / recognition CPU  {cpu / max(1e-9, oc):.2f}"
+      f"  ({cpu:.1f} s user+sys of the run and its workers / {oc:.1f} s"
+      f" Tesseract's own thread CPU; a busy machine inflates wall times,"
+      f" not these)")
 PY
     echo "$kind: per-stage time per page (s; encode = encoder thread CPU, overlapped with ocr):"
     sqlite3 -batch -column -header "$wh/catalog.db" "SELECT round(avg(t_read),3) AS read, round(avg(t_orient),3) AS orient, round(avg(t_deskew),3) AS deskew, round(avg(t_prep - t_orient - t_deskew),3) AS other_prep, round(avg(t_ocr),3) AS ocr, round(sum(t_encode)/count(*),3) AS encode, round(avg(t_prep)/avg(t_ocr)*100,1) AS prep_pct_of_ocr FROM page WHERE state='ocr'"
