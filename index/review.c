@@ -16,7 +16,8 @@
  * carries the dossier's version; a save names it, and is refused when
  * another save took the dossier further in between (nothing is
  * overwritten silently).  The caller holds the write transaction, so the
- * check, the change and its audit row commit together.
+ * check and the change commit together (its audit row follows, in the
+ * journal's own file).
  */
 #include "review.h"
 #include "../base/vntext.h"

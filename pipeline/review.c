@@ -7,11 +7,12 @@
  *
  * Method.  The same catalog calls as the web station (index/review.h):
  * a field is checked as the manifest checks its values, stored as the
- * clerk's ("manual") and journalled in the audit table with its value
- * before and after; the save counts as an edit, so the next `sohoa run`
+ * clerk's ("manual") and journalled (audit.db) with its value before
+ * and after; the save counts as an edit, so the next `sohoa run`
  * re-assembles the dossier from cached OCR with it (and an approval is
  * withdrawn, with a message).  Each change is one write transaction,
- * followed by its audit row (which chains to the row before in its own).
+ * followed by its audit row (which chains to the row before in its own,
+ * in the journal's file).
  * The user is --user, else $SUDO_USER, else $USER.
  */
 #include "pipeline.h"
@@ -158,7 +159,10 @@ int sh_cmd_doc(int argc, char **argv)
     user = cli_user(user);
     sh_err err = {0};
     sqlite3 *db = NULL;
+    sqlite3 *adb = NULL;
     int rc = sh_web_open(o.warehouse, 1, &db, &err), withdrawn = 0;
+    if (!rc)
+        rc = sh_web_audit_open(o.warehouse, 0, &adb, &err);
     json_t *changes = json_array();
     if (!rc)
         rc = sh_db_exec(db, "BEGIN IMMEDIATE", &err);
@@ -192,7 +196,8 @@ int sh_cmd_doc(int argc, char **argv)
         sh_db_exec(db, "ROLLBACK", NULL);
     /* the journal row chains to the one before in its own transaction */
     if (!rc)
-        rc = audit(db, user, "review-field", id, changes, &err);
+        rc = audit(adb, user, "review-field", id, changes, &err);
+    sh_db_close(&adb);
     sh_db_close(&db);
     if (rc) {
         fprintf(stderr, "sohoa doc: %s\n", err.msg);
@@ -240,7 +245,10 @@ int sh_cmd_approve(int argc, char **argv)
     user = cli_user(user);
     sh_err err = {0};
     sqlite3 *db = NULL;
+    sqlite3 *adb = NULL;
     int rc = sh_web_open(o.warehouse, 1, &db, &err), failed = 0;
+    if (!rc)
+        rc = sh_web_audit_open(o.warehouse, 0, &adb, &err);
     for (int i = optind; !rc && i < argc; i++) {
         const char *id = argv[i];
         sh_err e1 = {0};
@@ -252,7 +260,7 @@ int sh_cmd_approve(int argc, char **argv)
         else
             sh_db_exec(db, "ROLLBACK", NULL);
         if (!r)
-            r = audit(db, user, withdraw ? "review-withdraw" : "review-approve",
+            r = audit(adb, user, withdraw ? "review-withdraw" : "review-approve",
                       id, NULL, &e1);
         if (r) {
             fprintf(stderr, "sohoa approve: %s\n", e1.msg);
@@ -264,6 +272,7 @@ int sh_cmd_approve(int argc, char **argv)
                                                   : "approved", user);
         }
     }
+    sh_db_close(&adb);
     sh_db_close(&db);
     if (rc && !failed)
         fprintf(stderr, "sohoa approve: %s\n", err.msg);

@@ -91,7 +91,7 @@ if [ "${REVIEW:-1}" = 1 ]; then
     grep -q '<CodeNotation source="manual">QĐ-DUYET</CodeNotation>' "$x" 2>/dev/null &&
         r "ok   browser/review_export_manual" || r "FAIL browser/review_export_manual"
     grep -q '<Approved by="lan"' "$x" 2>/dev/null && r "ok   browser/review_export_approved" || r "FAIL browser/review_export_approved"
-    a=$(sql "SELECT group_concat(DISTINCT action) FROM audit WHERE user='lan' AND status=200 AND action IN ('review-turn','review-split','review-field','review-approve')")
+    a=$(sqlite3 -batch -noheader "$WH2/audit.db" "SELECT group_concat(DISTINCT action) FROM audit WHERE user='lan' AND status=200 AND action IN ('review-turn','review-split','review-field','review-approve')")
     case "$a" in *review-turn*) case "$a" in *review-split*review-field*|*review-field*review-split*) case "$a" in *review-approve*) r "ok   browser/review_audit ($a)" ;; *) r "FAIL browser/review_audit ($a)" ;; esac ;; *) r "FAIL browser/review_audit ($a)" ;; esac ;; *) r "FAIL browser/review_audit ($a)" ;; esac
     login2() { curl -s -D - -o /dev/null --data-urlencode "user=$1" --data-urlencode "password=pw-$1-review-1" "$U2/login" |
         sed -n 's/^Set-Cookie: sohoa_session=\([0-9a-f]*\).*/\1/p'; }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int t_password(void)
 {
@@ -547,16 +548,16 @@ static int t_throttle(void)
 
 /* The audit hash chain: rows chained as written, --verify names the first
    broken row (edited, deleted), triggers refuse UPDATE and DELETE, and a
-   catalog from before the chain is migrated: columns, old rows chained,
-   triggers. */
+   catalog from before the chain and before audit.db: its rows copied
+   into audit.db and chained there, once; the catalog's table untouched. */
 static int t_audit_chain(void)
 {
     const char *wh = sh_test_tmpdir();
-    sqlite3 *db = NULL;
+    sqlite3 *db = NULL, *cat = NULL;
     sh_err err = {0};
     /* an old catalog: the audit table as it was, with rows */
-    CHECK(sh_db_open(wh, 0, &db, &err) == SH_OK);
-    CHECK(sh_db_exec(db,
+    CHECK(sh_db_open(wh, 0, &cat, &err) == SH_OK);
+    CHECK(sh_db_exec(cat,
           "CREATE TABLE audit(id INTEGER PRIMARY KEY, time TEXT NOT NULL,"
           " user TEXT, addr TEXT, action TEXT NOT NULL, query TEXT,"
           " results INTEGER, dossier TEXT, page INTEGER, status INTEGER);"
@@ -564,17 +565,30 @@ static int t_audit_chain(void)
           " ('2024-01-01T00:00:00Z','an','search','đất',3,200),"
           " ('2024-01-01T00:00:01Z','an','pdf',NULL,NULL,200);", &err) ==
           SH_OK);
-    CHECK(sh_db_exec(db, "CREATE TABLE session(token_sha256 TEXT PRIMARY"
-                         " KEY, user TEXT NOT NULL, created TEXT NOT NULL,"
-                         " expires INTEGER NOT NULL, addr TEXT)", &err) ==
+    CHECK(sh_db_exec(cat, "CREATE TABLE session(token_sha256 TEXT PRIMARY"
+                          " KEY, user TEXT NOT NULL, created TEXT NOT NULL,"
+                          " expires INTEGER NOT NULL, addr TEXT)", &err) ==
           SH_OK);
-    sh_db_close(&db);
-    CHECKF(sh_web_open(wh, 1, &db, &err) == SH_OK, "%s", err.msg);
+    sh_db_close(&cat);
+    CHECKF(sh_web_open(wh, 1, &cat, &err) == SH_OK, "%s", err.msg);
+    CHECKF(sh_web_audit_open(wh, 0, &db, &err) == SH_OK, "%s", err.msg);
     int64_t bad = -1, rows = 0;
     char head[65];
     CHECK(sh_web_audit_verify(db, &bad, &rows, head, &err) == SH_OK);
     CHECKF(bad == 0 && rows == 2 && strlen(head) == 64, "bad %lld rows %lld",
            (long long)bad, (long long)rows);
+    /* the catalog's table as it was (no hash column), the move recorded */
+    CHECK(sqlite3_table_column_metadata(cat, NULL, "audit", "hash", NULL,
+                                        NULL, NULL, NULL,
+                                        NULL) != SQLITE_OK);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(cat, "SELECT (SELECT count(*) FROM audit),"
+                             " (SELECT value FROM meta WHERE key='audit')",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2 &&
+          !strcmp((const char *)sqlite3_column_text(st, 1), "audit.db"));
+    sqlite3_finalize(st);
+    sh_db_close(&cat);
     /* new rows chain on */
     sh_audit_rec r = {"an", "127.0.0.1", "search", "a\nb", 1, NULL, 0, 200,
                       "{\"agency\":\"A\"}"};
@@ -587,9 +601,11 @@ static int t_audit_chain(void)
           SH_EINDEX);
     CHECK(strstr(err.msg, "append-only"));
     CHECK(sh_db_exec(db, "DELETE FROM audit WHERE id=3", &err) == SH_EINDEX);
-    /* opened again: no second migration */
+    /* opened again: nothing copied a second time */
     sh_db_close(&db);
-    CHECK(sh_web_open(wh, 1, &db, &err) == SH_OK);
+    CHECK(sh_web_audit_open(wh, 0, &db, &err) == SH_OK);
+    CHECK(sh_web_audit_verify(db, &bad, &rows, NULL, &err) == SH_OK);
+    CHECKF(bad == 0 && rows == 5, "reopened: %lld rows", (long long)rows);
     /* someone who drops the triggers and edits: the row is named */
     CHECK(sh_db_exec(db, "DROP TRIGGER audit_no_update; DROP TRIGGER"
                          " audit_no_delete; UPDATE audit SET query='x'"
@@ -602,6 +618,80 @@ static int t_audit_chain(void)
     CHECK(sh_web_audit_verify(db, &bad, &rows, NULL, &err) == SH_OK);
     CHECKF(bad == 3, "after a deletion: first bad %lld", (long long)bad);
     sh_db_close(&db);
+    return 0;
+}
+
+/* A catalog whose journal is chained (a warehouse from before audit.db):
+   the first open for writing copies every row as it is (ids, times,
+   hashes), so the chain verifies with the same last hash; a second open
+   copies nothing; audit.db lost after the move is refused, not started
+   anew. */
+static int t_audit_move(void)
+{
+    const char *wh = sh_test_tmpdir();
+    sqlite3 *cat = NULL, *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_web_open(wh, 1, &cat, &err) == SH_OK);
+    CHECK(sh_web_audit_schema(cat, &err) == SH_OK);
+    sh_audit_rec r[3] = {
+        {"an", "127.0.0.1", "search", "đất đai", 3, NULL, 0, 200,
+         "{\"year\":2020}"},
+        {"an", NULL, "page", NULL, -1, "HS-1", 2, 200, NULL},
+        {NULL, "10.0.0.9", "login-failed", NULL, -1, NULL, 0, 401, NULL}};
+    const char *times[3] = {"2025-01-02T03:04:05Z", "2025-01-02T03:04:06Z",
+                            NULL};
+    CHECK(sh_web_audit_rows(cat, r, times, 3, &err) == SH_OK);
+    int64_t bad = -1, rows = 0, bad2 = -1, rows2 = 0;
+    char head[65], head2[65];
+    CHECK(sh_web_audit_verify(cat, &bad, &rows, head, &err) == SH_OK);
+    CHECK(bad == 0 && rows == 3);
+    char p[4096];
+    sh_test_path(p, sizeof p, "audit.db");
+    CHECK(!sh_test_file_exists(p));
+    /* read-only before the move: the catalog's own table */
+    CHECK(sh_web_audit_open(wh, 1, &db, &err) == SH_OK);
+    CHECK(sh_web_audit_verify(db, &bad2, &rows2, head2, &err) == SH_OK);
+    CHECK(rows2 == 3 && !strcmp(head, head2));
+    sh_db_close(&db);
+    CHECK(!sh_test_file_exists(p));
+
+    CHECKF(sh_web_audit_open(wh, 0, &db, &err) == SH_OK, "%s", err.msg);
+    CHECK(sh_test_file_exists(p));
+    CHECK(sh_web_audit_verify(db, &bad2, &rows2, head2, &err) == SH_OK);
+    CHECKF(bad2 == 0 && rows2 == 3 && !strcmp(head, head2),
+           "bad %lld rows %lld", (long long)bad2, (long long)rows2);
+    /* every column alike, row by row */
+    sqlite3_stmt *st;
+    char q[4300];
+    snprintf(q, sizeof q, "ATTACH '%s/catalog.db' AS cat", wh);
+    CHECK(sh_db_exec(db, q, &err) == SH_OK);
+    CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT * FROM"
+                             " main.audit EXCEPT SELECT * FROM cat.audit)",
+                             -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+    CHECK(sh_db_exec(db, "DETACH cat", &err) == SH_OK);
+    /* the new rows go to audit.db only; the catalog's table stays */
+    CHECK(sh_web_audit(db, &r[1], &err) == SH_OK);
+    CHECK(sh_web_audit_verify(cat, &bad, &rows, NULL, &err) == SH_OK);
+    CHECK(rows == 3);
+    sh_db_close(&db);
+    CHECK(sh_web_audit_open(wh, 0, &db, &err) == SH_OK);
+    CHECK(sh_web_audit_verify(db, &bad2, &rows2, NULL, &err) == SH_OK);
+    CHECKF(bad2 == 0 && rows2 == 4, "reopened: %lld rows", (long long)rows2);
+    sh_db_close(&db);
+    sh_db_close(&cat);
+    /* audit.db lost: refused, naming the backup */
+    CHECK(unlink(p) == 0);
+    char w[4200];
+    snprintf(w, sizeof w, "%s-wal", p);
+    unlink(w);
+    snprintf(w, sizeof w, "%s-shm", p);
+    unlink(w);
+    CHECK(sh_web_audit_open(wh, 0, &db, &err) == SH_EIO && !db);
+    CHECKF(strstr(err.msg, "backup"), "%s", err.msg);
+    CHECK(sh_web_audit_open(wh, 1, &db, &err) == SH_EIO && !db);
+    CHECK(!sh_test_file_exists(p));
     return 0;
 }
 
@@ -627,7 +717,7 @@ static int t_audit(void)
     }
     sqlite3 *db = NULL;
     sh_err err = {0};
-    CHECK(sh_web_open(sh_test_tmpdir(), 1, &db, &err) == SH_OK);
+    CHECK(sh_web_audit_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
     sh_audit_rec r = {"an", "127.0.0.1", "search", "đất đai", 3, NULL, 0, 200,
                       NULL};
     CHECK(sh_web_audit(db, &r, &err) == SH_OK);
@@ -681,6 +771,8 @@ static int t_audit_queue(void)
     sqlite3 *db = NULL;
     sh_err err = {0};
     CHECK(sh_web_open(wh, 1, &db, &err) == SH_OK);
+    sh_db_close(&db);
+    CHECK(sh_web_audit_open(wh, 0, &db, &err) == SH_OK);
     /* a group with its own times */
     sh_audit_rec g[2] = {
         {"an", NULL, "login", NULL, -1, NULL, 0, 303, NULL},
@@ -883,6 +975,7 @@ const sh_test sh_tests_web[] = {
     {"web/session_idle_cap", t_session_idle_cap},
     {"web/throttle", t_throttle},
     {"web/audit_chain", t_audit_chain},
+    {"web/audit_move", t_audit_move},
     {"web/audit_queue", t_audit_queue},
     {"web/render", t_render},
     {NULL, NULL},

@@ -512,9 +512,12 @@ t_serve_during_run() {
 
 # N searches on a server of their own, then a clean stop (SIGTERM): the
 # rows queued for the writer's group commits are all written — exactly N
-# rows of those searches — and the chain verifies.
+# rows of those searches — and the chain verifies.  The rows go to
+# audit.db: the searches leave catalog.db (and its WAL) untouched, so the
+# server's pooled catalog connections keep their caches.
 t_audit_flush() {
-    local log=$TMP/serve-flush.log pid port= n=40 mark rc urls=() t
+    local log=$TMP/serve-flush.log pid port= n=40 mark rc urls=() t c0 c1 a0 a1
+    fsig() { stat -c '%n %s %y' "$@" 2>/dev/null; }
     "$SOHOA" serve --warehouse "$WH" --listen 127.0.0.1:0 >"$log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do
@@ -527,9 +530,14 @@ t_audit_flush() {
     [ ${#t} = 64 ] || { kill "$pid"; die "login on the second server"; return 1; }
     mark="flush$$x$RANDOM"
     for i in $(seq $n); do urls+=(-o /dev/null "http://127.0.0.1:$port/api/search?q=dat+dai+$mark+$i"); done
+    c0=$(fsig "$WH/catalog.db" "$WH/catalog.db-wal"); a0=$(fsig "$WH/audit.db" "$WH/audit.db-wal")
     # one curl, one keep-alive connection, n searches
     [ "$(as "$t" -w '%{http_code}\n' "${urls[@]}" | grep -c '^200$')" = $n ] ||
         { kill "$pid"; die "not $n answers 200"; return 1; }
+    sleep 0.5   # the writer's last group commit (50 ms)
+    c1=$(fsig "$WH/catalog.db" "$WH/catalog.db-wal"); a1=$(fsig "$WH/audit.db" "$WH/audit.db-wal")
+    [ "$c0" = "$c1" ] || { kill "$pid"; die "the searches wrote the catalog: $c0 → $c1"; return 1; }
+    [ "$a0" != "$a1" ] || { kill "$pid"; die "audit.db not written: $a1"; return 1; }
     kill -TERM "$pid"; wait "$pid"; rc=$?
     [ $rc = 0 ] || die "server stopped with $rc: $(tail -3 "$log")" || return 1
     grep -q 'audit: [0-9]* journal rows written, 0 failed commits, 0 lost' "$log" ||

@@ -293,14 +293,18 @@ t_log_forgery() {
 t_audit_chain() {
     "$SOHOA" audit --warehouse "$WH" --verify >"$TMP/v.out" || die "chain broken: $(cat "$TMP/v.out")" || return 1
     grep -q 'audit chain intact: [0-9]* rows, last hash [0-9a-f]\{64\}' "$TMP/v.out" || die "$(cat "$TMP/v.out")" || return 1
-    cp "$WH/catalog.db" "$TMP/copy.db"
-    [ -e "$WH/catalog.db-wal" ] && cp "$WH/catalog.db-wal" "$TMP/copy.db-wal"
+    # a copy of the warehouse's two databases; the journal's is edited
+    mkdir -p "$TMP/copy"
+    cp "$WH/catalog.db" "$TMP/copy/catalog.db"
+    [ -e "$WH/catalog.db-wal" ] && cp "$WH/catalog.db-wal" "$TMP/copy/catalog.db-wal"
+    cp "$WH/audit.db" "$TMP/copy.db"
+    [ -e "$WH/audit.db-wal" ] && cp "$WH/audit.db-wal" "$TMP/copy.db-wal"
     sqlite3 "$TMP/copy.db" "UPDATE audit SET user='nobody' WHERE id=3" 2>"$TMP/e" && die "UPDATE accepted" && return 1
     grep -q 'append-only' "$TMP/e" || die "UPDATE: $(cat "$TMP/e")" || return 1
     sqlite3 "$TMP/copy.db" "DELETE FROM audit WHERE id=3" 2>/dev/null && die "DELETE accepted" && return 1
     # someone who drops the triggers: the edited row is named
     sqlite3 "$TMP/copy.db" "DROP TRIGGER audit_no_update; UPDATE audit SET query='harmless' WHERE id=4" || return 1
-    mkdir -p "$TMP/copy" && mv "$TMP/copy.db" "$TMP/copy/catalog.db"
+    mv "$TMP/copy.db" "$TMP/copy/audit.db"
     "$SOHOA" audit --warehouse "$TMP/copy" --verify >"$TMP/v.out"
     [ $? = 1 ] && grep -q 'BROKEN at row 4' "$TMP/v.out" || die "verify after an edit: $(cat "$TMP/v.out")" || return 1
 }

@@ -3,15 +3,25 @@
  * looked at which page or PDF, and when; the `sohoa audit` command.
  *
  *   sh_web_audit_schema  the table, its migration, its triggers
+ *   sh_web_audit_open    WAREHOUSE/audit.db, made (once) from the catalog's
  *   sh_web_audit         append one row (UTC time), chained
  *   sh_web_audit_rows    append a group of rows in one transaction
  *   sh_web_audit_verify  recompute the chain; the first broken row
  *   sh_web_iso_time      normalise a user-typed ISO time for --since
  *   sh_cmd_audit         list rows (text or --json), filtered; --verify
- *   (static) row_hash, last_row, chain_old_rows, insert_row
+ *   (static) row_hash, last_row, chain_old_rows, insert_row, open_file,
+ *            meta_moved, build, create
  *
- * Method.  One append-only table in the catalog (WAL, so it is written
- * while a run works).  Times are stored as "YYYY-MM-DDTHH:MM:SSZ", which
+ * Method.  One append-only table in its own database, WAREHOUSE/audit.db
+ * (WAL, synchronous=FULL), not in the catalog: a commit of the journal
+ * (up to a few tens a second under load) would change the catalog's data
+ * version and make every pooled read connection of the server drop its
+ * page cache and its search memo.  A warehouse from before keeps its
+ * journal in catalog.db's own audit table: the first open for writing
+ * copies those rows unchanged (ids, times, hashes: the chain verifies as
+ * before) into a new file written whole and then linked into place, and
+ * records meta 'audit' = 'audit.db' in the catalog; that table is left
+ * as it was (its triggers refuse DELETE), never read again.  Times are stored as "YYYY-MM-DDTHH:MM:SSZ", which
  * sort as text, so --since is a plain string comparison on an index.
  * Tamper evidence: triggers refuse UPDATE and DELETE, and each row holds
  * SHA-256 (libsodium) over the previous row's hash and its own fields,
@@ -26,12 +36,17 @@
 #include "../index/index.h"
 #include "../base/opts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Parse exactly n digits at s; -1 if not digits. */
 static int digits(const char *s, int n)
@@ -179,14 +194,16 @@ static int chain_old_rows(sqlite3 *db, sh_err *err)
     return rc;
 }
 
+static const char audit_table[] =
+    "CREATE TABLE IF NOT EXISTS audit(\n"
+    "  id INTEGER PRIMARY KEY, time TEXT NOT NULL, user TEXT, addr TEXT,\n"
+    "  action TEXT NOT NULL, query TEXT, results INTEGER, dossier TEXT,\n"
+    "  page INTEGER, status INTEGER, detail TEXT, hash TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);\n";
+
 int sh_web_audit_schema(sqlite3 *db, sh_err *err)
 {
-    int rc = sh_db_exec(db,
-        "CREATE TABLE IF NOT EXISTS audit(\n"
-        "  id INTEGER PRIMARY KEY, time TEXT NOT NULL, user TEXT, addr TEXT,\n"
-        "  action TEXT NOT NULL, query TEXT, results INTEGER, dossier TEXT,\n"
-        "  page INTEGER, status INTEGER, detail TEXT, hash TEXT);\n"
-        "CREATE INDEX IF NOT EXISTS audit_time ON audit(time);\n", err);
+    int rc = sh_db_exec(db, audit_table, err);
     if (rc)
         return rc;
     sqlite3_stmt *st;
@@ -229,6 +246,221 @@ int sh_web_audit_schema(sqlite3 *db, sh_err *err)
         return rc;
     }
     return sh_db_exec(db, "COMMIT", err);
+}
+
+/* ---- the journal's file ---- */
+
+#define AUDIT_FILE "audit.db"
+
+/* Open path: read-write (must exist), or read-only — as immutable when
+   its folder cannot be written and it has no -shm (a read-only copy). */
+static int open_file(const char *dir, const char *path, int readonly,
+                     sqlite3 **out, sh_err *err)
+{
+    char uri[8300], shm[4200];
+    const char *name = path;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (readonly) {
+        struct statvfs vfs;
+        snprintf(shm, sizeof shm, "%s-shm", path);
+        int immutable = (statvfs(dir, &vfs) == 0 &&
+                         (vfs.f_flag & ST_RDONLY)) ||
+                        (access(dir, W_OK) != 0 && access(shm, F_OK) != 0);
+        size_t k = (size_t)snprintf(uri, sizeof uri, "file:");
+        for (const char *c = path; *c && k + 4 < sizeof uri; c++) {
+            if (*c == '%' || *c == '?' || *c == '#')
+                k += (size_t)snprintf(uri + k, sizeof uri - k, "%%%02X",
+                                      (unsigned char)*c);
+            else
+                uri[k++] = *c;
+        }
+        snprintf(uri + k, sizeof uri - k, "?mode=ro%s",
+                 immutable ? "&immutable=1" : "");
+        name = uri;
+        flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                SQLITE_OPEN_URI;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(name, &db, flags, NULL) != SQLITE_OK) {
+        sh_errf(err, SH_EIO, "%s: cannot open the audit journal: %s", path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return SH_EIO;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    *out = db;
+    return SH_OK;
+}
+
+/* 1 if the catalog records that its journal moved to audit.db. */
+static int meta_moved(sqlite3 *cat)
+{
+    sqlite3_stmt *st;
+    int moved = 0;
+    if (sqlite3_prepare_v2(cat, "SELECT 1 FROM meta WHERE key='audit'", -1,
+                           &st, NULL) != SQLITE_OK)
+        return 0;
+    moved = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return moved;
+}
+
+/* Make the journal in the new file tmp: the table, a copy of the
+   catalog's own audit rows as they are when catpath has one (rows from
+   before the hash are chained here, as sh_web_audit_schema does), then
+   the triggers.  *copied: rows copied. */
+static int build(const char *tmp, const char *catpath, int64_t *copied,
+                 sh_err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = open_file(NULL, tmp, 0, &db, err);
+    *copied = 0;
+    if (!rc)
+        rc = sh_db_exec(db, audit_table, err);
+    if (!rc && catpath) {
+        if (sqlite3_prepare_v2(db, "ATTACH ? AS cat", -1, &st, NULL) !=
+                SQLITE_OK ||
+            sqlite3_bind_text(st, 1, catpath, -1, SQLITE_STATIC) !=
+                SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE)
+            rc = sh_errf(err, SH_EINDEX, "audit: %s: %s", catpath,
+                         sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        const char *opt[2] = {"detail", "hash"};
+        char sql[512];
+        int have[2];
+        for (int i = 0; i < 2; i++)
+            have[i] = sqlite3_table_column_metadata(
+                db, "cat", "audit", opt[i], NULL, NULL, NULL, NULL,
+                NULL) == SQLITE_OK;
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO main.audit(" AUDIT_COLS ", hash) SELECT id,"
+                 " time, user, addr, action, query, results, dossier, page,"
+                 " status, %s, %s FROM cat.audit ORDER BY id",
+                 have[0] ? "detail" : "NULL", have[1] ? "hash" : "NULL");
+        /* one statement: one transaction, one snapshot of the catalog */
+        if (!rc && !(rc = sh_db_exec(db, sql, err)))
+            *copied = sqlite3_changes64(db);
+        if (!rc)
+            rc = sh_db_exec(db, "DETACH cat", err);
+    }
+    if (!rc)
+        rc = sh_web_audit_schema(db, err);
+    if (db && sqlite3_close(db) != SQLITE_OK && !rc)
+        rc = sh_errf(err, SH_EIO, "audit: %s: cannot close", tmp);
+    return rc;
+}
+
+/* WAREHOUSE/audit.db is missing: make it, in a temporary file linked
+   into place when whole (a second process doing the same meanwhile
+   keeps its own: ours is dropped), with the catalog's audit rows when
+   it has some and has not moved them before. */
+static int create(const char *warehouse, const char *path, sh_err *err)
+{
+    char catpath[4096], tmp[4200];
+    sqlite3 *cat = NULL;
+    int64_t copied = 0, old = 0;
+    int rc = SH_OK, won = 0;
+    snprintf(catpath, sizeof catpath, "%s/catalog.db", warehouse);
+    if (access(catpath, F_OK) == 0) {
+        if ((rc = sh_db_open(warehouse, 0, &cat, err)))
+            return rc;
+        if (meta_moved(cat)) {
+            sh_db_close(&cat);
+            return sh_errf(err, SH_EIO, "%s is missing, but the catalog's "
+                           "journal was moved there: restore it from the "
+                           "backup (a backup holds catalog.db and audit.db)",
+                           path);
+        }
+        old = sqlite3_table_column_metadata(cat, NULL, "audit", "id", NULL,
+                                            NULL, NULL, NULL,
+                                            NULL) == SQLITE_OK;
+    }
+    snprintf(tmp, sizeof tmp, "%s.new-%ld", path, (long)getpid());
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  (mode_t)sh_private_mode(tmp, 0));
+    if (fd < 0) {
+        rc = sh_errf(err, sh_io_rc(errno), "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    rc = build(tmp, old ? catpath : NULL, &copied, err);
+    if (!rc && ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || sh_fsync(fd)))
+        rc = sh_errf(err, SH_EIO, "%s: %s", tmp, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (!rc) {
+        /* link, not rename: never over a journal made meanwhile (rename
+           only where the file system has no hard links) */
+        won = link(tmp, path) == 0;
+        if (!won && errno != EEXIST) {
+            if (rename(tmp, path) == 0)
+                won = 1;
+            else
+                rc = sh_errf(err, SH_EIO, "%s: %s", path, strerror(errno));
+        }
+        if (!rc)
+            sh_fsync_dir_of(path);
+    }
+    unlink(tmp);
+    if (!rc && cat) {
+        sh_err e2 = {0};
+        if (sh_db_exec(cat, "INSERT OR REPLACE INTO meta(key, value)"
+                            " VALUES('audit', '" AUDIT_FILE "')", &e2))
+            sh_log(SH_LOG_WARN, "audit: %s: cannot record the move: %s",
+                   catpath, e2.msg);
+    }
+    if (!rc && won && copied)
+        sh_log(SH_LOG_INFO, "audit: %" PRId64 " journal row%s copied from "
+               "catalog.db to " AUDIT_FILE " (the catalog's table is left as "
+               "it was)", copied, copied == 1 ? "" : "s");
+out:
+    sh_db_close(&cat);
+    return rc;
+}
+
+int sh_web_audit_open(const char *warehouse, int readonly, sqlite3 **out,
+                      sh_err *err)
+{
+    char path[4096];
+    sqlite3 *db = NULL;
+    int rc;
+    *out = NULL;
+    if (snprintf(path, sizeof path, "%s/" AUDIT_FILE, warehouse) >=
+        (int)sizeof path - 64)
+        return sh_errf(err, SH_EUSAGE, "%s: warehouse path too long",
+                       warehouse);
+    if (readonly) {
+        if (access(path, F_OK) == 0)
+            return open_file(warehouse, path, 1, out, err);
+        /* a warehouse from before audit.db: the catalog's own table */
+        if ((rc = sh_db_open(warehouse, 1, &db, err)))
+            return rc;
+        if (meta_moved(db)) {
+            sh_db_close(&db);
+            return sh_errf(err, SH_EIO, "%s is missing, but the catalog's "
+                           "journal was moved there: restore it from the "
+                           "backup", path);
+        }
+        *out = db;
+        return SH_OK;
+    }
+    if (access(path, F_OK) != 0 && (rc = create(warehouse, path, err)))
+        return rc;
+    if ((rc = open_file(warehouse, path, 0, &db, err)))
+        return rc;
+    rc = sh_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+                    err);
+    if (!rc)
+        rc = sh_web_audit_schema(db, err);
+    if (rc) {
+        sh_db_close(&db);
+        return rc;
+    }
+    *out = db;
+    return SH_OK;
 }
 
 int sh_web_audit_verify(sqlite3 *db, int64_t *bad, int64_t *rows,
@@ -445,7 +677,15 @@ int sh_cmd_audit(int argc, char **argv)
     }
     sqlite3 *db = NULL;
     sh_err err = {0};
+    /* the warehouse must exist (sh_web_open says so); the journal is
+       opened for writing where it can be (made, or moved from the
+       catalog, on the first open), else read as it is */
     if (sh_web_open(wh, 0, &db, &err)) {
+        fprintf(stderr, "sohoa audit: %s\n", err.msg);
+        return SH_EXIT_USAGE;
+    }
+    sh_db_close(&db);
+    if (sh_web_audit_open(wh, access(wh, W_OK) != 0, &db, &err)) {
         fprintf(stderr, "sohoa audit: %s\n", err.msg);
         return SH_EXIT_USAGE;
     }
@@ -456,8 +696,8 @@ int sh_cmd_audit(int argc, char **argv)
                                                 NULL, NULL, NULL, NULL,
                                                 NULL) != SQLITE_OK
                       ? sh_errf(&err, SH_EUSAGE, "no hash chain in this "
-                                "catalog yet (run 'sohoa serve' or 'sohoa "
-                                "user' on it once)")
+                                "journal yet (run 'sohoa audit' on it once "
+                                "where it can be written)")
                       : sh_web_audit_verify(db, &bad, &rows, head, &err);
         sh_db_close(&db);
         if (vrc) {
@@ -487,7 +727,7 @@ int sh_cmd_audit(int argc, char **argv)
     if (sqlite3_table_column_metadata(db, NULL, "audit", "id", NULL, NULL,
                                       NULL, NULL, NULL) == SQLITE_OK) {
         sqlite3_stmt *st;
-        /* a catalog from before the detail column (read-only here) */
+        /* a journal from before the detail column (read-only here) */
         int has_detail = sqlite3_table_column_metadata(
             db, NULL, "audit", "detail", NULL, NULL, NULL, NULL,
             NULL) == SQLITE_OK;

@@ -2,7 +2,8 @@
  * auditq.c — the audit journal's writer: one thread, one read-write
  * connection, rows written in group commits.
  *
- *   sh__web_auditq_start   open the catalog for writing, start the thread
+ *   sh__web_auditq_start   open the journal (audit.db) for writing, start
+ *                          the thread
  *   sh__web_auditq_put     queue one row (a copy, stamped with its time)
  *   sh__web_auditq_stop    write what is queued, stop, report
  *   sh__web_auditq_stats   rows written, failed commits, rows waiting
@@ -17,7 +18,10 @@
  * `sohoa user` or another server writing meanwhile keeps it intact).  The
  * connection has synchronous=FULL: a commit is on disk when it returns,
  * so a power loss costs at most the rows of the gather window and of the
- * commit under way.  Each row keeps the time of its request.
+ * commit under way.  Each row keeps the time of its request.  The journal
+ * is its own file (audit.db): its commits never change the catalog, so
+ * the server's pooled catalog connections keep their page caches and
+ * search memos.
  *
  * Failures are never silent.  A commit that fails is logged and counted;
  * its rows stay first in the queue and are tried again a second later.
@@ -192,16 +196,11 @@ sh__web_auditq *sh__web_auditq_start(const char *warehouse)
         sh_log(SH_LOG_ERROR, "audit: out of memory");
         return NULL;
     }
-    char p[4096];
-    snprintf(p, sizeof p, "%s/catalog.db", warehouse);
-    if (sqlite3_open_v2(p, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(q->db, 10000) != SQLITE_OK ||
-        sqlite3_exec(q->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) !=
-            SQLITE_OK) {
-        sh_log(SH_LOG_ERROR, "audit: %s: cannot open for writing: %s", p,
-               q->db ? sqlite3_errmsg(q->db) : "out of memory");
-        sqlite3_close(q->db);
+    sh_err err = {0};
+    /* WAL, synchronous=FULL; made (or moved from the catalog) if new */
+    if (sh_web_audit_open(warehouse, 0, &q->db, &err)) {
+        sh_log(SH_LOG_ERROR, "audit: cannot open the journal for writing: "
+               "%s", err.msg);
         free(q);
         return NULL;
     }

@@ -34,7 +34,7 @@
  * session (access.c).  Every POST must come
  * from our own pages (sh__web_same_origin); the session is looked up from
  * the cookie before any route that needs it.  Views and searches are
- * journalled in the audit table by one writer thread in group commits
+ * journalled in audit.db by one writer thread in group commits
  * (auditq.c: a row is on disk within about 50 ms plus a commit; the answer
  * does not wait for it); while the journal cannot be written the answer is
  * 503, not the data, and a clean stop writes every queued row.  Passwords are

@@ -2,8 +2,8 @@
  * users.c — web users, their agencies, passwords and sessions; the
  * `sohoa user` command.
  *
- *   sh_web_schema          user, user_agency, session tables (audit:
- *                          sh_web_audit_schema), old catalogs migrated
+ *   sh_web_schema          user, user_agency, session tables, old catalogs
+ *                          migrated (the audit journal: audit.c, audit.db)
  *   sh_web_open            catalog connection for the web commands
  *   sh_web_valid_user, sh_web_valid_agency, sh_web_valid_id
  *   sh_web_parse_agencies, sh_web_strv_free
@@ -77,7 +77,7 @@ int sh_web_schema(sqlite3 *db, sh_err *err)
                                              NULL, NULL, NULL, NULL,
                                              NULL) != SQLITE_OK)
         rc = sh_db_exec(db, "ALTER TABLE user ADD COLUMN role TEXT", err);
-    return rc ? rc : sh_web_audit_schema(db, err);
+    return rc;
 }
 
 int sh_web_open(const char *warehouse, int rw, sqlite3 **out, sh_err *err)

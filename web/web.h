@@ -3,7 +3,8 @@
  * the audit journal, and the HTTP server (`sohoa serve`).
  *
  * Tables (created by sh_web_schema in the warehouse catalog, next to the
- * pipeline's; the pipeline never reads them):
+ * pipeline's; the pipeline never reads them; the audit table in its own
+ * file, WAREHOUSE/audit.db, sh_web_audit_open):
  *   user(name PK, hash, admin, created, updated)
  *        hash: libsodium Argon2id string (crypto_pwhash_str)
  *   user_agency(user, agency)              -- agencies a user may see
@@ -17,8 +18,11 @@
  *        login-failed | login-throttled | logout; detail: JSON of what
  *        else was asked (a search's filters); hash: SHA-256 chained to the
  *        row before (sh_web_audit_verify).  Triggers refuse UPDATE and
- *        DELETE; catalogs from before get the columns, the triggers and
- *        their old rows chained once, on the first read-write open.
+ *        DELETE.  A warehouse from before audit.db has the journal in
+ *        catalog.db: its rows are copied as they are (and those from
+ *        before the hash chained) into a new audit.db on the first
+ *        read-write open, and catalog.db's meta 'audit' = 'audit.db' says
+ *        so; its old table is left as it was.
  *
  * Access rule: an admin sees every dossier; anyone else sees a dossier only
  * when its agency is one granted to them (a dossier without an agency is
@@ -40,8 +44,9 @@ int sh_cmd_audit(int argc, char **argv);
 
 /* ---- schema ---- */
 
-/* Create the user, user_agency, session and audit tables if missing, and
-   bring those of older catalogs up to date (sh_web_audit_schema).
+/* Create the user, user_agency and session tables if missing, and bring
+   those of older catalogs up to date (the audit table: audit.db,
+   sh_web_audit_open).
    db: a read-write catalog connection.  Returns SH_OK or SH_EINDEX. */
 int sh_web_schema(sqlite3 *db, sh_err *err);
 /* The audit table, its detail and hash columns and the triggers that
@@ -49,6 +54,18 @@ int sh_web_schema(sqlite3 *db, sh_err *err);
    once, before the triggers exist (audit.c).  Returns SH_OK or
    SH_EINDEX. */
 int sh_web_audit_schema(sqlite3 *db, sh_err *err);
+/* Open the audit journal, WAREHOUSE/audit.db (audit.c).  readonly = 0:
+   read-write (WAL, synchronous=FULL, sh_web_audit_schema run); when the
+   file is missing it is made, written whole under a temporary name and
+   then linked into place, with the rows of catalog.db's own audit table
+   copied unchanged if it has one (logged once, at INFO); catalog.db's
+   meta then holds 'audit' = 'audit.db'.  readonly = 1: audit.db as it
+   is, or the catalog's own table when there is no audit.db yet.
+   Returns SH_OK; SH_EIO (cannot make or open it, or it is missing
+   although the catalog says it moved there: restore it from a backup);
+   SH_EINDEX; SH_EUSAGE (no catalog, for readonly = 1). */
+int sh_web_audit_open(const char *warehouse, int readonly, sqlite3 **out,
+                      sh_err *err);
 
 /* Open WAREHOUSE/catalog.db for the web commands.  rw = 0: read-only
    (sh_db_open), the catalog must exist.  rw = 1: read-write, creating
@@ -201,7 +218,8 @@ typedef struct sh_audit_rec {
    of the previous row's hash ("" for the first) and of this row's
    fields, each written as its length and bytes (NULL as "-"), so no two
    rows can hash alike by moving text between fields.  The row and the
-   read of the previous hash are one write transaction.  db: read-write.
+   read of the previous hash are one write transaction.  db: read-write,
+   the journal (sh_web_audit_open).
    Returns SH_OK or SH_EINDEX / SH_ENOSPC. */
 int sh_web_audit(sqlite3 *db, const sh_audit_rec *r, sh_err *err);
 /* Append n rows r[0..n-1] in this order, chained, in one write

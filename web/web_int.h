@@ -8,7 +8,7 @@
  *   access.c    the catalog as the session's user may see it (a pool of
  *               read-only connections), the audit journal, the parameters
  *               of a search and of a page URL
- *   auditq.c    the audit journal's writer thread (group commits)
+ *   auditq.c    the audit journal's writer thread (group commits, audit.db)
  *   pages.c     the HTML frame, the search page, the page view
  *   api.c       /api/search, /api/page
  *   download.c  /page/ID/N.png (scanners/render.c draws it), /pdf/ID
