@@ -127,7 +127,7 @@ print(f"bench-web: sample search 'hồ sơ' as benchall: {d['total']} pages, "
 PY
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
-audit_rows() { sqlite3 -cmd ".timeout 10000" "$DB" " SELECT coalesce(max(id),0) FROM audit" | tail -1; }
+audit_rows() { sqlite3 -cmd ".timeout 10000" "$DIR/audit.db" " SELECT coalesce(max(id),0) FROM audit" | tail -1; }
 HZ=$(getconf CLK_TCK)
 
 # warm-up: the first searches read the index from disk
