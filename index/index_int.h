@@ -191,6 +191,11 @@ int sh__search_id_range(search *s);
 /* The ranges of ids to walk: the whole span or, for a selective filter,
    its pages' ids as a bitmap (s->ids, s->use_ids) and their runs. */
 int sh__search_plan_filter(search *s);
+/* A word's page count as token_df counted it on this catalog, kept in the
+   connection's memo (sh_query.memo; forgotten when the catalog changes):
+   _get 1 and *df when known, 0 when not (or no memo). */
+int sh__memo_df_get(search *s, const char *word, double *df);
+void sh__memo_df_put(search *s, const char *word, double df);
 /* Prepare s->check: the fields of page ?1 if it may be shown. */
 int sh__search_open_check(search *s);
 /* A walk of expr (ranked with spec; NULL: not ranked, every rank 0, which

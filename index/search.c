@@ -184,7 +184,7 @@ static void estimate_total(search *s, double matches)
    count extrapolated over the id range (as rank_prepare does). */
 static int token_df(search *s, qtok *t, sqlite3_stmt **st)
 {
-    if (t->df >= 0)
+    if (t->df >= 0 || sh__memo_df_get(s, t->fold, &t->df))
         return SH_OK;
     int rc;
     if (!*st &&
@@ -212,6 +212,7 @@ static int token_df(search *s, qtok *t, sqlite3_stmt **st)
     if (n >= IDF_CAP && last > s->minid && s->maxid > s->minid)
         t->df = n * (double)(s->maxid - s->minid + 1) /
                 (double)(last - s->minid + 1);
+    sh__memo_df_put(s, t->fold, t->df);
     return SH_OK;
 }
 

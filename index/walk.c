@@ -239,7 +239,8 @@ static int make_ranges(search *s)
    MEMO_SLOTS plans of one connection, keyed by the filter's SQL and
    values, and forgets them all when the catalog changed (the pager's data
    version, or a change made through this connection). */
-#define MEMO_SLOTS 8
+#define MEMO_SLOTS 32
+#define MEMO_WORDS 512
 
 typedef struct memo_slot {
     char *key;                  /* NULL: empty */
@@ -258,7 +259,22 @@ struct sh_search_memo {
     int64_t changes;
     uint64_t tick;
     memo_slot slot[MEMO_SLOTS];
+    /* words' page counts (search.c token_df), by folded word */
+    struct {
+        char *word;
+        double df;
+    } df[MEMO_WORDS];
+    unsigned int df_next;       /* the entry a new word takes (in turn) */
 };
+
+static void words_clear(sh_search_memo *m)
+{
+    for (int i = 0; i < MEMO_WORDS; i++) {
+        free(m->df[i].word);
+        m->df[i].word = NULL;
+    }
+    m->df_next = 0;
+}
 
 static void slot_clear(memo_slot *m)
 {
@@ -280,6 +296,7 @@ void sh_search_memo_close(sh_search_memo **m)
         return;
     for (int i = 0; i < MEMO_SLOTS; i++)
         slot_clear(&(*m)->slot[i]);
+    words_clear(*m);
     free(*m);
     *m = NULL;
 }
@@ -332,11 +349,35 @@ static sh_search_memo *memo_of(search *s)
     if (m->db != s->db || m->version != v || m->changes != ch) {
         for (int i = 0; i < MEMO_SLOTS; i++)
             slot_clear(&m->slot[i]);
+        words_clear(m);
         m->db = s->db;
         m->version = v;
         m->changes = ch;
     }
     return m;
+}
+
+int sh__memo_df_get(search *s, const char *word, double *df)
+{
+    sh_search_memo *m = memo_of(s);
+    for (int i = 0; m && i < MEMO_WORDS && m->df[i].word; i++)
+        if (!strcmp(m->df[i].word, word)) {
+            *df = m->df[i].df;
+            return 1;
+        }
+    return 0;
+}
+
+void sh__memo_df_put(search *s, const char *word, double df)
+{
+    sh_search_memo *m = s->q->memo;     /* memo_of(s) ran in _get */
+    char *w = m ? strdup(word) : NULL;
+    if (!w)
+        return;                          /* not kept: counted again */
+    unsigned int i = m->df_next++ % MEMO_WORDS;
+    free(m->df[i].word);
+    m->df[i].word = w;
+    m->df[i].df = df;
 }
 
 /* The plan of s's filter from the memo: 1 found (s->ids and s->ranges are

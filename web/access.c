@@ -85,8 +85,13 @@ int sh__web_ro_db(sh__web_ctx *c)
     sh__web_pool *p = &c->srv->pool;
     sh__web_dbc *k = NULL;
     pthread_mutex_lock(&p->mu);
-    while (!p->idle && p->open >= p->max)
+    /* In arrival order: a condition variable wakes any waiter, and under
+       load some requests would wait for many turns (the p99 latency). */
+    uint64_t mine = p->ticket++;
+    while (mine != p->serving || (!p->idle && p->open >= p->max))
         pthread_cond_wait(&p->cv, &p->mu);
+    p->serving++;
+    pthread_cond_broadcast(&p->cv);     /* the next ticket's turn */
     if (p->idle) {
         k = p->idle;
         p->idle = k->next;
@@ -104,7 +109,7 @@ int sh__web_ro_db(sh__web_ctx *c)
             free(k);
             pthread_mutex_lock(&p->mu);
             p->open--;
-            pthread_cond_signal(&p->cv);
+            pthread_cond_broadcast(&p->cv);
             pthread_mutex_unlock(&p->mu);
             return rc;
         }
@@ -134,7 +139,7 @@ void sh__web_db_release(sh__web_ctx *c)
     pthread_mutex_lock(&p->mu);
     k->next = p->idle;
     p->idle = k;
-    pthread_cond_signal(&p->cv);
+    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 

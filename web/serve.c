@@ -64,7 +64,7 @@
 /* read-only catalog connections kept (access.c): 2 per core and 2 more,
    at most 16; requests beyond wait for one */
 #define POOL_PER_CORE 2
-#define POOL_EXTRA 2
+#define POOL_EXTRA 0
 #define POOL_MAX 16
 
 static int starts(const char *s, const char *prefix)

@@ -96,6 +96,9 @@ typedef struct sh__web_pool {
     pthread_cond_t cv;
     sh__web_dbc *idle;
     int open, max;
+    uint64_t ticket, serving; /* first come, first served: a request takes
+                                 the next ticket and is given a connection
+                                 when its number comes up */
 } sh__web_pool;
 
 /* The audit journal's writer (auditq.c). */

@@ -13,6 +13,8 @@
 #   BENCH_WEB_DOCS     1 (default): a catalog without documents gets five
 #                      per dossier (origin 'bench'), so the type filter and
 #                      the documents of the hits have something to find
+#   BENCH_WEB_LOG      a file to keep the server's log in (each request
+#                      with its time: the slow ones)
 #   BENCH_WEB_PERF     1: also `perf record -g` the server during the 16
 #                      connection level (reports in BENCH_WEB_PERF_OUT,
 #                      default /tmp: perf-16.txt, perf-16-children.txt)
@@ -50,6 +52,7 @@ SERVER_PID=
 TMP=$(mktemp -d /tmp/sohoa-bench-web-run-XXXXXX)
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    [ -n "${BENCH_WEB_LOG:-}" ] && cp "$TMP/serve.log" "$BENCH_WEB_LOG" 2>/dev/null
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -140,7 +143,7 @@ for c in $LEVELS; do
     t=$THREADS; [ "$c" -lt "$t" ] && t=$c
     a0=$(audit_rows); c0=$(cpu_ticks)
     if [ "$PERF" = 1 ] && [ "$c" = 16 ] && command -v perf >/dev/null; then
-        perf record -g -o "$TMP/perf.data" -p "$SERVER_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+        perf record ${BENCH_WEB_PERF_CG:--g} -o "$TMP/perf.data" -p "$SERVER_PID" -- sleep "$SECS" >/dev/null 2>&1 &
         PERF_PID=$!
     fi
     wrk -t"$t" -c"$c" -d"${SECS}s" --timeout 5s -s "$LUA" "$U" >"$TMP/wrk-$c.out" 2>&1
