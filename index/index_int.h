@@ -191,6 +191,7 @@ int sh__search_id_range(search *s);
 /* The ranges of ids to walk: the whole span or, for a selective filter,
    its pages' ids as a bitmap (s->ids, s->use_ids) and their runs. */
 int sh__search_plan_filter(search *s);
+extern int64_t sh__search_sample_from;  /* walk.c: estimate_kept */
 /* A word's page count as token_df counted it on this catalog, kept in the
    connection's memo (sh_query.memo; forgotten when the catalog changes):
    _get 1 and *df when known, 0 when not (or no memo). */

@@ -463,6 +463,9 @@ int sh__search_plan_filter(search *s)
    reading every dossier (and folding each of its documents' types)
    would cost a search at 5M pages 20–450 ms. */
 #define ESTIMATE_SAMPLE 1024
+/* Dossiers above which the estimate samples; a variable so that the
+   tests can make it sample a small catalog. */
+int64_t sh__search_sample_from = 4 * ESTIMATE_SAMPLE;
 
 static int estimate_kept(search *s, int64_t span, double *kept)
 {
@@ -481,7 +484,8 @@ static int estimate_kept(search *s, int64_t span, double *kept)
     }
     sqlite3_finalize(st);
     st = NULL;
-    int sample = hi - lo + 1 > 4 * ESTIMATE_SAMPLE;
+    int sample = hi - lo + 1 > sh__search_sample_from;
+    int64_t step = (hi - lo + 1) / ESTIMATE_SAMPLE;
     b->len = 0;
     if (sample ? sh_buf_printf(b,
                      "WITH RECURSIVE r(x) AS (SELECT ?1 UNION ALL "
@@ -498,7 +502,7 @@ static int estimate_kept(search *s, int64_t span, double *kept)
         return rc;
     if (sample) {
         sqlite3_bind_int64(st, 1, lo);
-        sqlite3_bind_int64(st, 2, (hi - lo + 1) / ESTIMATE_SAMPLE);
+        sqlite3_bind_int64(st, 2, step > 0 ? step : 1);
         sqlite3_bind_int64(st, 3, hi);
     }
     filter_bind(s->q, st);
