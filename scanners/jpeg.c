@@ -15,7 +15,8 @@
  * EXIF block (APP1) is parsed by hand with bounds checks, and broken EXIF
  * is ignored.  In a PDF both come from the page instead, the colour
  * transform follows PDF's rules, and the bytes are offered for
- * pass-through only when they mean the same alone.
+ * pass-through only when they mean the same alone; a TIFF's JPEG strip
+ * (tiff_jpeg.c) is read the same way, its Photometric as the transform.
  */
 #include "scan_int.h"
 
@@ -237,6 +238,13 @@ static int jpeg_decode(jpeg_job *j)
         int ct = j->pdf->color_transform >= 0 ? j->pdf->color_transform != 0
                                               : adobe_ct;
         pdf_pass_ok = ct == adobe_ct;
+        /* a TIFF's strip says YCbCr by its Photometric; alone, ids 'R',
+           'G','B' without an Adobe marker read as RGB to some readers */
+        const jpeg_component_info *cc = ci->comp_info;
+        if (j->pdf->from_tiff && ci->num_components == 3 &&
+            !ci->saw_Adobe_marker && cc[0].component_id == 'R' &&
+            cc[1].component_id == 'G' && cc[2].component_id == 'B')
+            pdf_pass_ok = 0;
         if (ci->num_components == 3)
             ci->jpeg_color_space = ct ? JCS_YCbCr : JCS_RGB;
         else
@@ -323,9 +331,10 @@ static int jpeg_decode(jpeg_job *j)
                               "inconsistent JPEG output");
         goto out;
     }
-    /* A JPEG file asked as gray (sh_scan_read_gray): the brightest
-       channel, row by row. */
-    int max8 = depth == 32 && !cmyk && !j->pdf && s->want_gray;
+    /* A JPEG file or TIFF strip asked as gray (sh_scan_read_gray): the
+       brightest channel, row by row. */
+    int max8 = depth == 32 && !cmyk && (!j->pdf || j->pdf->from_tiff) &&
+               s->want_gray;
     j->pix = pixCreate((l_int32)w, (l_int32)h, max8 ? 8 : depth);
     j->f->gray_of_colour = max8;
     if (!j->pix) {

@@ -11,6 +11,8 @@
  *   sh__rgb_word             one Leptonica 32 bpp pixel
  *   sh__clear_pad_bits       zero the bits past the width of a 1 bpp pix
  *   sh__tiff_open/read       the TIFF reader (tiff.c)
+ *   sh__tiff_jpeg_read       a one-strip JPEG TIFF frame as its JPEG
+ *                            stream (tiff_jpeg.c)
  *   sh__tiff_set_handlers    libtiff's process-wide handlers (tiff.c)
  *   sh__tiff_msg_*           capture libtiff messages for one scan
  *   sh__jpeg_read            the JPEG reader (jpeg.c)
@@ -99,6 +101,18 @@ int sh__tiff_open(sh_scan *s, sh_err *err);
 int sh__tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err);
 void sh__tiff_set_handlers(void);
 
+/* tiff_jpeg.c: frame n of s (its directory current, Compression JPEG, 8
+   bits, w x h, spp 1 with Photometric MinIsBlack or 3 with YCbCr or RGB)
+   decoded from its one strip or tile as a complete JPEG stream (the
+   JPEGTables merged in), f->pix set as sh__tiff_read would, f->jpeg when
+   the bytes mean the same alone (scan.h).  *done = 1 then; *done = 0 and
+   f untouched when the frame is not such a frame (several strips, a
+   stream that does not match the directory): decode it with libtiff.
+   Returns SH_OK, SH_EINPUT (the strip does not read, or the stream does
+   not decode: err names file and frame), SH_ELIMIT, SH_ENOMEM. */
+int sh__tiff_jpeg_read(sh_scan *s, int n, uint32_t w, uint32_t h, int spp,
+                       int photo, sh_frame *f, int *done, sh_err *err);
+
 /* libtiff messages while decoding for s: reset before the libtiff calls
    (also routes the process-wide handlers to s on this thread), read the
    first error or damage warning with sh__tiff_msg (fallback when none; "" 
@@ -112,13 +126,19 @@ int sh__tiff_handle_error(TIFF *tif, void *ud, const char *module,
 int sh__tiff_handle_warning(TIFF *tif, void *ud, const char *module,
                             const char *fmt, va_list ap);
 
-/* How a JPEG inside a PDF is to be read (PDF rules, not JPEG-file ones). */
+/* How a JPEG inside a PDF is to be read (PDF rules, not JPEG-file ones);
+   also a TIFF's JPEG strip (tiff_jpeg.c), whose Photometric is given as
+   the colour transform. */
 typedef struct sh__jpeg_pdf {
     int color_transform;   /* /ColorTransform: -1 absent, 0 or 1          */
     int cmyk_lightness;    /* 4 components hold 255 = no ink (the image's
                               /Decode is [1 0 1 0 1 0 1 0])                */
     int want_pass;         /* offer the bytes for pass-through if the PDF
                               writer can embed them as they are            */
+    int from_tiff;         /* a TIFF strip: colour may come as gray for
+                              sh_scan_read_gray, and no pass-through of 3
+                              components with ids 'R','G','B' and no Adobe
+                              marker (pdf.js, libjpeg take them for RGB) */
 } sh__jpeg_pdf;
 
 /*

@@ -3,7 +3,8 @@
  *
  *   sh__tiff_open          libtiff over the file, frames counted
  *   sh__tiff_read          one frame's directory checked, then decoded
- *                          (colour as 8 bpp gray for sh_scan_read_gray)
+ *                          (colour as 8 bpp gray for sh_scan_read_gray;
+ *                          one JPEG strip by tiff_jpeg.c)
  *   sh_scan_rows_open, sh_scan_rows_next, sh_scan_rows_close
  *                          (scan.h) an RGB frame's rows from the file, for
  *                          the encoder that archives a frame read as gray
@@ -17,9 +18,11 @@
  * file-descriptor callbacks, in "h" mode (the first directory is not read
  * at open, so a corrupt first IFD spoils frame 1 only).  Frames are IFDs,
  * counted by TIFFNumberOfDirectories (libtiff 4.5 stops at IFD loops) and
- * capped by max_frames.  Bilevel, gray, palette and RGB strips or tiles
+ * capped by max_frames.  A JPEG-coded frame in one strip or tile is one
+ * JPEG stream, read as such by tiff_jpeg.c (its bytes can go into the PDF
+ * as they are).  Bilevel, gray, palette and RGB strips or tiles
  * are read row by row and converted here; everything else (YCbCr,
- * JPEG-in-TIFF, old JPEG, CMYK, Lab, planar, alpha) goes through
+ * other JPEG-in-TIFF, old JPEG, CMYK, Lab, planar, alpha) goes through
  * libtiff's RGBA interface straight into the PIX buffer.  libtiff's
  * messages are caught by per-handle handlers (TIFFOpenOptions) plus
  * process-wide handlers for the few messages that bypass them; errors end
@@ -618,6 +621,22 @@ out:
     return rc;
 }
 
+/* A JPEG-coded frame that tiff_jpeg.c may read as one JPEG stream: 8-bit
+   gray, YCbCr or RGB, contiguous, in one strip or one tile of exactly the
+   frame's size (strip and tile counts are checked there). */
+static int tiff_dct_ok(const tiff_hdr *t)
+{
+    if (t->comp != COMPRESSION_JPEG || t->bps != 8 ||
+        t->sfmt != SAMPLEFORMAT_UINT)
+        return 0;
+    if (t->tiled && (t->tw != t->w || t->th != t->h))
+        return 0;
+    if (t->spp == 1)
+        return t->photo == PHOTOMETRIC_MINISBLACK;
+    return t->spp == 3 && t->planar == PLANARCONFIG_CONTIG &&
+           (t->photo == PHOTOMETRIC_YCBCR || t->photo == PHOTOMETRIC_RGB);
+}
+
 /* Load frame n's directory into *t and check it against the limits.
    Returns SH_OK, or SH_EINPUT / SH_ELIMIT with the message filled. */
 static int read_hdr(sh_scan *s, int n, tiff_hdr *t, sh_err *err)
@@ -685,6 +704,15 @@ int sh__tiff_read(sh_scan *s, int n, sh_frame *f, sh_err *err)
     TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orient);
     sh__set_orientation(f, orient);
 
+    int done = 0;
+    if (tiff_dct_ok(&t)) {
+        rc = sh__tiff_jpeg_read(s, n, t.w, t.h, t.spp, t.photo, f, &done,
+                                err);
+        pix = f->pix;
+        f->pix = NULL;
+        if (rc || done)
+            goto out;
+    }
     if (tiff_fast_ok(&t))
         rc = tiff_read_fast(s, n, &t, &pix, &f->gray_of_colour, err);
     else

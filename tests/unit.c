@@ -17,7 +17,7 @@
 TABLE(util) TABLE(scan) TABLE(prep) TABLE(ocr) TABLE(pdf) TABLE(index)
 TABLE(pipeline) TABLE(pdfin) TABLE(layout) TABLE(web)
 TABLE(pdfa) TABLE(fields) TABLE(archive) TABLE(vncorrect) TABLE(stream)
-TABLE(large)
+TABLE(large) TABLE(tiffjpeg)
 extern const sh_test sh_bench_layout[] __attribute__((weak));
 #undef TABLE
 
@@ -26,6 +26,7 @@ static const sh_test *tables[] = {
     sh_tests_pdf,  sh_tests_index, sh_tests_pipeline, sh_tests_pdfin,
     sh_tests_layout, sh_tests_web, sh_tests_pdfa, sh_tests_fields,
     sh_tests_archive, sh_tests_vncorrect, sh_tests_stream, sh_tests_large,
+    sh_tests_tiffjpeg,
 };
 
 static const sh_test *bench_tables[] = {
