@@ -262,6 +262,30 @@ t_born_digital() {
     done
 }
 
+# A scanner's JPEG-in-TIFF (samples/tools/mkjpegtiff from a colour sample
+# page): in one strip its JPEG goes into the PDF as it is (DCTDecode), in
+# strips of 16 rows it is decoded and Flate-coded as before; both read.
+t_jpeg_tiff_dct() {
+    local M=$ROOT/build/tools/mkjpegtiff B=$TMP/b-jt W=$TMP/wh-jt
+    [ -x "$M" ] || make -s build/tools/mkjpegtiff >/dev/null || return 1
+    mkdir -p "$B/HS-JT" || return 1
+    "$M" samples/batch/HS-2024-00002/0002.jpg "$B/HS-JT/0001.tif" || return 1
+    "$M" samples/batch/HS-2024-00002/0002.jpg "$B/HS-JT/0002.tif" 16 || return 1
+    "$SOHOA" run --warehouse "$W" --jobs 2 "$B" >"$LOG.jt" 2>&1 || { cat "$LOG.jt"; die "run failed"; } || return 1
+    [ "$(sql "$W" "SELECT state||'/'||pages FROM dossier WHERE id='HS-JT'")" = done/2 ] ||
+        die "dossier: $(sql "$W" "SELECT state||'/'||pages||' '||coalesce(error,'') FROM dossier")" || return 1
+    local enc
+    enc=$(pdfimages -list "$W/pdf/HS-JT.pdf" | awk 'NR > 2 {printf "%s ", $9}')
+    [ "$enc" = "jpeg image " ] || die "image encodings: '$enc' (want 'jpeg image ')" || return 1
+    qpdf --check "$W/pdf/HS-JT.pdf" >/dev/null 2>&1 || die "qpdf --check fails" || return 1
+    local n
+    n=$("$SOHOA" search --warehouse "$W" --json "hạnh phúc" | jq_py 'd["total"]') || return 1
+    [ "$n" -ge 1 ] || die "text not recognised: search finds nothing" || return 1
+    local words
+    words=$(pdftotext -f 1 -l 1 "$W/pdf/HS-JT.pdf" - | wc -w)
+    [ "$words" -ge 20 ] || die "page 1 text layer has $words words" || return 1
+}
+
 # --version: the Makefile's VERSION (its one place), then the libraries.
 t_version() {
     local want out
