@@ -68,7 +68,11 @@ typedef struct sh_frame {
        without an Adobe marker, which a PDF reader would take for YCbCr).
        PDF: the page's JPEG stream bytes, under the same rules, when the
        page is that one image with no /Decode or /ColorTransform that the
-       bytes alone would not carry.  Owned by the frame.                 */
+       bytes alone would not carry.  TIFF: a JPEG-coded frame (compression
+       7) in one strip or one tile, the stream put back together with its
+       JPEGTables, under the same rules with Photometric YCbCr or RGB as
+       the colour transform (not for several strips).  Owned by the
+       frame.                                                            */
     uint8_t *jpeg;
     size_t njpeg;
     int jpeg_components;
