@@ -193,8 +193,11 @@ ASAN_BIN  := $(CURDIR)/build-asan/sohoa
 test: deps
 	$(MAKE) check
 
+# The sample makers the test scripts run are built here, so that a stale
+# one (older than its source) is never used.
+TEST_TOOLS = $(addprefix $(BUILD)/tools/,mksample mktextpdf mkjpegtiff mkshard)
 check:
-	$(MAKE) WERROR=-Werror all $(BUILD)/unit
+	$(MAKE) WERROR=-Werror all $(BUILD)/unit $(TEST_TOOLS)
 	$(MAKE) WERROR=-Werror SANITIZE=1 build-asan/sohoa build-asan/unit
 	@echo "== unit tests"; $(BUILD)/unit
 	@echo "== unit tests under ASan/UBSan"; $(CHECK_ENV) build-asan/unit
@@ -207,7 +210,6 @@ check:
 	@echo "== web under attack (loopback)"; SOHOA=$(SOHOA_BIN) bash tests/web_attack.sh
 	@echo "== browser"; SOHOA=$(SOHOA_BIN) bash tests/browser.sh
 	@echo "== cluster"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh
-	$(MAKE) WERROR=-Werror $(BUILD)/tools/mkshard
 	@echo "== shards served together"; SOHOA=$(SOHOA_BIN) MKSHARD=$(CURDIR)/$(BUILD)/tools/mkshard bash tests/shards.sh
 	@echo "== cluster on Slurm"; SOHOA=$(SOHOA_BIN) bash tests/cluster.sh slurm; rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 	@$(MAKE) --no-print-directory check-rooms
