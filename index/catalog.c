@@ -5,13 +5,13 @@
  * run that writes).  The schema is the contract between the pipeline (which
  * writes dossiers, sources, pages and runs) and search/status/report.
  */
+#include "db.h"
 #include "index.h"
 #include "review.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 static const char schema[] =
@@ -110,25 +110,7 @@ int sh_db_open(const char *warehouse, int readonly, sqlite3 **out,
     if (readonly) {
         /* A WAL catalog on a read-only medium (an archive copy, a read-only
            mount) cannot create its -shm file: open it as immutable. */
-        struct statvfs vfs;
-        char shm[4200];
-        snprintf(shm, sizeof shm, "%s-shm", path);
-        int ro_fs = statvfs(warehouse, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
-        int immutable = ro_fs || (access(warehouse, W_OK) != 0 &&
-                                  access(shm, F_OK) != 0);
-        /* file: URI, with the characters a URI gives meaning escaped */
-        size_t k = 0;
-        k += (size_t)snprintf(uri, sizeof uri, "file:");
-        for (const char *c = path; *c && k + 4 < sizeof uri; c++) {
-            if (*c == '%' || *c == '?' || *c == '#')
-                k += (size_t)snprintf(uri + k, sizeof uri - k, "%%%02X",
-                                      (unsigned char)*c);
-            else
-                uri[k++] = *c;
-        }
-        snprintf(uri + k, sizeof uri - k, "?mode=ro%s",
-                 immutable ? "&immutable=1" : "");
-        name = uri;
+        name = sh_db_ro_uri(warehouse, path, uri, sizeof uri);
         flags |= SQLITE_OPEN_URI;
     }
     if (sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=

@@ -3,8 +3,11 @@
  */
 #include "db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 int sh_db_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, sh_err *err)
 {
@@ -96,4 +99,24 @@ double sh_db_col_double_or(sqlite3_stmt *st, int i, double null_value)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL
                ? null_value : sqlite3_column_double(st, i);
+}
+
+const char *sh_db_ro_uri(const char *dir, const char *path, char *uri,
+                         size_t n)
+{
+    struct statvfs vfs;
+    char shm[4200];
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    int immutable = (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) ||
+                    (access(dir, W_OK) != 0 && access(shm, F_OK) != 0);
+    size_t k = (size_t)snprintf(uri, n, "file:");
+    for (const char *c = path; *c && k + 4 < n; c++) {
+        if (*c == '%' || *c == '?' || *c == '#')
+            k += (size_t)snprintf(uri + k, n - k, "%%%02X", (unsigned char)*c);
+        else
+            uri[k++] = *c;
+    }
+    if (k < n)
+        snprintf(uri + k, n - k, "?mode=ro%s", immutable ? "&immutable=1" : "");
+    return uri;
 }

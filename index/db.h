@@ -9,6 +9,14 @@
 #include "../base/common.h"
 #include <sqlite3.h>
 
+/* The name that opens the SQLite file path (in folder dir) read-only,
+   written into uri[n]: "file:PATH?mode=ro" (%, ? and # escaped), with
+   &immutable=1 when dir is on a read-only file system, or cannot be
+   written and path has no -shm (a WAL database on a read-only copy can
+   neither read nor make its -shm).  Open it with SQLITE_OPEN_URI. */
+const char *sh_db_ro_uri(const char *dir, const char *path, char *uri,
+                         size_t n);
+
 /* Prepare sql on db.  *st is NULL on error.  Returns SH_OK or SH_EINDEX
    (err: "catalog: <why>"). */
 int sh_db_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, sh_err *err);

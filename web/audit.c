@@ -33,6 +33,7 @@
  * control character (sh_fputs_safe): a query cannot move the terminal.
  */
 #include "web.h"
+#include "../index/db.h"
 #include "../index/index.h"
 #include "../base/opts.h"
 
@@ -44,7 +45,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,26 +257,11 @@ int sh_web_audit_schema(sqlite3 *db, sh_err *err)
 static int open_file(const char *dir, const char *path, int readonly,
                      sqlite3 **out, sh_err *err)
 {
-    char uri[8300], shm[4200];
+    char uri[8300];
     const char *name = path;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (readonly) {
-        struct statvfs vfs;
-        snprintf(shm, sizeof shm, "%s-shm", path);
-        int immutable = (statvfs(dir, &vfs) == 0 &&
-                         (vfs.f_flag & ST_RDONLY)) ||
-                        (access(dir, W_OK) != 0 && access(shm, F_OK) != 0);
-        size_t k = (size_t)snprintf(uri, sizeof uri, "file:");
-        for (const char *c = path; *c && k + 4 < sizeof uri; c++) {
-            if (*c == '%' || *c == '?' || *c == '#')
-                k += (size_t)snprintf(uri + k, sizeof uri - k, "%%%02X",
-                                      (unsigned char)*c);
-            else
-                uri[k++] = *c;
-        }
-        snprintf(uri + k, sizeof uri - k, "?mode=ro%s",
-                 immutable ? "&immutable=1" : "");
-        name = uri;
+        name = sh_db_ro_uri(dir, path, uri, sizeof uri);
         flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
                 SQLITE_OPEN_URI;
     }
