@@ -151,6 +151,11 @@ typedef struct sh_query {
        (shards searched together: index/shards.h sums them over the
        shards, so scores compare across catalogs). */
     const struct sh_search_stats *stats;
+    int time_limit_ms;       /* [optional] 0 = none; else the search
+                                stops after this long and fails with
+                                SH_ETIMEOUT ("too broad": a server's answer
+                                to a search that would hold a connection
+                                for minutes)                              */
     struct sh_search_memo *memo; /* [optional] NULL, or a memo kept with
                                 one connection across its searches (see
                                 sh_search_memo_open)                      */

@@ -192,6 +192,8 @@ int sh__search_id_range(search *s);
    its pages' ids as a bitmap (s->ids, s->use_ids) and their runs. */
 int sh__search_plan_filter(search *s);
 extern int64_t sh__search_sample_from;  /* walk.c: estimate_kept */
+extern double (*sh__search_clock)(void); /* search.c: the time limit */
+extern int sh__search_check_ops;          /* search.c: steps per reading */
 /* A word's page count as token_df counted it on this catalog, kept in the
    connection's memo (sh_query.memo; forgotten when the catalog changes):
    _get 1 and *df when known, 0 when not (or no memo). */

@@ -506,6 +506,19 @@ out:
     return rc;
 }
 
+/* The clock of the time limit; a variable so that a test can make time
+   pass. */
+double (*sh__search_clock)(void) = sh_now;
+/* SQLite steps between two readings of the clock (a test reads it at
+   every step). */
+int sh__search_check_ops = 1000;
+
+/* SQLite's progress handler: non-zero interrupts the statement. */
+static int past_deadline(void *until)
+{
+    return sh__search_clock() > *(const double *)until;
+}
+
 int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -538,7 +551,22 @@ int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
     int txn = sqlite3_get_autocommit(db);
     if (txn && (rc = sh_db_exec(db, "BEGIN", err)))
         goto out;
+    double until = 0;
+    if (q->time_limit_ms > 0) {
+        until = sh__search_clock() + q->time_limit_ms / 1000.0;
+        sqlite3_progress_handler(db, sh__search_check_ops, past_deadline,
+                                 &until);
+    }
     rc = run_search(&s);
+    if (q->time_limit_ms > 0) {
+        sqlite3_progress_handler(db, 0, NULL, NULL);
+        if (rc && sh__search_clock() > until)
+            rc = sh_errf(err, SH_ETIMEOUT,
+                         "search: stopped after %d ms (its time limit): the "
+                         "query with these filters matches too much to rank "
+                         "in time; narrow the words or the filters",
+                         q->time_limit_ms);
+    }
     sqlite3_finalize(s.check);
     s.check = NULL;
     if (txn)

@@ -999,6 +999,47 @@ static int test_search_filters_sampled(void)
     return rc;
 }
 
+/* A clock on which each reading is a second after the last. */
+static double fake_now;
+static double fast_clock(void)
+{
+    return fake_now += 1.0;
+}
+
+/* The time limit: a search whose clock passes it while it runs fails with
+   SH_ETIMEOUT, says so, and leaves no hits; the same search within its
+   limit, and the next search on that connection, run as before. */
+static int test_search_time_limit(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    sh_query q = {.text = "đất đai", .time_limit_ms = 10000};
+    sh_hits h;
+    sh_err err = {0};
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK && h.n > 0);
+    int n = h.n;
+    sh_hits_release(&h);
+    double (*saved)(void) = sh__search_clock;
+    int ops = sh__search_check_ops;
+    sh__search_clock = fast_clock;
+    sh__search_check_ops = 1;
+    q.time_limit_ms = 1500;
+    int rc = sh_search(db, &q, &h, &err);
+    sh__search_clock = saved;
+    sh__search_check_ops = ops;
+    CHECKF(rc == SH_ETIMEOUT && h.n == 0 && strstr(err.msg, "time limit"),
+           "rc %d, %d hits, '%s'", rc, h.n, err.msg);
+    sh_hits_release(&h);
+    q.time_limit_ms = 10000;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK && h.n == n);
+    sh_hits_release(&h);
+    q.time_limit_ms = 0;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK && h.n == n);
+    sh_hits_release(&h);
+    sh_db_close(&db);
+    return 0;
+}
+
 static int test_search_pages(void)
 {
     sqlite3 *db = fixture();
@@ -1381,6 +1422,7 @@ const sh_test sh_tests_index[] = {
     {"index/search-hostile", test_search_hostile},
     {"index/search-filters", test_search_filters},
     {"index/search-filters-sampled", test_search_filters_sampled},
+    {"index/search-time-limit", test_search_time_limit},
     {"index/search-pages", test_search_pages},
     {"index/search-many", test_search_many},
     {"index/search-rare-phrase", test_search_rare_phrase},

@@ -48,6 +48,9 @@
 
 #define PAGE_LIMIT_MAX 100      /* results per page, web and API        */
 #define OFFSET_MAX 100000
+/* A search that would hold a pooled connection longer is stopped (and
+   answered "too broad"): a few such searches would stall the site. */
+#define SEARCH_TIME_LIMIT_MS 10000
 
 void sh__web_pool_init(sh__web_pool *p, int max)
 {
@@ -310,6 +313,7 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
     q.issued_from = p->dfrom;
     q.issued_to = p->dto;
     q.agencies = c->u.admin ? NULL : (const char *const *)c->u.agencies;
+    q.time_limit_ms = SEARCH_TIME_LIMIT_MS;
     sh_err err = {0};
     int rc = sh__web_ro_db(c);
     /* the pooled connection's memo: a filter planned once (an agency's
@@ -324,7 +328,9 @@ int sh__web_run_search(sh__web_ctx *c, const sh__web_sparams *p, sh_hits *hits)
             rc = SH_EINDEX;
     if (!rc && (rc = sh_search_shards(dbs, c->srv->nwh, c->srv->whs, &q,
                                       hits, &err)))
-        sh_log(SH_LOG_ERROR, "search failed: %s", err.msg);
+        sh_log(rc == SH_ETIMEOUT ? SH_LOG_WARN : SH_LOG_ERROR,
+               "search by %s failed: %s", c->u.name[0] ? c->u.name : "-",
+               err.msg);
     if (!rc) {
         /* the filters, as asked (only those given) */
         json_t *f = json_object();

@@ -46,10 +46,14 @@ enum MHD_Result sh__web_api_search(sh__web_ctx *c)
         free(p.q);
         return sh__web_json_error(c, 400, "bad_request", why);
     }
-    if (p.q[0] && sh__web_run_search(c, &p, &hits)) {
+    int rc = p.q[0] ? sh__web_run_search(c, &p, &hits) : SH_OK;
+    if (rc) {
         sh_hits_release(&hits);
         free(p.q);
-        return sh__web_unavailable(c, 1, "search or audit journal unavailable");
+        return sh__web_unavailable(c, 1, rc == SH_ETIMEOUT
+                                             ? SH__WEB_TOO_BROAD_EN
+                                             : "search or audit journal "
+                                               "unavailable");
     }
     sh_docinfo *docs = NULL;
     if (sh__web_hit_docs(c, &hits, &docs))

@@ -214,8 +214,8 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
         free(p.q);
         return sh__web_unavailable(c, 0, "Hết bộ nhớ.");
     }
-    if (!bad && p.q[0] && sh__web_run_search(c, &p, &hits))
-        failed = 1;
+    if (!bad && p.q[0])
+        failed = sh__web_run_search(c, &p, &hits);
     sh__web_html_start(&b, c, p.q[0] ? p.q : "Tìm kiếm hồ sơ");
     sh_buf_adds(&b, "<h1>Tìm kiếm hồ sơ</h1>\n"
                     "<form class=\"search\" method=\"get\" action=\"/\" "
@@ -261,8 +261,11 @@ enum MHD_Result sh__web_page_search(sh__web_ctx *c)
         free(p.q);
         sh_buf_release(&b);
         return sh__web_unavailable(c, 0,
-                                   "Không tìm kiếm được hoặc không ghi được "
-                                   "nhật ký truy cập; vui lòng thử lại sau.");
+                                   failed == SH_ETIMEOUT
+                                       ? SH__WEB_TOO_BROAD_VI
+                                       : "Không tìm kiếm được hoặc không ghi "
+                                         "được nhật ký truy cập; vui lòng "
+                                         "thử lại sau.");
     } else if (p.q[0]) {
         if (p.qcut)
             sh_buf_printf(&b, "<p class=\"notice\">Câu tìm kiếm quá dài: chỉ "

@@ -347,6 +347,14 @@ void sh__web_html_end(sh_buf *b);
 enum MHD_Result sh__web_not_found(sh__web_ctx *c, int api);
 enum MHD_Result sh__web_unavailable(sh__web_ctx *c, int api,
                                     const char *why);
+/* Why a search stopped at its time limit (SH_ETIMEOUT), for the API and
+   for the page. */
+#define SH__WEB_TOO_BROAD_EN                                               \
+    "search stopped at its time limit: the words with these filters "      \
+    "match too much; narrow the words or the filters"
+#define SH__WEB_TOO_BROAD_VI                                               \
+    "Tìm kiếm quá rộng, không xong trong thời gian cho phép: hãy thêm từ " \
+    "khóa hoặc bớt bộ lọc rồi thử lại."
 /* GET /, GET /view/ID/N (rest = "ID/N"). */
 enum MHD_Result sh__web_page_search(sh__web_ctx *c);
 enum MHD_Result sh__web_page_view(sh__web_ctx *c, const char *rest);
