@@ -349,3 +349,18 @@ int sh_search_shards(sqlite3 *const *dbs, int n, const char *const *names,
         sh_hits_release(out);
     return rc;
 }
+
+int sh_shards_distinct(const char *const *whs, int n, sh_err *err)
+{
+    for (int k = 0; k < n; k++)
+        for (int j = 0; j < k; j++) {
+            char *a = realpath(whs[j], NULL), *b = realpath(whs[k], NULL);
+            int same = a && b && !strcmp(a, b);
+            free(a);
+            free(b);
+            if (same)
+                return sh_errf(err, SH_EUSAGE, "warehouse %s is given twice "
+                               "(as %s too)", whs[k], whs[j]);
+        }
+    return SH_OK;
+}

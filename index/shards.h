@@ -60,4 +60,9 @@ void sh_search_stats_add(sh_search_stats *sum, const sh_search_stats *one);
 int sh_search_shards(sqlite3 *const *dbs, int n, const char *const *names,
                      const sh_query *q, sh_hits *out, sh_err *err);
 
+/* SH_OK when the n warehouse folders are n different folders (compared
+   as real paths); else SH_EUSAGE, err naming the one given twice.  A
+   folder searched twice as two shards would count its pages twice. */
+int sh_shards_distinct(const char *const *whs, int n, sh_err *err);
+
 #endif

@@ -207,6 +207,10 @@ int sh_cmd_search(int argc, char **argv)
     }
     if (!nwh)
         whs[nwh++] = ov.warehouse;
+    if (sh_shards_distinct(whs, nwh, &oerr)) {
+        fprintf(stderr, "sohoa search: %s\n", oerr.msg);
+        return SH_EXIT_USAGE;
+    }
     int as_json = ov.json;
     const char *dates[] = {q.issued_from, q.issued_to};
     for (int i = 0; i < 2; i++) {

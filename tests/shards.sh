@@ -148,6 +148,11 @@ t_cli_missing_shard() {
     rc=$?
     [ "$rc" = 2 ] || die "missing shard: exit $rc" || return 1
     echo "$out" | grep -q "$TMP/nowhere" || die "missing shard not named: $out" || return 1
+    # one folder given twice would count its pages twice: refused
+    out=$("$SOHOA" search --warehouse "$A" --warehouse "$A/." dat 2>&1)
+    rc=$?
+    [ "$rc" = 2 ] && echo "$out" | grep -q "given twice" ||
+        die "a shard given twice: exit $rc: $out" || return 1
 }
 
 # ---- the site -----------------------------------------------------------

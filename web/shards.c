@@ -23,6 +23,7 @@
  * user=…)` answers from the session, whatever users the shard's own
  * catalog may hold.
  */
+#include "../index/shards.h"
 #include "web_int.h"
 
 #include <errno.h>
@@ -33,18 +34,12 @@
 
 int sh__web_shards_check(const char *const *whs, int n)
 {
+    sh_err derr = {0};
+    if (sh_shards_distinct(whs, n, &derr)) {
+        fprintf(stderr, "sohoa serve: %s\n", derr.msg);
+        return SH_EUSAGE;
+    }
     for (int k = 0; k < n; k++) {
-        for (int j = 0; j < k; j++) {
-            char *a = realpath(whs[j], NULL), *b = realpath(whs[k], NULL);
-            int same = a && b && !strcmp(a, b);
-            free(a);
-            free(b);
-            if (same) {
-                fprintf(stderr, "sohoa serve: warehouse %s is given twice "
-                                "(as %s too)\n", whs[k], whs[j]);
-                return SH_EUSAGE;
-            }
-        }
         char p[4096];
         snprintf(p, sizeof p, "%s/catalog.db", whs[k]);
         if (access(p, R_OK) != 0) {
