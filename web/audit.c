@@ -277,6 +277,15 @@ static int open_file(const char *dir, const char *path, int readonly,
     return SH_OK;
 }
 
+/* The error of a warehouse whose catalog says its journal moved to
+   path, which is not there. */
+static int journal_lost(const char *path, sh_err *err)
+{
+    return sh_errf(err, SH_EIO, "%s is missing, but the catalog's journal "
+                   "was moved there: restore it from the backup (a backup "
+                   "holds catalog.db and audit.db)", path);
+}
+
 /* 1 if the catalog records that its journal moved to audit.db. */
 static int meta_moved(sqlite3 *cat)
 {
@@ -353,10 +362,7 @@ static int create(const char *warehouse, const char *path, sh_err *err)
             return rc;
         if (meta_moved(cat)) {
             sh_db_close(&cat);
-            return sh_errf(err, SH_EIO, "%s is missing, but the catalog's "
-                           "journal was moved there: restore it from the "
-                           "backup (a backup holds catalog.db and audit.db)",
-                           path);
+            return journal_lost(path, err);
         }
         old = sqlite3_table_column_metadata(cat, NULL, "audit", "id", NULL,
                                             NULL, NULL, NULL,
@@ -425,9 +431,7 @@ int sh_web_audit_open(const char *warehouse, int readonly, sqlite3 **out,
             return rc;
         if (meta_moved(db)) {
             sh_db_close(&db);
-            return sh_errf(err, SH_EIO, "%s is missing, but the catalog's "
-                           "journal was moved there: restore it from the "
-                           "backup", path);
+            return journal_lost(path, err);
         }
         *out = db;
         return SH_OK;
