@@ -175,10 +175,12 @@ extern double sh__search_rank_ahead;
 
 /* ---- walk.c ---- */
 
-/* The filters of q as SQL on dossier d and, when with_page, page p,
-   appended to b; parameters from ?10 on, bound by the statements that
-   walk.c prepares.  Returns SH_OK or SH_ENOMEM. */
-int sh__filter_sql(const sh_query *q, sh_buf *b, int with_page);
+/* The filters of q as SQL appended to b, in one of three forms: on
+   dossier d alone, on d and page p, or on d and a document x joined to
+   them; parameters from ?10 on, bound by the statements that walk.c
+   prepares.  Returns SH_OK or SH_ENOMEM. */
+enum { FILTER_DOSSIER, FILTER_PAGE, FILTER_DOC_JOINED };
+int sh__filter_sql(const sh_query *q, sh_buf *b, int form);
 /* Fill s->err: "search: WHAT: <sqlite message>" (SH_ENOSPC on a full
    disk, else SH_EINDEX), or out of memory (SH_ENOMEM).  Return the code. */
 int sh__search_fail(search *s, const char *what);
@@ -192,6 +194,7 @@ int sh__search_id_range(search *s);
    its pages' ids as a bitmap (s->ids, s->use_ids) and their runs. */
 int sh__search_plan_filter(search *s);
 extern int64_t sh__search_sample_from;  /* walk.c: estimate_kept */
+extern void (*sh__search_plan_hook)(int use_ids); /* walk.c: plans */
 extern double (*sh__search_clock)(void); /* search.c: the time limit */
 extern int sh__search_check_ops;          /* search.c: steps per reading */
 /* A word's page count as token_df counted it on this catalog, kept in the

@@ -344,8 +344,8 @@ static int run_search(search *s)
     size_t npids = 0;
     int rc, r = 0;
 
-    if (sh__filter_sql(s->q, &s->filt, 1) ||
-        sh__filter_sql(s->q, &s->filt_d, 0) ||
+    if (sh__filter_sql(s->q, &s->filt, FILTER_PAGE) ||
+        sh__filter_sql(s->q, &s->filt_d, FILTER_DOSSIER) ||
         sh__expr_build(&s->qy, EXPR_MATCH, &s->spec.rx, &s->expr)) {
         rc = sh__search_nomem(s);
         goto out;

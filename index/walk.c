@@ -17,9 +17,11 @@
  * Whether a page may be shown (pageno set, dossier 'done', the filters)
  * is asked of page and dossier one candidate at a time (open_check).  A
  * filter that keeps under BITMAP_FRACTION of the pages (estimated from
- * dossier.pages) would leave nearly every candidate unshowable, so its
- * page ids are then collected from dossier → page(dossier, pageno) into a
- * bitmap that sohoa_in() tests in the walks before ranking, and the walks
+ * dossier.pages), or keeps none of a part of them (estimate_kept: a
+ * "patchy" one), would leave long runs of candidates unshowable, so its
+ * page ids are then collected from dossier (or document) → page(dossier,
+ * pageno) into a bitmap that sohoa_in() tests in the walks before
+ * ranking, and the walks
  * keep to the id ranges those pages occupy (runs joined across gaps
  * under GAP ids, at most MAX_RANGES).  See search.c for how the walks are
  * used.
@@ -42,12 +44,15 @@ static int has_doc_filter(const sh_query *q)
            (q->issued_to && q->issued_to[0]);
 }
 
-/* The filters as SQL on dossier d and, when with_page, page p.  Without
-   p (an estimate over dossiers), a document filter keeps the dossiers
-   that have such a document.  Both forms number their parameters the
-   same way (filter_bind). */
-int sh__filter_sql(const sh_query *q, sh_buf *b, int with_page)
+/* The filters as SQL (`form`, FILTER_*): on dossier d alone (an
+   estimate over dossiers: a document filter keeps the dossiers that have
+   such a document), on d and page p, or on d and a document x joined to
+   them (x's conditions written plainly, no EXISTS: collecting a document
+   filter's pages from its documents).  Every form numbers its parameters
+   the same way (filter_bind). */
+int sh__filter_sql(const sh_query *q, sh_buf *b, int form)
 {
+    int with_page = form == FILTER_PAGE;
     int p = P_FILTER;
     if (q->agencies) {
         if (sh_buf_adds(b, " AND d.agency IN ("))
@@ -70,8 +75,13 @@ int sh__filter_sql(const sh_query *q, sh_buf *b, int with_page)
         return SH_ENOMEM;
     if (!has_doc_filter(q))
         return SH_OK;
-    if (sh_buf_adds(b, " AND EXISTS (SELECT 1 FROM document x WHERE "
-                       "x.dossier = d.id") ||
+    /* x: the dossier's documents (covering the page, with p) or the one
+       joined (already tied to d and p by the statement) */
+    const char *x = form == FILTER_DOC_JOINED
+                        ? " AND (1"
+                        : " AND EXISTS (SELECT 1 FROM document x WHERE "
+                          "x.dossier = d.id";
+    if (sh_buf_adds(b, x) ||
         (with_page && sh_buf_adds(b, " AND p.pageno BETWEEN x.first_page "
                                      "AND x.last_page")))
         return SH_ENOMEM;
@@ -173,12 +183,16 @@ static int idset_init(idset *set, int64_t lo, int64_t hi)
     return set->bits ? SH_OK : SH_ENOMEM;
 }
 
-static void idset_put(idset *set, int64_t id)
+/* Put id in set: 1 if it was not there (a page in two documents of a
+   filter comes twice), else 0. */
+static int idset_put(idset *set, int64_t id)
 {
-    if (id >= set->lo && id <= set->hi) {
-        uint64_t k = (uint64_t)(id - set->lo);
-        set->bits[k >> 6] |= 1ULL << (k & 63);
-    }
+    if (id < set->lo || id > set->hi)
+        return 0;
+    uint64_t k = (uint64_t)(id - set->lo), bit = 1ULL << (k & 63);
+    int fresh = !(set->bits[k >> 6] & bit);
+    set->bits[k >> 6] |= bit;
+    return fresh;
 }
 
 /* The filter's pages as ranges of ids to walk: runs of allowed ids,
@@ -488,13 +502,26 @@ static int sample_rowids(sh_buf *b, int64_t lo, int64_t hi)
     return bad || sh_buf_adds(b, "]");
 }
 
-static int estimate_kept(search *s, int64_t span, double *kept)
+/* Where the kept pages lie matters as much as how many: the walks go
+   newest first, so a filter that keeps a tenth of the pages, all of them
+   old (the dossiers of one decade loaded first, a document type only the
+   older dossiers have), would have each of millions of newer candidates
+   checked and refused before the first hit.  So the sample is also cut
+   into SLICES parts of the dossier rowids (the order dossiers came in,
+   as their pages did), and a filter that keeps pages somewhere but none
+   of a part's at least SLICE_MIN dossiers is "patchy": planned as a
+   selective one, whatever its share. */
+#define SLICES 8
+#define SLICE_MIN 32
+
+static int estimate_kept(search *s, int64_t span, double *kept, int *patchy)
 {
     sqlite3_stmt *st = NULL;
     sh_buf *b = &s->sql;
     sh_buf ids = {0};
     int64_t lo = 0, hi = 0;
     *kept = (double)span;
+    *patchy = 0;
     int rc = sh__search_prep(s, "SELECT (SELECT min(rowid) FROM dossier), "
                                 "(SELECT max(rowid) FROM dossier)",
                              &st, "estimating the filter");
@@ -509,15 +536,13 @@ static int estimate_kept(search *s, int64_t span, double *kept)
     int sample = hi - lo + 1 > sh__search_sample_from;
     b->len = 0;
     if ((sample && sample_rowids(&ids, lo, hi)) ||
-        (sample ? sh_buf_printf(b,
-                      "SELECT total(d.pages), "
-                      "total(CASE WHEN 1%s THEN d.pages END) "
-                      "FROM dossier d WHERE d.rowid IN "
-                      "(SELECT value FROM json_each(?1)) "
-                      "AND d.state = 'done'", s->filt_d.data)
-                : sh_buf_printf(b,
-                      "SELECT 0, total(pages) FROM dossier d "
-                      "WHERE d.state = 'done'%s", s->filt_d.data))) {
+        sh_buf_printf(b,
+                      "SELECT d.rowid, d.pages, CASE WHEN 1%s THEN 1 END "
+                      "FROM dossier d WHERE d.state = 'done'%s",
+                      s->filt_d.data,
+                      sample ? " AND d.rowid IN "
+                               "(SELECT value FROM json_each(?1))"
+                             : "")) {
         sh_buf_release(&ids);
         return sh__search_nomem(s);
     }
@@ -528,49 +553,94 @@ static int estimate_kept(search *s, int64_t span, double *kept)
     if (sample)
         sqlite3_bind_text(st, 1, ids.data, (int)ids.len, SQLITE_STATIC);
     filter_bind(s->q, st);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        double all = sqlite3_column_double(st, 0),
-               in = sqlite3_column_double(st, 1);
-        if (!sample)
-            *kept = in;
-        else if (all > 0)
-            *kept = in / all * (double)span;
-    } else {
-        rc = sh__search_fail(s, "estimating the filter");
+    double all = 0, in = 0;
+    int64_t seen[SLICES] = {0}, kept_in[SLICES] = {0};
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        double pages = sqlite3_column_double(st, 1);
+        int k = (int)((double)(sqlite3_column_int64(st, 0) - lo) * SLICES /
+                      ((double)(hi - lo) + 1));
+        k = k < 0 ? 0 : k >= SLICES ? SLICES - 1 : k;
+        all += pages;
+        seen[k]++;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+            in += pages;
+            kept_in[k]++;
+        }
     }
+    if (step != SQLITE_DONE)
+        rc = sh__search_fail(s, "estimating the filter");
+    else if (!sample)
+        *kept = in;
+    else if (all > 0)
+        *kept = in / all * (double)span;
+    for (int k = 0; !rc && in > 0 && k < SLICES; k++)
+        if (seen[k] >= SLICE_MIN && !kept_in[k])
+            *patchy = 1;
     sqlite3_finalize(st);
     sh_buf_release(&ids);
     return rc;
 }
 
+/* Called with each filter's plan (1: its pages collected, 0: checked one
+   candidate at a time); tests set it. */
+void (*sh__search_plan_hook)(int use_ids);
+
+/* The statement collecting the filter's pages.  A document filter's come
+   from its documents (a scan of document, then each one's pages from
+   page(dossier, pageno)); the others' from the dossiers kept.  Both go in
+   dossier order, so that page(dossier, pageno) is read in its own order
+   (a 10M-page catalog not in the cache: 7 s in the order documents were
+   added, ~1 s in this one). */
+static int collect_sql(search *s, sh_buf *b)
+{
+    b->len = 0;
+    if (has_doc_filter(s->q)) {
+        sh_buf x = {0};
+        int bad = sh__filter_sql(s->q, &x, FILTER_DOC_JOINED) ||
+                  sh_buf_printf(b,
+                      "SELECT p.id FROM document x "
+                      "JOIN dossier d ON d.id = x.dossier "
+                      "JOIN page p ON p.dossier = x.dossier "
+                      "AND p.pageno BETWEEN x.first_page AND x.last_page "
+                      "WHERE d.state = 'done'%s ORDER BY x.dossier",
+                      x.data);
+        sh_buf_release(&x);
+        return bad ? SH_ENOMEM : SH_OK;
+    }
+    return sh_buf_printf(b,
+                         "SELECT p.id FROM dossier d JOIN page p "
+                         "ON p.dossier = d.id WHERE d.state = 'done' "
+                         "AND p.pageno IS NOT NULL%s ORDER BY d.id",
+                         s->filt.data)
+               ? SH_ENOMEM
+               : SH_OK;
+}
+
 static int plan_filter(search *s)
 {
     sqlite3_stmt *st = NULL;
-    int rc;
+    int rc, patchy;
     int64_t span = s->maxid - s->minid + 1;
-    sh_buf *b = &s->sql;
     double kept;
-    if ((rc = estimate_kept(s, span, &kept)))
+    if ((rc = estimate_kept(s, span, &kept, &patchy)))
         return rc;
-    if (kept >= (double)span * BITMAP_FRACTION)
+    int collect = kept < (double)span * BITMAP_FRACTION || patchy;
+    if (sh__search_plan_hook)
+        sh__search_plan_hook(collect);
+    if (!collect)
         return SH_OK;           /* not selective: the check will do */
     if (idset_init(&s->ids, s->minid, s->maxid))
         return sh__search_nomem(s);
-    b->len = 0;
-    if (sh_buf_printf(b,
-                      "SELECT p.id FROM dossier d JOIN page p "
-                      "ON p.dossier = d.id WHERE d.state = 'done' "
-                      "AND p.pageno IS NOT NULL%s",
-                      s->filt.data))
+    if (collect_sql(s, &s->sql))
         return sh__search_nomem(s);
-    if ((rc = sh__search_prep(s, b->data, &st, "collecting filtered pages")))
+    if ((rc = sh__search_prep(s, s->sql.data, &st,
+                              "collecting filtered pages")))
         return rc;
     filter_bind(s->q, st);
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        idset_put(&s->ids, sqlite3_column_int64(st, 0));
-        s->nallowed++;
-    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        s->nallowed += idset_put(&s->ids, sqlite3_column_int64(st, 0));
     rc = step == SQLITE_DONE ? SH_OK
                              : sh__search_fail(s, "collecting filtered pages");
     sqlite3_finalize(st);

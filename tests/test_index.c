@@ -1177,6 +1177,130 @@ static int test_search_many(void)
     return 0;
 }
 
+/* Filters whose pages all lie among the oldest: a document type only
+   the first tenth of the dossiers have, and an agency of those dossiers
+   alone.  Both keep over 2 % of the pages, but walking newest first would
+   check every newer candidate and refuse it, so both are planned as
+   selective ("patchy", walk.c estimate_kept), exactly and from a sample;
+   a type on every second dossier is not.  The hits are the filter's
+   pages, each once. */
+static int last_plan = -1;
+static void record_plan(int use_ids)
+{
+    last_plan = use_ids;
+}
+
+static int add_document(sqlite3 *db, const char *dossier, int ordinal,
+                        int first, int last, const char *type)
+{
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db,
+                                "INSERT INTO document(dossier, ordinal, "
+                                "first_page, last_page, type_name) "
+                                "VALUES(?1, ?2, ?3, ?4, ?5)",
+                                -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(st, 1, dossier, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, ordinal);
+        sqlite3_bind_int(st, 3, first);
+        sqlite3_bind_int(st, 4, last);
+        sqlite3_bind_text(st, 5, type, -1, SQLITE_STATIC);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return ok ? 0 : 1;
+}
+
+/* Page through q 1000 at a time: `want` pages in all, each once, every
+   id at most max_id, and (first_two) only pages 1-2 of a dossier. */
+static int patchy_hits(sqlite3 *db, sh_query *q, int want, int max_id,
+                       int first_two)
+{
+    char *seen = calloc(2001, 1);
+    CHECK(seen);
+    int count = 0;
+    sh_hits h;
+    sh_err err = {0};
+    for (int off = 0; off < 2000; off += 1000) {
+        q->limit = 1000;
+        q->offset = off;
+        CHECK(sh_search(db, q, &h, &err) == SH_OK);
+        for (int i = 0; i < h.n; i++) {
+            int64_t id = h.h[i].page_id;
+            CHECKF(id >= 1 && id <= max_id && !seen[id] &&
+                       (!first_two || (id - 1) % 4 < 2),
+                   "page %lld", (long long)id);
+            seen[id] = 1;
+            count++;
+        }
+        sh_hits_release(&h);
+    }
+    free(seen);
+    CHECKF(count == want, "%d pages, want %d", count, want);
+    return 0;
+}
+
+static int patchy_filters(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    enum { DOSSIERS = 400, PER = 4, OLD = 40 };
+    CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+    char did[32], text[96];
+    for (int d = 0; d < DOSSIERS; d++) {
+        snprintf(did, sizeof did, "HS-2022-%05d", d);
+        CHECK(add_dossier(db, did, d < OLD ? "OLD" : "NEW", "done", PER) ==
+              0);
+        for (int k = 1; k <= PER; k++) {
+            snprintf(text, sizeof text, "Hồ sơ lưu trữ số %d", d * PER + k);
+            CHECK(add_page(db, d * PER + k, did, k, text) == 0);
+        }
+        /* Tờ trình: pages 1-2 of the oldest dossiers; công văn: pages
+           1-2 of every second dossier. */
+        if (d < OLD)
+            CHECK(add_document(db, did, 1, 1, 2, "Tờ trình") == 0);
+        if (d % 2 == 0)
+            CHECK(add_document(db, did, 2, 1, 2, "Công văn") == 0);
+    }
+    CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+    sh_query q = {.text = "luu tru", .doc_type = "to trinh"};
+    last_plan = -1;
+    CHECK(patchy_hits(db, &q, OLD * 2, OLD * PER, 1) == 0);
+    CHECKF(last_plan == 1, "type of the oldest dossiers: plan %d",
+           last_plan);
+    const char *old[] = {"OLD", NULL};
+    q = (sh_query){.text = "luu tru", .agencies = old};
+    last_plan = -1;
+    CHECK(patchy_hits(db, &q, OLD * PER, OLD * PER, 0) == 0);
+    CHECKF(last_plan == 1, "agency of the oldest dossiers: plan %d",
+           last_plan);
+    q = (sh_query){.text = "luu tru", .doc_type = "Công văn"};
+    last_plan = -1;
+    CHECK(patchy_hits(db, &q, DOSSIERS, DOSSIERS * PER, 1) == 0);
+    CHECKF(last_plan == 0, "type of every second dossier: plan %d",
+           last_plan);
+    sh_db_close(&db);
+    return 0;
+}
+
+static int test_search_patchy_filter(void)
+{
+    sh__search_plan_hook = record_plan;
+    int rc = patchy_filters();
+    sh__search_plan_hook = NULL;
+    return rc;
+}
+
+static int test_search_patchy_filter_sampled(void)
+{
+    int64_t saved = sh__search_sample_from;
+    sh__search_sample_from = 0;
+    int rc = test_search_patchy_filter();
+    sh__search_sample_from = saved;
+    return rc;
+}
+
 /* A quoted phrase of words on every page, on few pages itself: its
    matches are found window by window (PHRASE_SCAN pages holding all its
    words, see search.c), and paging still gives each page once. */
@@ -1422,6 +1546,8 @@ const sh_test sh_tests_index[] = {
     {"index/search-hostile", test_search_hostile},
     {"index/search-filters", test_search_filters},
     {"index/search-filters-sampled", test_search_filters_sampled},
+    {"index/search-patchy-filter", test_search_patchy_filter},
+    {"index/search-patchy-filter-sampled", test_search_patchy_filter_sampled},
     {"index/search-time-limit", test_search_time_limit},
     {"index/search-pages", test_search_pages},
     {"index/search-many", test_search_many},
