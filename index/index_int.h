@@ -130,6 +130,7 @@ typedef struct search {
     sh_buf sql, filt;           /* filters on d and p                  */
     sh_buf filt_d;              /* the same on d alone (estimates)      */
     sqlite3_stmt *check;        /* fields of page ?1 if it may be shown */
+    sqlite3_stmt *text;         /* the text of page ?1 (a hit's snippet) */
     sh_hits *out;
     int limit;
     int64_t checked, visible;   /* candidates checked, found visible */

@@ -143,7 +143,14 @@ static int offer(search *s, const cand *c)
     h->dossier = sh_strdup(dossier ? dossier : "");
     h->agency = sh_strdup(agency);
     h->pdf = sh_strdup(pdf ? pdf : "");
-    const char *text = (const char *)sqlite3_column_text(st, 4);
+    sqlite3_reset(s->text);
+    sqlite3_bind_int64(s->text, 1, c->id);
+    step = sqlite3_step(s->text);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return sh__search_fail(s, "reading a page's text");
+    const char *text = step == SQLITE_ROW
+                           ? (const char *)sqlite3_column_text(s->text, 0)
+                           : NULL;
     h->snippet = sh__snippet(s, text ? text : "");
     int tier = 4 - (int)floor(c->rank / TIER_SPAN);
     h->score = c->rank - (4 - tier) * TIER_SPAN;
@@ -568,7 +575,8 @@ int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
                          q->time_limit_ms);
     }
     sqlite3_finalize(s.check);
-    s.check = NULL;
+    sqlite3_finalize(s.text);
+    s.check = s.text = NULL;
     if (txn)
         sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 out:
@@ -582,6 +590,7 @@ out:
         free(s.ranges);
     }
     sqlite3_finalize(s.check);
+    sqlite3_finalize(s.text);
     sh_buf_release(&s.expr);
     sh_buf_release(&s.pexpr);
     sh_buf_release(&s.sql);

@@ -987,6 +987,30 @@ static int test_search_filters(void)
     return search_filters();
 }
 
+/* A catalog made before page_key: its searches check pages from the page
+   rows, with the same hits; its next writing open adds the index. */
+static int test_search_without_page_key(void)
+{
+    sqlite3 *db = fixture();
+    CHECK(db);
+    const char *only_a[] = {"A", NULL};
+    sh_query q = {.text = "đất đai", .agencies = only_a};
+    char with[256], without[256];
+    int total;
+    sh_err err = {0};
+    CHECK(search_ids(db, &q, with, sizeof with, &total) == 0);
+    CHECK(sh_db_exec(db, "DROP INDEX page_key", &err) == SH_OK);
+    CHECK(search_ids(db, &q, without, sizeof without, &total) == 0);
+    CHECKF(strcmp(with, without) == 0 && strcmp(with, "1 12 13 14 15") == 0,
+           "with page_key {%s}, without {%s}", with, without);
+    sh_db_close(&db);
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    CHECK(count_of(db, "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                   "page_key") == 1);
+    sh_db_close(&db);
+    return 0;
+}
+
 /* The same filters with the selectivity estimated from a sample of the
    dossiers (as in a catalog of over 4,096): its SQL runs for every
    filter kind, and the hits and totals are the same. */
@@ -1546,6 +1570,7 @@ const sh_test sh_tests_index[] = {
     {"index/search-hostile", test_search_hostile},
     {"index/search-filters", test_search_filters},
     {"index/search-filters-sampled", test_search_filters_sampled},
+    {"index/search-without-page-key", test_search_without_page_key},
     {"index/search-patchy-filter", test_search_patchy_filter},
     {"index/search-patchy-filter-sampled", test_search_patchy_filter_sampled},
     {"index/search-time-limit", test_search_time_limit},
