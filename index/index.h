@@ -212,9 +212,10 @@ void sh_hits_release(sh_hits *h);
 /* A memo of one connection's searches: how each filter (agencies, agency,
    prefix, year, document) plans, so that a connection that searches again
    and again (a web server's worker) does not work it out each time: the
-   estimate of the pages a filter keeps reads every dossier row, and a
-   selective filter's bitmap every page of its dossiers.  It holds the
-   last 8 filters (a selective one at most a bit per page id) and forgets
+   estimate of the pages a filter keeps reads a sample of the dossiers,
+   and a selective filter's bitmap every page of its dossiers.  It holds
+   the last 256 filters, of which the selective ones (a bit per page id
+   each) within 48 MB, and the page counts of the last 512 words; it forgets
    them when the catalog has changed since (another connection's commit,
    or a change through this one).  Use one memo with one connection only,
    and from one thread at a time; the hits are the same with or without.

@@ -196,6 +196,7 @@ int sh__search_id_range(search *s);
 int sh__search_plan_filter(search *s);
 extern int64_t sh__search_sample_from;  /* walk.c: estimate_kept */
 extern void (*sh__search_plan_hook)(int use_ids); /* walk.c: plans */
+extern size_t sh__memo_bytes;            /* walk.c: the memo's bitmaps */
 extern double (*sh__search_clock)(void); /* search.c: the time limit */
 extern int sh__search_check_ops;          /* search.c: steps per reading */
 /* A word's page count as token_df counted it on this catalog, kept in the

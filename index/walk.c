@@ -253,8 +253,11 @@ static int make_ranges(search *s)
    MEMO_SLOTS plans of one connection, keyed by the filter's SQL and
    values, and forgets them all when the catalog changed (the pager's data
    version, or a change made through this connection). */
-#define MEMO_SLOTS 32
+#define MEMO_SLOTS 256
 #define MEMO_WORDS 512
+/* Bytes of bitmaps and ranges a memo keeps at most; a variable so that
+   the tests can make it evict. */
+size_t sh__memo_bytes = 48u << 20;
 
 typedef struct memo_slot {
     char *key;                  /* NULL: empty */
@@ -418,8 +421,19 @@ static int memo_get(search *s, sh_search_memo *m, const char *key)
     return 0;
 }
 
+static size_t slot_bytes(const memo_slot *x)
+{
+    return x->use_ids ? (size_t)(x->ids.hi - x->ids.lo + 64) / 8 +
+                            x->nranges * sizeof(idrange)
+                      : 0;
+}
+
 /* Keep the plan s made in the memo (taking key); the least recently used
-   slot goes.  s->ids and s->ranges become the memo's. */
+   slot goes, and as many of the least recently used bitmaps as keep all
+   of them within sh__memo_bytes (an officer's usual filters are many: each
+   agency, type, year and prefix with each set of agencies; most are not
+   selective and hold no bitmap).  s->ids and s->ranges become the
+   memo's. */
 static void memo_put(search *s, sh_search_memo *m, char *key)
 {
     memo_slot *x = &m->slot[0];
@@ -427,6 +441,22 @@ static void memo_put(search *s, sh_search_memo *m, char *key)
         if (!m->slot[i].key || m->slot[i].used < x->used)
             x = &m->slot[i];
     slot_clear(x);
+    size_t need = s->use_ids ? (size_t)(s->ids.hi - s->ids.lo + 64) / 8 +
+                                   s->nranges * sizeof(idrange)
+                             : 0;
+    for (;;) {
+        size_t held = need;
+        memo_slot *old = NULL;
+        for (int i = 0; i < MEMO_SLOTS; i++) {
+            memo_slot *y = &m->slot[i];
+            held += slot_bytes(y);
+            if (y->key && y->use_ids && (!old || y->used < old->used))
+                old = y;
+        }
+        if (held <= sh__memo_bytes || !old)
+            break;
+        slot_clear(old);
+    }
     *x = (memo_slot){.key = key, .minid = s->minid, .maxid = s->maxid,
                      .use_ids = s->use_ids, .used = ++m->tick};
     if (s->use_ids) {

@@ -1304,6 +1304,23 @@ static int patchy_filters(void)
     CHECK(patchy_hits(db, &q, DOSSIERS, DOSSIERS * PER, 1) == 0);
     CHECKF(last_plan == 0, "type of every second dossier: plan %d",
            last_plan);
+    /* With a memo that keeps one bitmap at most: the same pages, each
+       filter planned again when it comes back. */
+    sh_search_memo *m = NULL;
+    CHECK(sh_search_memo_open(&m) == SH_OK);
+    size_t saved = sh__memo_bytes;
+    sh__memo_bytes = (DOSSIERS * PER + 64) / 8 + 64;
+    int bad = 0;
+    for (int round = 0; round < 4 && !bad; round++) {
+        q = round % 2 ? (sh_query){.text = "luu tru", .agencies = old}
+                      : (sh_query){.text = "luu tru", .doc_type = "to trinh"};
+        q.memo = m;
+        bad = round % 2 ? patchy_hits(db, &q, OLD * PER, OLD * PER, 0)
+                        : patchy_hits(db, &q, OLD * 2, OLD * PER, 1);
+    }
+    sh__memo_bytes = saved;
+    sh_search_memo_close(&m);
+    CHECK(!bad);
     sh_db_close(&db);
     return 0;
 }
