@@ -6,6 +6,7 @@
  *   sh_index_add, sh_index_remove   one page into / out of page_fts
  *   sh_indexer_*                    many pages, one prepared statement
  *   sh_index_format, sh_index_upgrade   which index format; 1 → 2
+ *   sh_index_segments, sh_index_optimize_step   its b-trees merged into one
  *
  * Method.  One INSERT into the FTS5 table per page (the "sohoa"
  * tokenizer, tokenizer.c, gives the words); a removal is FTS5's 'delete'
@@ -155,4 +156,44 @@ int sh_index_upgrade(sqlite3 *db, sh_err *err)
     if (txn && rc)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
+}
+
+int sh_index_segments(sqlite3 *db, int *n, sh_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT count(DISTINCT segid) FROM "
+                                "page_fts_idx",
+                                -1, &st, NULL) == SQLITE_OK &&
+                     sqlite3_step(st) == SQLITE_ROW
+                 ? SH_OK
+                 : sh_errf(err, SH_EINDEX,
+                           "catalog: counting the index's segments: %s",
+                           sqlite3_errmsg(db));
+    if (!rc)
+        *n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* FTS5's 'merge' command with a negative page count merges segments
+   whatever their level, as 'optimize' does but a bounded step at a time
+   (the input segments are trimmed as their pages are copied, so the
+   catalog grows by little more than a step); it changes no row when
+   nothing is left to merge. */
+int sh_index_optimize_step(sqlite3 *db, int pages, int *worked, sh_err *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO page_fts(page_fts, rank) VALUES('merge', %d)",
+             -(pages > 0 ? pages : 1));
+    int64_t before = sqlite3_total_changes64(db);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return sh_errf(err,
+                       sqlite3_errcode(db) == SQLITE_FULL ? SH_ENOSPC
+                                                          : SH_EINDEX,
+                       "catalog: merging the index: %s", sqlite3_errmsg(db));
+    *worked = sqlite3_total_changes64(db) - before > 1;
+    return SH_OK;
 }

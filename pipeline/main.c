@@ -56,6 +56,7 @@ static const struct cmd {
     {"audit", sh_cmd_audit, "who searched and viewed what, and when"},
     {"separators", sh_cmd_separators, "printable separator sheets for a stack"},
     {"merge", sh_cmd_merge, "bring shard warehouses into one"},
+    {"optimize", sh_cmd_optimize, "merge the full-text index into one b-tree"},
     {"export", sh_cmd_export, "hand done dossiers to an archive (PDF, XML, CSV)"},
     {"review", sh_cmd_review, "what is left for a clerk to check (list)"},
     {"doc", sh_cmd_doc, "set a document's fields as a clerk (doc set)"},

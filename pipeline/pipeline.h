@@ -144,6 +144,8 @@ int sh_cmd_verify(int argc, char **argv);
    transaction each, under DIR/.lock).  Exit 0 all merged, 1 some dossier
    refused, not done or missing (--expect), 2 usage, 3 DIR locked. */
 int sh_cmd_merge(int argc, char **argv);
+/* sohoa optimize: the full-text index merged into one b-tree (optimize.c) */
+int sh_cmd_optimize(int argc, char **argv);
 /* The clerk's review station from the command line (review.c). */
 int sh_cmd_review(int argc, char **argv);
 int sh_cmd_doc(int argc, char **argv);

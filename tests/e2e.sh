@@ -121,6 +121,28 @@ t_search_user_syntax() {
     "$SOHOA" search --warehouse "$WH" --json "$(cat "$TMP/big")" >/dev/null || die "10 KB query failed"
 }
 
+# sohoa optimize: the index of a copy of the warehouse merged into one
+# b-tree; the same search gives the same hits after, and a second one has
+# nothing left to do.
+t_optimize() {
+    setup
+    rm -rf "$TMP/opt" && cp -r "$WH" "$TMP/opt" || return 1
+    "$SOHOA" search --warehouse "$TMP/opt" --json --limit 50 "đất đai" >"$TMP/opt.before" || return 1
+    "$SOHOA" optimize --warehouse "$TMP/opt" --json >"$TMP/opt.json" 2>"$LOG.opt" ||
+        { cat "$LOG.opt"; die "sohoa optimize failed"; } || return 1
+    $PY - "$TMP/opt.json" <<'PY' || return 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"  optimize: {r}")
+assert r["done"] and r["segments"] == 1, r
+PY
+    "$SOHOA" search --warehouse "$TMP/opt" --json --limit 50 "đất đai" >"$TMP/opt.after" || return 1
+    sed -i "s#$TMP/opt#WH#g" "$TMP/opt.before" "$TMP/opt.after"
+    cmp -s "$TMP/opt.before" "$TMP/opt.after" || die "hits changed by optimize" || return 1
+    "$SOHOA" optimize --warehouse "$TMP/opt" --json | grep -q '"steps": 0' ||
+        die "a second optimize found work left" || return 1
+}
+
 t_rerun_does_nothing() {
     setup
     local before after

@@ -1342,6 +1342,49 @@ static int test_search_patchy_filter_sampled(void)
     return rc;
 }
 
+/* The index merged into one b-tree a step at a time: from several (one
+   per commit, merged by levels), to one, with the same hits before and
+   after, and a step with nothing left to merge says so. */
+static int test_index_optimize(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    char did[32], text[96];
+    for (int d = 0; d < 40; d++) {
+        snprintf(did, sizeof did, "HS-2023-%04d", d);
+        CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+        CHECK(add_dossier(db, did, d % 2 ? "A" : "B", "done", 5) == 0);
+        for (int k = 1; k <= 5; k++) {
+            snprintf(text, sizeof text, "Hồ sơ đất đai số %d của xã %s",
+                     d * 5 + k, d % 3 ? "Tân Phú" : "Bình An");
+            CHECK(add_page(db, d * 5 + k, did, k, text) == 0);
+        }
+        CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+    }
+    int n = 0;
+    CHECK(sh_index_segments(db, &n, &err) == SH_OK);
+    CHECKF(n > 1, "%d segments after 40 commits", n);
+    sh_query q = {.text = "đất đai Tân Phú", .limit = 100};
+    char before[1024], after[1024];
+    int t1, t2;
+    CHECK(search_ids(db, &q, before, sizeof before, &t1) == 0);
+    int worked = 1, steps = 0;
+    while (worked && steps < 1000) {
+        CHECK(sh_index_optimize_step(db, 4, &worked, &err) == SH_OK);
+        steps += worked;
+    }
+    CHECKF(steps > 0 && !worked, "%d steps, worked %d", steps, worked);
+    CHECK(sh_index_segments(db, &n, &err) == SH_OK);
+    CHECKF(n == 1, "%d segments after the merge", n);
+    CHECK(search_ids(db, &q, after, sizeof after, &t2) == 0);
+    CHECKF(strcmp(before, after) == 0 && t1 == t2 && t1 > 0,
+           "before {%s} %d, after {%s} %d", before, t1, after, t2);
+    CHECK(sh_index_optimize_step(db, 4, &worked, &err) == SH_OK && !worked);
+    sh_db_close(&db);
+    return 0;
+}
+
 /* A quoted phrase of words on every page, on few pages itself: its
    matches are found window by window (PHRASE_SCAN pages holding all its
    words, see search.c), and paging still gives each page once. */
@@ -1591,6 +1634,7 @@ const sh_test sh_tests_index[] = {
     {"index/search-patchy-filter", test_search_patchy_filter},
     {"index/search-patchy-filter-sampled", test_search_patchy_filter_sampled},
     {"index/search-time-limit", test_search_time_limit},
+    {"index/optimize", test_index_optimize},
     {"index/search-pages", test_search_pages},
     {"index/search-many", test_search_many},
     {"index/search-rare-phrase", test_search_rare_phrase},
