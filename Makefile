@@ -279,9 +279,13 @@ $(BUILD)/tools/mkshard: tests/shards/mkshard.c $(BUILD)/libsohoa.a $(BUILD)/.fla
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $< $(BUILD)/libsohoa.a $(LINK_LIBS)
 
+# A 1M-page catalog searched as built, then after `sohoa optimize`'s merge.
+BENCH_SEARCH_DIR ?= /tmp/sohoa-bench-search
 bench-search: deps
 	$(MAKE) $(BUILD)/bench_search
-	$(BUILD)/bench_search
+	$(BUILD)/bench_search --dir $(BENCH_SEARCH_DIR) --keep
+	$(BUILD)/bench_search --dir $(BENCH_SEARCH_DIR) --reuse --optimize
+	rm -rf $(BENCH_SEARCH_DIR)
 
 # The real `sohoa serve` under wrk (tests/bench/bench_web.sh): a bench
 # catalog of BENCH_WEB_PAGES pages in BENCH_WEB_DIR (made or reused by

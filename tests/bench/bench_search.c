@@ -5,11 +5,13 @@
  * figures; asserts nothing.
  *
  *   bench_search [--pages N] [--dir DIR] [--samples DIR] [--seed S]
- *                [--queries Q] [--keep] [--reuse] [--memo]
+ *                [--queries Q] [--keep] [--reuse] [--memo] [--optimize]
  *
  * --reuse keeps DIR's catalog; one of fewer than N pages grows to N.
  * --memo searches with a memo of the filters (sh_search_memo), as a
- * server's worker keeping its connection would.
+ * server's worker keeping its connection would.  --optimize merges the
+ * full-text index into one b-tree before the queries, as the nightly
+ * `sohoa optimize` does (its time and the b-trees before are printed).
  *
  * Text model.  The words of the .txt files in samples/text (lower case,
  * punctuation stripped) make an order-1 Markov chain: each word is followed
@@ -657,10 +659,41 @@ static void run_queries(const char *dir, bq *q, int n, int extra, int memo)
     sh_db_close(&db);
 }
 
+/* The full-text index merged into one b-tree, as `sohoa optimize` does
+   (steps of 2,000 leaf pages, each its own transaction). */
+static void optimize_index(const char *dir)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    int before = 0, after = 0, worked = 1;
+    long steps = 0;
+    if (sh_db_open(dir, 0, &db, &err) ||
+        sh_index_segments(db, &before, &err))
+        die(err.msg);
+    double t = sh_now(), c = cpu_now();
+    while (worked) {
+        if (sh_db_exec(db, "BEGIN IMMEDIATE", &err) ||
+            sh_index_optimize_step(db, 2000, &worked, &err) ||
+            sh_db_exec(db, "COMMIT", &err))
+            die(err.msg);
+        steps += worked;
+        if (steps % 16 == 0)
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                      NULL, NULL);
+    }
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                              NULL);
+    if (sh_index_segments(db, &after, &err))
+        die(err.msg);
+    printf("optimize: %d b-trees -> %d in %.1f s (%.1f s CPU, %ld steps)\n",
+           before, after, sh_now() - t, cpu_now() - c, steps);
+    sh_db_close(&db);
+}
+
 int main(int argc, char **argv)
 {
     long pages = 1000000;
-    int nq = 100, keep = 0, reuse = 0, memo = 0, c;
+    int nq = 100, keep = 0, reuse = 0, memo = 0, optimize = 0, c;
     const char *dir = "/tmp/sohoa-bench-search", *samples = "samples/text";
     uint64_t seed = 1;
     static const struct option opts[] = {
@@ -672,9 +705,10 @@ int main(int argc, char **argv)
         {"keep", no_argument, NULL, 'k'},
         {"reuse", no_argument, NULL, 'r'},
         {"memo", no_argument, NULL, 'm'},
+        {"optimize", no_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
-    while ((c = getopt_long(argc, argv, "n:d:s:S:q:krm", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:d:s:S:q:krmo", opts, NULL)) != -1) {
         switch (c) {
         case 'n': pages = atol(optarg); break;
         case 'd': dir = optarg; break;
@@ -684,9 +718,11 @@ int main(int argc, char **argv)
         case 'k': keep = 1; break;
         case 'r': reuse = keep = 1; break;
         case 'm': memo = 1; break;
+        case 'o': optimize = 1; break;
         default:
             fputs("usage: bench_search [--pages N] [--dir DIR] [--samples DIR]"
-                  " [--seed S] [--queries Q] [--keep] [--reuse] [--memo]\n",
+                  " [--seed S] [--queries Q] [--keep] [--reuse] [--memo]"
+                  " [--optimize]\n",
                   stderr);
             return 2;
         }
@@ -729,6 +765,8 @@ int main(int argc, char **argv)
         printf("build: reusing %s, %ld pages (%.0f MB = %.2f KB per page)\n",
                db, have, st.st_size / 1e6, st.st_size / 1e3 / have);
     }
+    if (optimize)
+        optimize_index(dir);
     rng_state = seed * 7919 + 1;
     bq *q = calloc((size_t)nq + EXTRA_QUERIES, sizeof *q);
     if (!q)

@@ -15,6 +15,9 @@
 #                      the documents of the hits have something to find
 #   BENCH_WEB_LOG      a file to keep the server's log in (each request
 #                      with its time: the slow ones)
+#   BENCH_WEB_OPTIMIZE 1 (default): the catalog's full-text index merged
+#                      into one b-tree first, as the nightly `sohoa
+#                      optimize` leaves it (0: as built)
 #   BENCH_WEB_PERF     1: also `perf record -g` the server during the 16
 #                      connection level (reports in BENCH_WEB_PERF_OUT,
 #                      default /tmp: perf-16.txt, perf-16-children.txt)
@@ -65,9 +68,11 @@ command -v sqlite3 >/dev/null || die "sqlite3 missing"
 # ---- the catalog ------------------------------------------------------------
 mkdir -p "$DIR"
 echo "bench-web: catalog of $PAGES pages in $DIR"
-"$BENCH_SEARCH" --pages "$PAGES" --dir "$DIR" --keep --reuse --queries 1 >"$TMP/build.log" 2>&1 ||
+OPT=
+[ "${BENCH_WEB_OPTIMIZE:-1}" = 1 ] && OPT=--optimize
+"$BENCH_SEARCH" --pages "$PAGES" --dir "$DIR" --keep --reuse --queries 1 $OPT >"$TMP/build.log" 2>&1 ||
     { cat "$TMP/build.log"; die "bench_search failed"; }
-grep '^build:' "$TMP/build.log"
+grep -E "^(build|optimize):" "$TMP/build.log"
 DB=$DIR/catalog.db
 if [ "$DOCS" = 1 ] && [ "$(sqlite3 "$DB" 'SELECT count(*) FROM document')" = 0 ]; then
     # five documents of ten pages per dossier, of four types
