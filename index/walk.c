@@ -21,10 +21,9 @@
  * "patchy" one), would leave long runs of candidates unshowable, so its
  * page ids are then collected from dossier (or document) → page(dossier,
  * pageno) into a bitmap that sohoa_in() tests in the walks before
- * ranking, and the walks
- * keep to the id ranges those pages occupy (runs joined across gaps
- * under GAP ids, at most MAX_RANGES).  See search.c for how the walks are
- * used.
+ * ranking, and the walks keep to the id ranges those pages occupy (runs
+ * joined across gaps under GAP ids, at most MAX_RANGES).  See search.c
+ * for how the walks are used.
  */
 #include "index_int.h"
 
