@@ -129,8 +129,14 @@ typedef struct search {
     sh_buf expr, pexpr;         /* the match and tier-1 expressions     */
     sh_buf sql, filt;           /* filters on d and p                  */
     sh_buf filt_d;              /* the same on d alone (estimates)      */
-    sqlite3_stmt *check;        /* fields of page ?1 if it may be shown */
+    sqlite3_stmt *check;        /* page ?1 if it may be shown (check.c) */
+    sqlite3_stmt *dcheck;       /* dossier ?1 if it may be shown        */
     sqlite3_stmt *text;         /* the text of page ?1 (a hit's snippet) */
+    struct {                    /* check.c: the dossiers' answers       */
+        struct check_dossier *slot;
+        size_t cap, n;
+        int by_dossier;         /* no document filter: ask dossiers once */
+    } ck;
     sh_hits *out;
     int limit;
     int64_t checked, visible;   /* candidates checked, found visible */
@@ -204,8 +210,26 @@ extern int sh__search_check_ops;          /* search.c: steps per reading */
    _get 1 and *df when known, 0 when not (or no memo). */
 int sh__memo_df_get(search *s, const char *word, double *df);
 void sh__memo_df_put(search *s, const char *word, double df);
-/* Prepare s->check: the fields of page ?1 if it may be shown. */
-int sh__search_open_check(search *s);
+/* Whether q has a document filter (type, code, issue dates). */
+int sh__has_doc_filter(const sh_query *q);
+/* Bind q's filter values to st (the parameters sh__filter_sql wrote). */
+void sh__filter_bind(const sh_query *q, sqlite3_stmt *st);
+
+/* ---- check.c ---- */
+
+/* What a visible candidate shows: valid until the next check. */
+typedef struct sh__checked {
+    const char *dossier, *agency, *pdf;
+    int page;
+} sh__checked;
+/* The statements of the check (s->check, s->dcheck, s->text).  Returns
+   SH_OK or an error (s->err). */
+int sh__check_open(search *s);
+/* Whether page id may be shown: 1 (out filled), 0 no, -1 error (s->err). */
+int sh__check_page(search *s, int64_t id, sh__checked *out);
+/* The text of page id (NULL if none), valid until the next call. */
+int sh__check_text(search *s, int64_t id, const char **text);
+void sh__check_close(search *s);
 /* A walk of expr (ranked with spec; NULL: not ranked, every rank 0, which
    saves sohoa_rank's share of a walk, about a quarter) over the ranges of s, ids from floor up, in
    windows of `window` ids (0: none). */

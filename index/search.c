@@ -120,14 +120,12 @@ static int id_cmp(const void *a, const void *b)
    shown and, if it falls in [offset, offset + limit), make it a hit. */
 static int offer(search *s, const cand *c)
 {
-    sqlite3_stmt *st = s->check;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, c->id);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return sh__search_fail(s, "checking a page");
+    sh__checked k;
+    int v = sh__check_page(s, c->id, &k);
+    if (v < 0)
+        return sh__walk_fail(s);
     s->checked++;
-    if (step == SQLITE_DONE)
+    if (!v)
         return SH_OK;
     s->visible++;
     sh_hits *out = s->out;
@@ -135,28 +133,21 @@ static int offer(search *s, const cand *c)
         return SH_OK;
     sh_hit *h = &out->h[out->n];
     out->n++;
-    const char *dossier = (const char *)sqlite3_column_text(st, 0);
-    const char *agency = (const char *)sqlite3_column_text(st, 2);
-    const char *pdf = (const char *)sqlite3_column_text(st, 3);
     h->page_id = c->id;
-    h->page = sqlite3_column_int(st, 1);
-    h->dossier = sh_strdup(dossier ? dossier : "");
-    h->agency = sh_strdup(agency);
-    h->pdf = sh_strdup(pdf ? pdf : "");
-    sqlite3_reset(s->text);
-    sqlite3_bind_int64(s->text, 1, c->id);
-    step = sqlite3_step(s->text);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return sh__search_fail(s, "reading a page's text");
-    const char *text = step == SQLITE_ROW
-                           ? (const char *)sqlite3_column_text(s->text, 0)
-                           : NULL;
+    h->page = k.page;
+    h->dossier = sh_strdup(k.dossier);
+    h->agency = sh_strdup(k.agency);
+    h->pdf = sh_strdup(k.pdf ? k.pdf : "");
+    const char *text = NULL;
+    int rc = sh__check_text(s, c->id, &text);
+    if (rc)
+        return rc;
     h->snippet = sh__snippet(s, text ? text : "");
     int tier = 4 - (int)floor(c->rank / TIER_SPAN);
     h->score = c->rank - (4 - tier) * TIER_SPAN;
     h->exact = tier == 1 || tier == 3;
     h->tier = tier;
-    if (!h->dossier || (agency && !h->agency) || !h->pdf || !h->snippet)
+    if (!h->dossier || (k.agency && !h->agency) || !h->pdf || !h->snippet)
         return sh__search_nomem(s);
     return SH_OK;
 }
@@ -369,7 +360,7 @@ static int run_search(search *s)
        fit one block: walking them twice would cost more than ranking. */
     int tier1 = s->qy.ngrp > 1 || s->qy.diacritics, ranked = !tier1;
     if ((rc = sh__search_id_range(s)) || (rc = sh__search_plan_filter(s)) ||
-        (rc = sh__search_open_check(s)) || (rc = plan_df(s, &s->spec, 1)))
+        (rc = sh__check_open(s)) || (rc = plan_df(s, &s->spec, 1)))
         goto out;
     double fewest = -1;
     for (int gi = 0; gi < s->spec.rx.ng; gi++)
@@ -574,9 +565,7 @@ int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
                          "in time; narrow the words or the filters",
                          q->time_limit_ms);
     }
-    sqlite3_finalize(s.check);
-    sqlite3_finalize(s.text);
-    s.check = s.text = NULL;
+    sh__check_close(&s);
     if (txn)
         sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 out:
@@ -589,8 +578,7 @@ out:
         free(s.ids.bits);
         free(s.ranges);
     }
-    sqlite3_finalize(s.check);
-    sqlite3_finalize(s.text);
+    sh__check_close(&s);
     sh_buf_release(&s.expr);
     sh_buf_release(&s.pexpr);
     sh_buf_release(&s.sql);

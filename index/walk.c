@@ -5,7 +5,6 @@
  * Functions:
  *   sh__filter_sql          the filters as SQL (filter_bind binds them)
  *   sh__search_plan_filter  a selective filter's page ids → bitmap, ranges
- *   sh__search_open_check   the statement asking whether a page may be shown
  *   sh__walk_open/next/span/close/fail   a walk over the matches
  *   sh__search_id_range, sh__search_fail, sh__search_nomem,
  *   sh__search_prep         the search's ids, errors, statements
@@ -15,7 +14,7 @@
  * sorting) that ranks as it goes (sohoa_rank, rank.c), re-bound to each
  * range of ids in turn and, for a phrase, cut into windows of ids.
  * Whether a page may be shown (pageno set, dossier 'done', the filters)
- * is asked of page and dossier one candidate at a time (open_check).  A
+ * is asked of page and dossier one candidate at a time (check.c).  A
  * filter that keeps under BITMAP_FRACTION of the pages (estimated from
  * dossier.pages), or keeps none of a part of them (estimate_kept: a
  * "patchy" one), would leave long runs of candidates unshowable, so its
@@ -36,7 +35,7 @@
 
 #define P_FILTER 10             /* first parameter number of the filters */
 
-static int has_doc_filter(const sh_query *q)
+int sh__has_doc_filter(const sh_query *q)
 {
     return (q->doc_type && q->doc_type[0]) || (q->doc_code && q->doc_code[0])
            || (q->issued_from && q->issued_from[0]) ||
@@ -72,7 +71,7 @@ int sh__filter_sql(const sh_query *q, sh_buf *b, int form)
     }
     if (q->year && sh_buf_printf(b, " AND sohoa_year(d.id) = ?%d", p++))
         return SH_ENOMEM;
-    if (!has_doc_filter(q))
+    if (!sh__has_doc_filter(q))
         return SH_OK;
     /* x: the dossier's documents (covering the page, with p) or the one
        joined (already tied to d and p by the statement) */
@@ -110,10 +109,10 @@ static int has_filter(const sh_query *q)
 {
     return q->agencies || q->agency ||
            (q->dossier_prefix && q->dossier_prefix[0]) || q->year ||
-           has_doc_filter(q);
+           sh__has_doc_filter(q);
 }
 
-static void filter_bind(const sh_query *q, sqlite3_stmt *st)
+void sh__filter_bind(const sh_query *q, sqlite3_stmt *st)
 {
     int p = P_FILTER;
     if (q->agencies)
@@ -581,7 +580,7 @@ static int estimate_kept(search *s, int64_t span, double *kept, int *patchy)
     }
     if (sample)
         sqlite3_bind_text(st, 1, ids.data, (int)ids.len, SQLITE_STATIC);
-    filter_bind(s->q, st);
+    sh__filter_bind(s->q, st);
     double all = 0, in = 0;
     int64_t seen[SLICES] = {0}, kept_in[SLICES] = {0};
     int step;
@@ -624,7 +623,7 @@ void (*sh__search_plan_hook)(int use_ids);
 static int collect_sql(search *s, sh_buf *b)
 {
     b->len = 0;
-    if (has_doc_filter(s->q)) {
+    if (sh__has_doc_filter(s->q)) {
         sh_buf x = {0};
         int bad = sh__filter_sql(s->q, &x, FILTER_DOC_JOINED) ||
                   sh_buf_printf(b,
@@ -666,7 +665,7 @@ static int plan_filter(search *s)
     if ((rc = sh__search_prep(s, s->sql.data, &st,
                               "collecting filtered pages")))
         return rc;
-    filter_bind(s->q, st);
+    sh__filter_bind(s->q, st);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW)
         s->nallowed += idset_put(&s->ids, sqlite3_column_int64(st, 0));
@@ -788,41 +787,4 @@ void sh__walk_close(walk *w)
 int sh__walk_fail(search *s)
 {
     return s->err && s->err->rc ? s->err->rc : SH_EINDEX;
-}
-
-/* The statements of the check: whether page ?1 may be shown (and its
-   dossier, place, agency and PDF), and its text, read only for the hits
-   shown.  The check reads the page from page_key (id, dossier, pageno)
-   when the catalog has it: a hundred pages to a b-tree page instead of
-   one, so that the candidates a search refuses (an officer cleared for
-   one agency of twenty refuses nineteen in twenty) cost no disk reads of
-   their own in a catalog larger than memory. */
-int sh__search_open_check(search *s)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sh__search_prep(s,
-                             "SELECT 1 FROM sqlite_master WHERE type = "
-                             "'index' AND name = 'page_key' AND tbl_name = "
-                             "'page'",
-                             &st, "preparing the search");
-    if (rc)
-        return rc;
-    int key = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    sh_buf *b = &s->sql;
-    b->len = 0;
-    if (sh_buf_printf(b,
-                      "SELECT p.dossier, p.pageno, d.agency, d.pdf "
-                      "FROM page p%s JOIN dossier d ON d.id = p.dossier "
-                      "WHERE p.id = ?1 AND p.pageno IS NOT NULL "
-                      "AND d.state = 'done'%s",
-                      key ? " INDEXED BY page_key" : "", s->filt.data))
-        return sh__search_nomem(s);
-    if ((rc = sh__search_prep(s, b->data, &s->check,
-                              "preparing the search")) ||
-        (rc = sh__search_prep(s, "SELECT text FROM page WHERE id = ?1",
-                              &s->text, "preparing the search")))
-        return rc;
-    filter_bind(s->q, s->check);
-    return SH_OK;
 }

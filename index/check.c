@@ -1,0 +1,226 @@
+/*
+ * check.c — whether a candidate page may be shown, and what a hit shows.
+ *
+ * Functions:
+ *   sh__check_open, sh__check_page, sh__check_text, sh__check_close
+ *
+ * A page may be shown when it is placed in its dossier's PDF (pageno
+ * set), its dossier is 'done', and the search's filters keep it.  A
+ * search asks this of many candidates it then does not show (an officer
+ * cleared for one agency of twenty refuses nineteen in twenty), in
+ * result order, so the check must cost little:
+ *
+ *  - The page is read from page_key (id, dossier, pageno), a narrow index
+ *    with a hundred pages to a b-tree page, not from its row (the text and
+ *    word boxes with it: a disk read of its own in a catalog larger than
+ *    memory).  A catalog made before page_key reads the row.
+ *  - Without a document filter, every filter is a dossier's (agencies,
+ *    agency, prefix, year): the dossier is asked once per search, and its
+ *    answer (kept or not, its agency and PDF) kept in a small table by
+ *    dossier id; the candidates of a search come in runs of one dossier's
+ *    pages.  A document filter depends on the page's place among the
+ *    dossier's documents: one statement asks page, dossier and documents.
+ *  - The text (for the snippet) is read only for the hits shown.
+ */
+#include "index_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One dossier's answer, kept for the rest of the search. */
+struct check_dossier {
+    char *id;                   /* NULL: an empty slot */
+    int kept;
+    char *agency, *pdf;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;  /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void table_free(search *s)
+{
+    for (size_t i = 0; i < s->ck.cap; i++) {
+        free(s->ck.slot[i].id);
+        free(s->ck.slot[i].agency);
+        free(s->ck.slot[i].pdf);
+    }
+    free(s->ck.slot);
+    s->ck.slot = NULL;
+    s->ck.cap = s->ck.n = 0;
+}
+
+/* The slot of dossier id (its own, or the empty one it would take). */
+static struct check_dossier *table_slot(search *s, const char *id)
+{
+    size_t mask = s->ck.cap - 1, i = (size_t)hash_str(id) & mask;
+    while (s->ck.slot[i].id && strcmp(s->ck.slot[i].id, id))
+        i = (i + 1) & mask;
+    return &s->ck.slot[i];
+}
+
+/* Room for one more dossier: the table kept at most half full. */
+static int table_grow(search *s)
+{
+    if (2 * (s->ck.n + 1) <= s->ck.cap)
+        return SH_OK;
+    size_t cap = s->ck.cap ? 2 * s->ck.cap : 64;
+    struct check_dossier *old = s->ck.slot;
+    size_t oldcap = s->ck.cap;
+    s->ck.slot = calloc(cap, sizeof *s->ck.slot);
+    if (!s->ck.slot) {
+        s->ck.slot = old;
+        return SH_ENOMEM;
+    }
+    s->ck.cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].id)
+            *table_slot(s, old[i].id) = old[i];
+    free(old);
+    return SH_OK;
+}
+
+int sh__check_open(search *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sh__search_prep(s,
+                             "SELECT 1 FROM sqlite_master WHERE type = "
+                             "'index' AND name = 'page_key' AND tbl_name = "
+                             "'page'",
+                             &st, "preparing the search");
+    if (rc)
+        return rc;
+    const char *from = sqlite3_step(st) == SQLITE_ROW
+                           ? "page p INDEXED BY page_key"
+                           : "page p";
+    sqlite3_finalize(st);
+    sh_buf *b = &s->sql;
+    b->len = 0;
+    s->ck.by_dossier = !sh__has_doc_filter(s->q);
+    if (s->ck.by_dossier) {
+        if (sh_buf_printf(b,
+                          "SELECT p.dossier, p.pageno FROM %s "
+                          "WHERE p.id = ?1 AND p.pageno IS NOT NULL",
+                          from))
+            return sh__search_nomem(s);
+        if ((rc = sh__search_prep(s, b->data, &s->check,
+                                  "preparing the search")))
+            return rc;
+        b->len = 0;
+        if (sh_buf_printf(b,
+                          "SELECT d.agency, d.pdf FROM dossier d "
+                          "WHERE d.id = ?1 AND d.state = 'done'%s",
+                          s->filt_d.data))
+            return sh__search_nomem(s);
+        if ((rc = sh__search_prep(s, b->data, &s->dcheck,
+                                  "preparing the search")))
+            return rc;
+        sh__filter_bind(s->q, s->dcheck);
+    } else {
+        if (sh_buf_printf(b,
+                          "SELECT p.dossier, p.pageno, d.agency, d.pdf "
+                          "FROM %s JOIN dossier d ON d.id = p.dossier "
+                          "WHERE p.id = ?1 AND p.pageno IS NOT NULL "
+                          "AND d.state = 'done'%s",
+                          from, s->filt.data))
+            return sh__search_nomem(s);
+        if ((rc = sh__search_prep(s, b->data, &s->check,
+                                  "preparing the search")))
+            return rc;
+        sh__filter_bind(s->q, s->check);
+    }
+    return sh__search_prep(s, "SELECT text FROM page WHERE id = ?1",
+                           &s->text, "preparing the search");
+}
+
+/* The dossier's answer, asked once per search. */
+static int dossier_answer(search *s, const char *id,
+                          struct check_dossier **out)
+{
+    if (table_grow(s))
+        return sh__search_nomem(s);
+    struct check_dossier *d = table_slot(s, id);
+    if (!d->id) {
+        sqlite3_stmt *st = s->dcheck;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return sh__search_fail(s, "checking a dossier");
+        const char *ag = step == SQLITE_ROW
+                             ? (const char *)sqlite3_column_text(st, 0)
+                             : NULL;
+        const char *pdf = step == SQLITE_ROW
+                              ? (const char *)sqlite3_column_text(st, 1)
+                              : NULL;
+        *d = (struct check_dossier){.id = sh_strdup(id),
+                                    .kept = step == SQLITE_ROW,
+                                    .agency = ag ? sh_strdup(ag) : NULL,
+                                    .pdf = sh_strdup(pdf ? pdf : "")};
+        if (!d->id || !d->pdf || (ag && !d->agency)) {
+            free(d->id);
+            free(d->agency);
+            free(d->pdf);
+            *d = (struct check_dossier){0};
+            return sh__search_nomem(s);
+        }
+        s->ck.n++;
+    }
+    *out = d;
+    return SH_OK;
+}
+
+int sh__check_page(search *s, int64_t id, sh__checked *out)
+{
+    sqlite3_stmt *st = s->check;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        sh__search_fail(s, "checking a page");
+        return -1;
+    }
+    if (step == SQLITE_DONE)
+        return 0;
+    out->dossier = (const char *)sqlite3_column_text(st, 0);
+    out->page = sqlite3_column_int(st, 1);
+    if (!out->dossier)
+        return 0;
+    if (!s->ck.by_dossier) {
+        out->agency = (const char *)sqlite3_column_text(st, 2);
+        out->pdf = (const char *)sqlite3_column_text(st, 3);
+        return 1;
+    }
+    struct check_dossier *d = NULL;
+    if (dossier_answer(s, out->dossier, &d))
+        return -1;
+    out->agency = d->agency;
+    out->pdf = d->pdf;
+    return d->kept;
+}
+
+int sh__check_text(search *s, int64_t id, const char **text)
+{
+    sqlite3_reset(s->text);
+    sqlite3_bind_int64(s->text, 1, id);
+    int step = sqlite3_step(s->text);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return sh__search_fail(s, "reading a page's text");
+    *text = step == SQLITE_ROW
+                ? (const char *)sqlite3_column_text(s->text, 0)
+                : NULL;
+    return SH_OK;
+}
+
+void sh__check_close(search *s)
+{
+    sqlite3_finalize(s->check);
+    sqlite3_finalize(s->dcheck);
+    sqlite3_finalize(s->text);
+    s->check = s->dcheck = s->text = NULL;
+    table_free(s);
+}
