@@ -1202,7 +1202,7 @@ static int test_search_many(void)
 }
 
 /* Filters whose pages all lie among the oldest: a document type only
-   the first tenth of the dossiers have, and an agency of those dossiers
+   the first 15 % of the dossiers have, and an agency of those dossiers
    alone.  Both keep over 2 % of the pages, but walking newest first would
    check every newer candidate and refuse it, so both are planned as
    selective ("patchy", walk.c estimate_kept), exactly and from a sample;
@@ -1269,7 +1269,7 @@ static int patchy_filters(void)
     sqlite3 *db = NULL;
     sh_err err = {0};
     CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
-    enum { DOSSIERS = 400, PER = 4, OLD = 40 };
+    enum { DOSSIERS = 400, PER = 4, OLD = 60 };
     CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
     char did[32], text[96];
     for (int d = 0; d < DOSSIERS; d++) {
