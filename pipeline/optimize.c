@@ -103,9 +103,9 @@ int sh_cmd_optimize(int argc, char **argv)
     sqlite3 *db = NULL;
     int before = 0, now_n = 0, worked = 1, out = SH_EXIT_OK;
     long steps = 0;
-    double t0 = sh_now(), last = t0;
     if (sh_db_open(wh, 0, &db, &err) || sh_index_segments(db, &before, &err))
         goto fail;
+    double t0 = sh_now(), last = t0;
     sh_log(SH_LOG_INFO, "optimize: %s: the full-text index is %d b-tree%s",
            path, before, before == 1 ? "" : "s");
     while (worked) {
