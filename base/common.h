@@ -118,6 +118,14 @@ unsigned sh_private_mode(const char *path, int dir);
 /* SHA-256 of a file / buffer, as 64 lowercase hex chars + NUL. */
 int sh_sha256_file(const char *path, char hex[65], sh_err *err);
 void sh_sha256_buf(const void *p, size_t n, char hex[65]);
+/* SHA-256 in pieces (files.c: OpenSSL's, which uses the CPU's SHA
+   instructions; libsodium's portable C was 4-5x slower on the sources
+   and PDFs of large sheets).  sh_sha256_start returns NULL when out of
+   memory; sh_sha256_end writes the hex digest and frees the state. */
+typedef struct sh_sha256 sh_sha256;
+sh_sha256 *sh_sha256_start(void);
+void sh_sha256_add(sh_sha256 *st, const void *p, size_t n);
+void sh_sha256_end(sh_sha256 *st, char hex[65]);
 /* Natural order compare ("2.tif" < "10.tif"), for page order. */
 int sh_natcmp(const char *a, const char *b);
 /* Monotonic clock in seconds. */

@@ -1,6 +1,6 @@
 /*
  * files.c — whole-file reads, atomic writes (temp, fsync, rename, fsync the
- * folder), mkdir -p, SHA-256 of files and buffers (libsodium), the
+ * folder), mkdir -p, SHA-256 of files and buffers (OpenSSL's libcrypto), the
  * warehouse default, and errno → rc.
  *
  * Modes.  The warehouse holds personal data: what sohoa creates is private
@@ -15,7 +15,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <sodium.h>
+#include <openssl/evp.h>
 #include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,10 +195,38 @@ static void to_hex(const unsigned char *h, char hex[65])
     hex[64] = 0;
 }
 
+sh_sha256 *sh_sha256_start(void)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(c);
+        c = NULL;
+    }
+    return (sh_sha256 *)c;
+}
+
+void sh_sha256_add(sh_sha256 *st, const void *p, size_t n)
+{
+    if (st && n)
+        EVP_DigestUpdate((EVP_MD_CTX *)st, p, n);
+}
+
+void sh_sha256_end(sh_sha256 *st, char hex[65])
+{
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!st || EVP_DigestFinal_ex((EVP_MD_CTX *)st, h, &n) != 1 || n != 32)
+        memset(h, 0, 32);
+    EVP_MD_CTX_free((EVP_MD_CTX *)st);
+    to_hex(h, hex);
+}
+
 void sh_sha256_buf(const void *p, size_t n, char hex[65])
 {
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, p, n);
+    unsigned char h[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(p, n, h, &len, EVP_sha256(), NULL) != 1 || len != 32)
+        memset(h, 0, 32);
     to_hex(h, hex);
 }
 
@@ -208,26 +236,29 @@ int sh_sha256_file(const char *path, char hex[65], sh_err *err)
     if (fd < 0)
         return sh_errf(err, SH_EIO, "%s: cannot open: %s", path,
                        strerror(errno));
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
+    sh_sha256 *st = sh_sha256_start();
+    if (!st) {
+        close(fd);
+        return sh_errf(err, SH_ENOMEM, "%s: out of memory", path);
+    }
     static __thread unsigned char blk[1 << 16];
     for (;;) {
         ssize_t r = read(fd, blk, sizeof blk);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
+            int e = errno;
             close(fd);
+            sh_sha256_end(st, hex);
             return sh_errf(err, SH_EIO, "%s: read failed: %s", path,
-                           strerror(errno));
+                           strerror(e));
         }
         if (r == 0)
             break;
-        crypto_hash_sha256_update(&st, blk, (unsigned long long)r);
+        sh_sha256_add(st, blk, (size_t)r);
     }
     close(fd);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st, h);
-    to_hex(h, hex);
+    sh_sha256_end(st, hex);
     return SH_OK;
 }
 

@@ -45,7 +45,6 @@
 #include <ftw.h>
 #include <qpdf/qpdf-c.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,8 +156,12 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
         return sh_errf(err, sh_io_rc(e), "%s: cannot create: %s", dst,
                        strerror(e));
     }
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
+    sh_sha256 *st = sh_sha256_start();
+    if (!st) {
+        close(in);
+        close(out);
+        return sh_errf(err, SH_ENOMEM, "%s: out of memory", dst);
+    }
     static unsigned char blk[1 << 16];
     long long total = 0;
     int rc = SH_OK;
@@ -173,7 +176,7 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
         }
         if (r == 0)
             break;
-        crypto_hash_sha256_update(&st, blk, (unsigned long long)r);
+        sh_sha256_add(st, blk, (size_t)r);
         for (ssize_t done = 0; done < r;) {
             ssize_t w = write(out, blk + done, (size_t)(r - done));
             if (w < 0 && errno == EINTR)
@@ -197,12 +200,9 @@ static int copy_hash(const char *src, const char *dst, char hex[65],
     if (close(out) < 0 && !rc)
         rc = sh_errf(err, sh_io_rc(errno), "%s: close failed: %s", dst,
                      strerror(errno));
+    sh_sha256_end(st, hex);
     if (rc)
         return rc;
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st, h);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", h[i]);
     *bytes = total;
     return SH_OK;
 }

@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,8 +67,11 @@ static int hash_ro(const char *path, char hex[65], long long *bytes,
         *what = "not a regular file";
         return EINVAL;
     }
-    crypto_hash_sha256_state hs;
-    crypto_hash_sha256_init(&hs);
+    sh_sha256 *hs = sh_sha256_start();
+    if (!hs) {
+        close(fd);
+        return ENOMEM;
+    }
     static unsigned char blk[1 << 16];
     long long n = 0;
     *what = "read";
@@ -80,18 +82,16 @@ static int hash_ro(const char *path, char hex[65], long long *bytes,
         if (r < 0) {
             int e = errno;
             close(fd);
+            sh_sha256_end(hs, hex);
             return e;
         }
         if (r == 0)
             break;
-        crypto_hash_sha256_update(&hs, blk, (unsigned long long)r);
+        sh_sha256_add(hs, blk, (size_t)r);
         n += r;
     }
     close(fd);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&hs, h);
-    for (size_t i = 0; i < sizeof h; i++)
-        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    sh_sha256_end(hs, hex);
     *bytes = n;
     return 0;
 }
@@ -162,10 +162,6 @@ int sh_verify(struct sqlite3 *db, const char *wh, char **ids, int nids,
     int rc = SH_OK;
     v.problems = json_array();
     json_t *checked = json_array();
-    if (sodium_init() < 0) {
-        rc = sh_errf(err, SH_EIO, "libsodium could not start");
-        goto out;
-    }
     for (int i = 0; i < nids; i++) {
         /* Every named dossier must exist: a typo is not "all intact". */
         long long n = 0;

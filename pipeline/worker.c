@@ -13,11 +13,13 @@
  * The encoder thread reads the frame's pixels through a PIX header of its
  * own (Leptonica's reference counts are not atomic), and nothing else
  * writes them while it runs.  A colour frame is read as gray for prep
- * (sh_scan_read_gray) and the encoder reads its colour rows again from
- * the file with a scan of its own, Flate-coding them straight into
- * job.img: no 32 bpp frame and no whole code in memory (an A3 600 dpi
- * colour sheet: worker peak 745 MB -> about 200 MB); the gray is freed
- * once prep is done.  In "render" mode (OCR already in
+ * (sh_scan_read_gray); its RGB rows are handed, as they are decoded, to
+ * the encoder (started before the read; tee_q, a 16 MB ring) which
+ * Flate-codes them straight into job.img: one decoding of the file, no
+ * 32 bpp frame and no whole code in memory (an A3 600 dpi colour sheet:
+ * worker peak 745 MB -> about 250 MB); when the rows cannot be handed on
+ * (not a TIFF in RGB strips or tiles) the encoder reads the colour again
+ * with a scan of its own.  The gray is freed once prep is done.  In "render" mode (OCR already in
  * the catalog) it only re-encodes the image.  A crash here costs the page
  * only: the parent sees the pipe close, quarantines the page and starts a
  * new worker.
@@ -105,6 +107,7 @@ typedef struct enc_job {
     sh_err err;
     int rc, write_failed;
     double cpu;              /* out: the encoder thread's CPU seconds    */
+    struct tee_q *tee;       /* colour rows from the reader (see below)  */
 } enc_job;
 
 /* A PIX header of its own over src's pixels (see the top comment); free
@@ -174,6 +177,128 @@ static int encode_colour(enc_job *ej)
     sh_frame_release(&fr);
     sh_scan_close(&sc);
     return rc;
+}
+
+/* The colour rows of a frame, handed from the reader to the encoder as
+   they are decoded (sh_scan_set_tee): the file decoded once, not once as
+   gray for prep and again as colour for the PDF (an A3 600 dpi LZW sheet:
+   0.65 s of CPU).  A ring of TEE_BYTES of rows; the reader waits while it
+   is full.  state: TEE_WAIT until the read either hands a first row
+   (TEE_ROWS: w, h set, the encoder codes from the ring) or ends without
+   (TEE_NONE: the encoder does as before, from ej's frame; TEE_FAIL: the
+   read failed, nothing to code). */
+#define TEE_BYTES ((size_t)16 << 20)
+enum { TEE_WAIT, TEE_ROWS, TEE_NONE, TEE_FAIL };
+
+typedef struct tee_q {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int state, w, h;
+    int read_end;            /* TEE_ROWS: the reader hands no more rows   */
+    int enc_gone;            /* the encoder takes no more rows            */
+    uint8_t *buf;
+    size_t bpr, cap, head, count;
+} tee_q;
+
+/* Reader side (sh_scan_tee_fn): copy row y into the ring. */
+static int tee_push(void *ctx, int y, int w, int h, const uint8_t *rgb)
+{
+    tee_q *q = ctx;
+    pthread_mutex_lock(&q->mu);
+    if (y == 0 && q->state == TEE_WAIT) {
+        q->bpr = 3 * (size_t)w;
+        q->cap = TEE_BYTES / q->bpr;
+        if (q->cap < 1)
+            q->cap = 1;
+        if (q->cap > (size_t)h)
+            q->cap = (size_t)h;
+        q->buf = malloc(q->cap * q->bpr);
+        if (!q->buf) {              /* the encoder reads the file itself */
+            pthread_mutex_unlock(&q->mu);
+            return 1;
+        }
+        q->w = w;
+        q->h = h;
+        q->state = TEE_ROWS;
+        pthread_cond_broadcast(&q->cv);
+    }
+    if (q->state != TEE_ROWS) {
+        pthread_mutex_unlock(&q->mu);
+        return 1;
+    }
+    while (!q->enc_gone && q->count == q->cap)
+        pthread_cond_wait(&q->cv, &q->mu);
+    int stop = q->enc_gone;
+    if (!stop) {
+        memcpy(q->buf + (q->head + q->count) % q->cap * q->bpr, rgb, q->bpr);
+        q->count++;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return stop;
+}
+
+/* Reader side, once the read is over (rc its result). */
+static void tee_read_done(tee_q *q, int rc)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->state == TEE_ROWS)
+        q->read_end = 1;
+    else
+        q->state = rc ? TEE_FAIL : TEE_NONE;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Encoder side (sh_pdf_row_fn): the next row from the ring. */
+static int tee_row(void *ctx, int y, uint8_t *row, sh_err *err)
+{
+    tee_q *q = ctx;
+    pthread_mutex_lock(&q->mu);
+    while (q->count == 0 && !q->read_end)
+        pthread_cond_wait(&q->cv, &q->mu);
+    int rc = SH_OK;
+    if (q->count == 0) {
+        rc = sh_errf(err, SH_EINPUT, "the frame's rows stopped at row %d "
+                     "(the read failed)", y);
+    } else {
+        memcpy(row, q->buf + q->head * q->bpr, q->bpr);
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return rc;
+}
+
+static void *encode_run(void *arg);
+
+/* Encoder thread started before the read: codes the teed rows, or, when
+   none come, does what encode_run does once the read has filled ej. */
+static void *encode_tee(void *arg)
+{
+    enc_job *ej = arg;
+    tee_q *q = ej->tee;
+    pthread_mutex_lock(&q->mu);
+    while (q->state == TEE_WAIT)
+        pthread_cond_wait(&q->cv, &q->mu);
+    int st = q->state;
+    pthread_mutex_unlock(&q->mu);
+    if (st == TEE_NONE)
+        return encode_run(ej);
+    double c0 = thread_cpu();
+    int rc = st == TEE_ROWS
+                 ? sh_pdf_image_save_rows(ej->img, q->w, q->h, 3, tee_row, q,
+                                          &ej->pi, &ej->err)
+                 : sh_errf(&ej->err, SH_EINPUT, "the frame was not read");
+    pthread_mutex_lock(&q->mu);
+    q->enc_gone = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    ej->write_failed = rc == SH_EIO || rc == SH_ENOSPC;
+    ej->rc = rc;
+    ej->cpu = thread_cpu() - c0;
+    return NULL;
 }
 
 /* Encode and save (thread body): JPEG bytes passed through, else the
@@ -257,10 +382,32 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
     json_t *reply = NULL, *parts = json_array();
     double t0 = sh_now(), t_read, t_prep = 0, t_ocr = 0, t_ocr_cpu = 0;
     double t_wait;
+    tee_q q = {.state = TEE_WAIT};
+    int tee_locks = 0;
+    ej.img = img;
+    ej.path = path;
+    ej.frame = frame;
     int rc = sh_scan_open(path, NULL, &sc, &err);
+    /* The encoder waits for the read's colour rows (tee_q) */
+    if (!rc && !render_only && pthread_mutex_init(&q.mu, NULL) == 0) {
+        if (pthread_cond_init(&q.cv, NULL) == 0) {
+            tee_locks = 1;
+            ej.tee = &q;
+            if (pthread_create(&enc_th, NULL, encode_tee, &ej) == 0) {
+                enc_running = 1;
+                sh_scan_set_tee(sc, tee_push, &q);
+            }
+        } else {
+            pthread_mutex_destroy(&q.mu);
+        }
+    }
     if (!rc)
         rc = sh_scan_read_gray(sc, frame, &fr, &err);
+    sh_scan_set_tee(sc, NULL, NULL);
     t_read = sh_now() - t0;
+    /* what the encoder does from here is decided once ej is filled */
+    if (rc && enc_running)
+        tee_read_done(&q, rc);
     if (rc)
         goto out;
 
@@ -268,12 +415,12 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
        prepares and recognises (inline when no thread can be had). */
     ej.jpeg = fr.jpeg;
     ej.njpeg = fr.njpeg;
-    ej.img = img;
-    ej.path = path;
-    ej.frame = frame;
     ej.colour = fr.gray_of_colour;
     ej.pix = fr.pix && !ej.colour ? share_pix(fr.pix) : NULL;
-    if (render_only || pthread_create(&enc_th, NULL, encode_run, &ej) != 0)
+    if (enc_running)
+        tee_read_done(&q, SH_OK);   /* rows handed, or ej says what to do */
+    else if (render_only ||
+             pthread_create(&enc_th, NULL, encode_run, &ej) != 0)
         encode_run(&ej);
     else
         enc_running = 1;
@@ -416,6 +563,11 @@ static json_t *do_job(sh_ocr *eng, const char *model, const sh_vnlm *lm,
 out:
     if (enc_running)
         pthread_join(enc_th, NULL);
+    if (tee_locks) {
+        pthread_mutex_destroy(&q.mu);
+        pthread_cond_destroy(&q.cv);
+    }
+    free(q.buf);
     if (!reply) {
         reply = fail(id, rc ? rc : SH_EINPUT, err.msg[0] ? err.msg : sh_strerror(rc));
         if (write_failed)   /* the warehouse, not the page, is at fault */

@@ -108,18 +108,11 @@ static PIX *to_gray(PIX *pix)
 }
 
 /* Binary image for analysis and recognition: flatten the background, then
-   threshold locally.  Returns NULL on failure. */
+   threshold locally (binarize.c: Leptonica's bits, faster).  Returns NULL
+   on failure. */
 static PIX *binarize(PIX *gray)
 {
-    PIX *norm = pixBackgroundNormSimple(gray, NULL, NULL);
-    PIX *src = norm ? norm : gray;
-    PIX *bin = NULL;
-    int w = pixGetWidth(src), h = pixGetHeight(src);
-    int sx = w / 4 > 16 ? w / 4 : 16, sy = h / 4 > 16 ? h / 4 : 16;
-    if (pixOtsuAdaptiveThreshold(src, sx, sy, 0, 0, 0.1f, NULL, &bin) != 0)
-        bin = NULL;
-    pixDestroy(&norm);
-    return bin;
+    return sh_prep_binarize(gray);
 }
 
 /* Text size and sharpness of a gray page, in its own pixels: *xh the

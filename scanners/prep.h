@@ -82,6 +82,11 @@ void sh_prepped_release(sh_prepped *p);
  * (pix NULL, out of memory).
  */
 PIX *sh_prep_deskew(PIX *pix, double skew_deg);
+/* The analysis binary of an 8 bpp gray page (binarize.c): background
+   normalised, then Otsu by tiles of a quarter of the page a side; the
+   bits of Leptonica's pixBackgroundNormSimple + pixOtsuAdaptiveThreshold,
+   faster.  NULL on failure. */
+PIX *sh_prep_binarize(PIX *gray);
 
 /*
  * PDF placement: the matrix [a b c d e f] (PDF "cm") that draws the

@@ -174,6 +174,19 @@ int sh_scan_read_gray(sh_scan *s, int n, sh_frame *f, sh_err *err);
  * (data damage, err names file, frame and row), SH_EUSAGE past the end.
  */
 typedef struct sh_scan_rows sh_scan_rows;
+
+/*
+ * While sh_scan_read_gray decodes a colour frame that sh_scan_rows_open
+ * would give rows of (TIFF RGB, 8 bits, strips or tiles), hand each RGB
+ * row to fn as well, top to bottom (y = 0 .. h - 1, rgb: 3 * w bytes), so
+ * that the archived colour image is coded from the one decoding
+ * (pipeline/worker.c).  fn returning nonzero stops the hand-over for the
+ * rest of the frame, not the read.  Other frames never call fn.  fn NULL:
+ * no hand-over.
+ */
+typedef int (*sh_scan_tee_fn)(void *ctx, int y, int w, int h,
+                              const uint8_t *rgb);
+void sh_scan_set_tee(sh_scan *s, sh_scan_tee_fn fn, void *ctx);
 int sh_scan_rows_open(sh_scan *s, int n, sh_scan_rows **out, int *w, int *h,
                       sh_err *err);
 int sh_scan_rows_next(sh_scan_rows *r, uint8_t *row, sh_err *err);

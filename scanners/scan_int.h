@@ -47,6 +47,8 @@ struct sh_scan {
     /* PDF */
     struct sh_pdfin *pdf;
     int want_gray;      /* sh_scan_read_gray: colour decoded as 8 bpp */
+    sh_scan_tee_fn tee; /* sh_scan_set_tee: RGB rows handed on as read */
+    void *tee_ctx;
 };
 
 /* Fill err with rc and "PATH: frame N of M: " + message (PDF: "page N of

@@ -6,6 +6,7 @@
  *                          (colour as 8 bpp gray for sh_scan_read_gray;
  *                          one JPEG strip by tiff_jpeg.c)
  *   sh_scan_rows_open, sh_scan_rows_next, sh_scan_rows_close
+ *   sh_scan_set_tee   RGB rows handed on while read as gray
  *                          (scan.h) an RGB frame's rows from the file, for
  *                          the encoder that archives a frame read as gray
  *   sh__tiff_set_handlers  libtiff's process-wide message handlers
@@ -467,6 +468,7 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
     int max8 = depth == 32 && s->want_gray;
     if (max8)
         depth = 8;
+    int tee = s->tee != NULL;   /* sh_scan_set_tee: the RGB rows too */
     if (!rc)
         pix = pixCreate((l_int32)t->w, (l_int32)t->h, depth);
     if (rc || !pix) {
@@ -505,6 +507,8 @@ static int tiff_read_fast(sh_scan *s, int n, const tiff_hdr *t, PIX **out,
                     line[x] = sh__rgb_word(lut_r[i], lut_g[i], lut_b[i]);
             }
         } else if (t->photo == PHOTOMETRIC_RGB && max8 && t->bps == 8) {
+            if (tee && s->tee(s->tee_ctx, (int)y, (int)t->w, (int)t->h, row))
+                tee = 0;
             for (uint32_t x = 0; x < t->w; x++, row += 3)
                 SET_DATA_BYTE(line, x, sh__max3(row[0], row[1], row[2]));
         } else if (t->photo == PHOTOMETRIC_RGB) {
@@ -789,6 +793,14 @@ int sh_scan_rows_next(sh_scan_rows *r, uint8_t *row, sh_err *err)
     tls_scan = NULL;
     r->y++;
     return rc;
+}
+
+void sh_scan_set_tee(sh_scan *s, sh_scan_tee_fn fn, void *ctx)
+{
+    if (!s)
+        return;
+    s->tee = fn;
+    s->tee_ctx = ctx;
 }
 
 void sh_scan_rows_close(sh_scan_rows **pr)

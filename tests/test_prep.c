@@ -274,7 +274,51 @@ static int test_matrix(void)
     return 0;
 }
 
+/* sh_prep_binarize gives Leptonica's bits (scanners/binarize.c): pages of
+   text with a shaded, noisy background at sizes that leave the last tiles
+   of the background map and of the Otsu split uneven, and tiny ones. */
+static int test_binarize_same(void)
+{
+    static const int size[][2] = {{2480, 3508}, {1237, 1753}, {997, 1403},
+                                  {641, 37}, {33, 31}, {12, 9}};
+    for (size_t k = 0; k < sizeof size / sizeof size[0]; k++) {
+        int w = size[k][0], h = size[k][1];
+        PIX *p1 = make_page(w > 400 ? w : 400, h > 400 ? h : 400);
+        PIX *p8 = p1 ? pixConvert1To8(NULL, p1, 255, 0) : NULL;
+        PIX *g = p8 ? pixScaleToSize(p8, w, h) : NULL;
+        CHECK(g != NULL);
+        /* shading from left to right, darker at the bottom, and noise */
+        unsigned seed = 12345u + (unsigned)k;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                l_uint32 v;
+                pixGetPixel(g, x, y, &v);
+                seed = seed * 1103515245u + 12345u;
+                int n = (int)v - 60 * x / w - 40 * y / h +
+                        (int)((seed >> 16) % 31) - 15;
+                pixSetPixel(g, x, y, (l_uint32)(n < 0 ? 0 : n > 255 ? 255 : n));
+            }
+        PIX *norm = pixBackgroundNormSimple(g, NULL, NULL);
+        PIX *src = norm ? norm : g, *ref = NULL;
+        int sx = w / 4 > 16 ? w / 4 : 16, sy = h / 4 > 16 ? h / 4 : 16;
+        if (pixOtsuAdaptiveThreshold(src, sx, sy, 0, 0, 0.1f, NULL, &ref))
+            ref = NULL;
+        PIX *got = sh_prep_binarize(g);
+        l_int32 same = 0;
+        CHECKF(ref && got && pixEqual(ref, got, &same) == 0 && same,
+               "%dx%d: not Leptonica's bits", w, h);
+        pixDestroy(&got);
+        pixDestroy(&ref);
+        pixDestroy(&norm);
+        pixDestroy(&g);
+        pixDestroy(&p8);
+        pixDestroy(&p1);
+    }
+    return 0;
+}
+
 const sh_test sh_tests_prep[] = {
+    {"prep/binarize_same", test_binarize_same},
     {"prep/deskew_sweep", test_deskew_sweep},
     {"prep/resolution", test_resolution},
     {"prep/orientation", test_orientation},

@@ -24,7 +24,7 @@
  * as it was (its triggers refuse DELETE), never read again.  Times are stored as "YYYY-MM-DDTHH:MM:SSZ", which
  * sort as text, so --since is a plain string comparison on an index.
  * Tamper evidence: triggers refuse UPDATE and DELETE, and each row holds
- * SHA-256 (libsodium) over the previous row's hash and its own fields,
+ * SHA-256 (base: sh_sha256_buf) over the previous row's hash and its own fields,
  * each as "length:bytes;" (NULL as "-;"), its id included — so an edited,
  * inserted or deleted row breaks the chain at that row (or the next), even
  * for someone who drops the triggers, unless they rewrite every later
