@@ -113,6 +113,15 @@ typedef struct idset {
 } idset;
 
 /* One search under way (search.c): what walk.c and snippet.c work on. */
+/* A filter's plan as walk.c makes it (see sh__search_plan_filter). */
+typedef struct sh__plan {
+    int use_ids;                /* its pages collected: ids, ranges */
+    idset ids;
+    int64_t nallowed;
+    idrange *ranges;
+    size_t nranges;
+} sh__plan;
+
 typedef struct search {
     sqlite3 *db;
     const sh_query *q;
@@ -140,6 +149,7 @@ typedef struct search {
     sh_hits *out;
     int limit;
     int64_t checked, visible;   /* candidates checked, found visible */
+    uint64_t plans_gen;         /* plans.c's generation at the start  */
 } search;
 
 /* A walk: the matches of one expression, newest first, ranked, over the
@@ -214,6 +224,26 @@ void sh__memo_df_put(search *s, const char *word, double df);
 int sh__has_doc_filter(const sh_query *q);
 /* Bind q's filter values to st (the parameters sh__filter_sql wrote). */
 void sh__filter_bind(const sh_query *q, sqlite3_stmt *st);
+
+/* ---- plans.c: filter plans shared by a process's connections ---- */
+
+/* The generation now (read before a search's read transaction begins). */
+uint64_t sh__plans_gen(void);
+/* The catalog changed (or a new memo cannot tell): forget every plan, in
+   a new generation.  seen: the search's tag; returns the new generation
+   when seen was still the current one (the search's view is then the
+   newest seen: it may tag its plans with it), else 0. */
+uint64_t sh__plans_bump(uint64_t seen);
+/* A copy of the plan kept for (db's file, key of klen bytes, the id span):
+   1 found (*out to release with sh__plan_release), 0 not. */
+int sh__plans_get(sqlite3 *db, const char *key, size_t klen, int64_t minid,
+                  int64_t maxid, sh__plan *out);
+/* Keep a copy of p, made by a search that started in generation tag (not
+   kept if the generation has moved on since). */
+void sh__plans_put(sqlite3 *db, uint64_t tag, const char *key, size_t klen,
+                   int64_t minid, int64_t maxid, const sh__plan *p);
+void sh__plan_release(sh__plan *p);
+extern size_t sh__plans_bytes;           /* plans.c: bitmaps kept, bytes */
 
 /* ---- check.c ---- */
 

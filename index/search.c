@@ -545,7 +545,9 @@ int sh_search(sqlite3 *db, const sh_query *q, sh_hits *out, sh_err *err)
         rc = sh_errf(err, SH_ENOMEM, "search: out of memory");
         goto out;
     }
-    /* One read transaction, so that every statement sees one snapshot. */
+    /* One read transaction, so that every statement sees one snapshot;
+       the shared plans' generation read before it (plans.c). */
+    s.plans_gen = sh__plans_gen();
     int txn = sqlite3_get_autocommit(db);
     if (txn && (rc = sh_db_exec(db, "BEGIN", err)))
         goto out;

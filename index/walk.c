@@ -365,6 +365,9 @@ static sh_search_memo *memo_of(search *s)
         for (int i = 0; i < MEMO_SLOTS; i++)
             slot_clear(&m->slot[i]);
         words_clear(m);
+        /* nor are the process's plans (plans.c) */
+        uint64_t g = sh__plans_bump(s->plans_gen);
+        s->plans_gen = g ? g : s->plans_gen;
         m->db = s->db;
         m->version = v;
         m->changes = ch;
@@ -488,11 +491,34 @@ int sh__search_plan_filter(search *s)
         free(key);
         return SH_OK;
     }
-    int rc = plan_filter(s);
-    if (!rc && key)
+    size_t klen = 0;
+    if (key)
+        memcpy(&klen, key, sizeof klen);
+    klen += sizeof klen;
+    sh__plan p;
+    if (key && sh__plans_get(s->db, key, klen, s->minid, s->maxid, &p)) {
+        if (p.use_ids) {        /* another connection's: a copy, ours */
+            free(s->ranges);
+            s->ranges = p.ranges;
+            s->nranges = s->cranges = p.nranges;
+            s->ids = p.ids;
+            s->nallowed = p.nallowed;
+            s->use_ids = 1;
+        }
         memo_put(s, m, key);
-    else
+        return SH_OK;
+    }
+    int rc = plan_filter(s);
+    if (!rc && key) {
+        sh__plans_put(s->db, s->plans_gen, key, klen, s->minid, s->maxid,
+                      &(sh__plan){.use_ids = s->use_ids, .ids = s->ids,
+                                  .nallowed = s->nallowed,
+                                  .ranges = s->ranges,
+                                  .nranges = s->nranges});
+        memo_put(s, m, key);
+    } else {
         free(key);
+    }
     return rc;
 }
 

@@ -1264,44 +1264,55 @@ static int patchy_hits(sqlite3 *db, sh_query *q, int want, int max_id,
     return 0;
 }
 
-static int patchy_filters(void)
+enum { PD_N = 400, PD_PER = 4, PD_OLD = 60 };
+
+/* 400 dossiers of 4 pages; the first 60 of agency PD_OLD, with a Tờ trình
+   on pages 1-2; every second one with a Công văn on pages 1-2. */
+static int patchy_catalog(sqlite3 *db)
 {
-    sqlite3 *db = NULL;
     sh_err err = {0};
-    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
-    enum { DOSSIERS = 400, PER = 4, OLD = 60 };
     CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
     char did[32], text[96];
-    for (int d = 0; d < DOSSIERS; d++) {
+    for (int d = 0; d < PD_N; d++) {
         snprintf(did, sizeof did, "HS-2022-%05d", d);
-        CHECK(add_dossier(db, did, d < OLD ? "OLD" : "NEW", "done", PER) ==
-              0);
-        for (int k = 1; k <= PER; k++) {
-            snprintf(text, sizeof text, "Hồ sơ lưu trữ số %d", d * PER + k);
-            CHECK(add_page(db, d * PER + k, did, k, text) == 0);
+        CHECK(add_dossier(db, did, d < PD_OLD ? "OLD" : "NEW", "done",
+                          PD_PER) == 0);
+        for (int k = 1; k <= PD_PER; k++) {
+            snprintf(text, sizeof text, "Hồ sơ lưu trữ số %d",
+                     d * PD_PER + k);
+            CHECK(add_page(db, d * PD_PER + k, did, k, text) == 0);
         }
         /* Tờ trình: pages 1-2 of the oldest dossiers; công văn: pages
            1-2 of every second dossier. */
-        if (d < OLD)
+        if (d < PD_OLD)
             CHECK(add_document(db, did, 1, 1, 2, "Tờ trình") == 0);
         if (d % 2 == 0)
             CHECK(add_document(db, did, 2, 1, 2, "Công văn") == 0);
     }
     CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+    return 0;
+}
+
+static int patchy_filters(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    CHECK(patchy_catalog(db) == 0);
     sh_query q = {.text = "luu tru", .doc_type = "to trinh"};
     last_plan = -1;
-    CHECK(patchy_hits(db, &q, OLD * 2, OLD * PER, 1) == 0);
+    CHECK(patchy_hits(db, &q, PD_OLD * 2, PD_OLD * PD_PER, 1) == 0);
     CHECKF(last_plan == 1, "type of the oldest dossiers: plan %d",
            last_plan);
     const char *old[] = {"OLD", NULL};
     q = (sh_query){.text = "luu tru", .agencies = old};
     last_plan = -1;
-    CHECK(patchy_hits(db, &q, OLD * PER, OLD * PER, 0) == 0);
+    CHECK(patchy_hits(db, &q, PD_OLD * PD_PER, PD_OLD * PD_PER, 0) == 0);
     CHECKF(last_plan == 1, "agency of the oldest dossiers: plan %d",
            last_plan);
     q = (sh_query){.text = "luu tru", .doc_type = "Công văn"};
     last_plan = -1;
-    CHECK(patchy_hits(db, &q, DOSSIERS, DOSSIERS * PER, 1) == 0);
+    CHECK(patchy_hits(db, &q, PD_N, PD_N * PD_PER, 1) == 0);
     CHECKF(last_plan == 0, "type of every second dossier: plan %d",
            last_plan);
     /* With a memo that keeps one bitmap at most: the same pages, each
@@ -1309,19 +1320,69 @@ static int patchy_filters(void)
     sh_search_memo *m = NULL;
     CHECK(sh_search_memo_open(&m) == SH_OK);
     size_t saved = sh__memo_bytes;
-    sh__memo_bytes = (DOSSIERS * PER + 64) / 8 + 64;
+    sh__memo_bytes = (PD_N * PD_PER + 64) / 8 + 64;
     int bad = 0;
     for (int round = 0; round < 4 && !bad; round++) {
         q = round % 2 ? (sh_query){.text = "luu tru", .agencies = old}
                       : (sh_query){.text = "luu tru", .doc_type = "to trinh"};
         q.memo = m;
-        bad = round % 2 ? patchy_hits(db, &q, OLD * PER, OLD * PER, 0)
-                        : patchy_hits(db, &q, OLD * 2, OLD * PER, 1);
+        bad = round % 2 ? patchy_hits(db, &q, PD_OLD * PD_PER, PD_OLD * PD_PER, 0)
+                        : patchy_hits(db, &q, PD_OLD * 2, PD_OLD * PD_PER, 1);
     }
     sh__memo_bytes = saved;
     sh_search_memo_close(&m);
     CHECK(!bad);
     sh_db_close(&db);
+    return 0;
+}
+
+/* Two connections with a memo each (a server's pool): a filter planned
+   on one is not planned again on the other (plans.c); once the catalog
+   changes, it is, and the new page is found on both. */
+static int test_search_shared_plans(void)
+{
+    sqlite3 *db = NULL, *a = NULL, *b = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    CHECK(patchy_catalog(db) == 0);
+    CHECK(sh_db_open(sh_test_tmpdir(), 1, &a, &err) == SH_OK);
+    CHECK(sh_db_open(sh_test_tmpdir(), 1, &b, &err) == SH_OK);
+    sh_search_memo *ma = NULL, *mb = NULL;
+    CHECK(sh_search_memo_open(&ma) == SH_OK && sh_search_memo_open(&mb) == 0);
+    sh__search_plan_hook = record_plan;
+    const char *old[] = {"OLD", NULL};
+    sh_query q = {.text = "luu tru", .agencies = old, .memo = ma};
+    int bad = 0;
+    /* b's first search (a new memo cannot tell what changed), with no
+       filter, comes first: it starts a generation of its own */
+    sh_query any = {.text = "luu tru", .memo = mb};
+    bad |= patchy_hits(b, &any, PD_N * PD_PER, PD_N * PD_PER, 0);
+    q.memo = ma;
+    last_plan = -1;
+    bad |= patchy_hits(a, &q, PD_OLD * PD_PER, PD_OLD * PD_PER, 0);
+    int planned_a = last_plan;
+    q.memo = mb;
+    last_plan = -1;
+    bad |= patchy_hits(b, &q, PD_OLD * PD_PER, PD_OLD * PD_PER, 0);
+    int planned_b = last_plan;
+    /* a page more in an PD_OLD dossier */
+    bad |= add_page(db, PD_N * PD_PER + 1, "HS-2022-00003", PD_PER + 1,
+                    "Hồ sơ lưu trữ thêm");
+    last_plan = -1;
+    bad |= patchy_hits(b, &q, PD_OLD * PD_PER + 1, PD_N * PD_PER + 1, 0);
+    int replanned_b = last_plan;
+    q.memo = ma;
+    bad |= patchy_hits(a, &q, PD_OLD * PD_PER + 1, PD_N * PD_PER + 1, 0);
+    sh__search_plan_hook = NULL;
+    sh_search_memo_close(&ma);
+    sh_search_memo_close(&mb);
+    sh_db_close(&a);
+    sh_db_close(&b);
+    sh_db_close(&db);
+    CHECK(!bad);
+    CHECKF(planned_a == 1 && planned_b == -1 && replanned_b == 1,
+           "planned on a %d, then on b %d, after the change on b %d",
+           planned_a, planned_b, replanned_b);
     return 0;
 }
 
@@ -1633,6 +1694,7 @@ const sh_test sh_tests_index[] = {
     {"index/search-without-page-key", test_search_without_page_key},
     {"index/search-patchy-filter", test_search_patchy_filter},
     {"index/search-patchy-filter-sampled", test_search_patchy_filter_sampled},
+    {"index/search-shared-plans", test_search_shared_plans},
     {"index/search-time-limit", test_search_time_limit},
     {"index/optimize", test_index_optimize},
     {"index/search-pages", test_search_pages},
