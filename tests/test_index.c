@@ -1,6 +1,7 @@
 /* test_index.c — text normalisation, the "sohoa" tokenizer, search. */
 #include "test.h"
 #include "../base/vntext.h"
+#include "../index/db.h"
 #include "../index/index.h"
 #include "../index/index_int.h"
 
@@ -1214,25 +1215,22 @@ static void record_plan(int use_ids)
     last_plan = use_ids;
 }
 
+/* A document of type `type` over pages first..last of a dossier. */
 static int add_document(sqlite3 *db, const char *dossier, int ordinal,
                         int first, int last, const char *type)
 {
-    sqlite3_stmt *st = NULL;
-    int ok = sqlite3_prepare_v2(db,
-                                "INSERT INTO document(dossier, ordinal, "
-                                "first_page, last_page, type_name) "
-                                "VALUES(?1, ?2, ?3, ?4, ?5)",
-                                -1, &st, NULL) == SQLITE_OK;
-    if (ok) {
-        sqlite3_bind_text(st, 1, dossier, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, ordinal);
-        sqlite3_bind_int(st, 3, first);
-        sqlite3_bind_int(st, 4, last);
-        sqlite3_bind_text(st, 5, type, -1, SQLITE_STATIC);
-        ok = sqlite3_step(st) == SQLITE_DONE;
-    }
-    sqlite3_finalize(st);
-    return ok ? 0 : 1;
+    char o[16], f[16], l[16];
+    snprintf(o, sizeof o, "%d", ordinal);
+    snprintf(f, sizeof f, "%d", first);
+    snprintf(l, sizeof l, "%d", last);
+    sh_err err = {0};
+    return sh_db_run(db,
+                     "INSERT INTO document(dossier, ordinal, first_page, "
+                     "last_page, type_name) VALUES(?1, CAST(?2 AS INTEGER), "
+                     "CAST(?3 AS INTEGER), CAST(?4 AS INTEGER), ?5)",
+                     5, (const char *[]){dossier, o, f, l, type}, &err)
+               ? 1
+               : 0;
 }
 
 /* Page through q 1000 at a time: `want` pages in all, each once, every
