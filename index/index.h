@@ -112,8 +112,8 @@ int sh_index_upgrade(sqlite3 *db, sh_err *err);
 /* The number of b-trees (segments) page_fts is made of.  Pages are
    indexed into small new ones that FTS5 merges by levels as they grow
    (about 15 at 5–10M pages), and a search reads each word from every one
-   of them: merged into one, a two-word name is read in a fifth of the
-   time.  Returns SH_OK or SH_EINDEX. */
+   of them (merged into one: a three-word query 4×, a name 2× faster at
+   200k pages; see README).  Returns SH_OK or SH_EINDEX. */
 int sh_index_segments(sqlite3 *db, int *n, sh_err *err);
 /* One step of merging them all into one: FTS5's incremental optimize,
    writing about `pages` leaf pages of merged index (4 KB each) in the
