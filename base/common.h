@@ -101,10 +101,10 @@ int sh_fsync_dir_of(const char *path);
 /* SH_ENOSPC for ENOSPC, EFBIG and EDQUOT (disk full, file too large,
    quota), SH_EIO for any other errno. */
 int sh_io_rc(int e);
-/* Lock the warehouse wh for a run or a merge: flock on wh/.lock with our
-   pid written in it; *fd_out holds the lock until closed.  what ("run",
-   "merge") words the message.  Returns SH_OK, SH_ELOCKED (another process
-   holds it; err names its pid) or SH_EIO. */
+/* Lock the warehouse wh for a run, a merge or an optimize: flock on
+   wh/.lock with "PID WHAT" written in it; *fd_out holds the lock until
+   closed.  Returns SH_OK, SH_ELOCKED (another process holds it; err
+   names what it is doing, as it wrote it, and its pid) or SH_EIO. */
 int sh_lock_warehouse(const char *wh, const char *what, int *fd_out,
                       sh_err *err);
 /* mkdir -p; new folders get sh_private_mode(path, 1). */

@@ -279,19 +279,26 @@ int sh_lock_warehouse(const char *wh, const char *what, int *fd_out,
         return sh_errf(err, SH_EIO, "%s: cannot open lock file: %s", p,
                        strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
-        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
-        pid[k > 0 ? k : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
+        /* the holder wrote "PID WHAT" (older ones the pid alone) */
+        char line[64] = "", holder[24] = "";
+        ssize_t k = pread(fd, line, sizeof line - 1, 0);
+        line[k > 0 ? k : 0] = 0;
+        line[strcspn(line, "\n")] = 0;
+        char *sp = strchr(line, ' ');
+        if (sp) {
+            *sp = 0;
+            snprintf(holder, sizeof holder, "%.20s", sp + 1);
+        }
         close(fd);
         return sh_errf(err, SH_ELOCKED,
                        "another sohoa %s (pid %s) is working on %s; try "
                        "again when it ends",
-                       !strcmp(what, "merge") ? "run or merge" : what,
-                       pid[0] ? pid : "?", wh);
+                       holder[0] ? holder
+                       : !strcmp(what, "merge") ? "run or merge" : what,
+                       line[0] ? line : "?", wh);
     }
-    char s[32];
-    int n = snprintf(s, sizeof s, "%d\n", (int)getpid());
+    char s[48];
+    int n = snprintf(s, sizeof s, "%d %s\n", (int)getpid(), what);
     if (ftruncate(fd, 0) == 0 && pwrite(fd, s, (size_t)n, 0) != n)
         sh_log(SH_LOG_DEBUG, "could not write pid to %s", p);
     *fd_out = fd;
