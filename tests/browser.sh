@@ -12,6 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source tests/serve_port.sh
 SOHOA=${SOHOA:-$ROOT/build/sohoa}
 SHOT=${SHOT:-/tmp/sohoa-browser.png}
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
@@ -43,12 +44,7 @@ fi
 
 "$SOHOA" serve --warehouse "$WH" --listen 127.0.0.1:0 >"$TMP/serve.log" 2>&1 &
 SERVER_PID=$!
-PORT=
-for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/serve.log")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+PORT=$(serve_port "$TMP/serve.log" "$SERVER_PID")
 [ -n "$PORT" ] || { cat "$TMP/serve.log"; fail_setup "server did not start"; }
 
 /usr/bin/python3 tests/browser.py "http://127.0.0.1:$PORT" officer pw-officer-1 "$SHOT" | tee "$TMP/out"
@@ -64,11 +60,7 @@ if [ "${REVIEW:-1}" = 1 ]; then
     done
     "$SOHOA" serve --warehouse "$WH2" --listen 127.0.0.1:0 >"$TMP/serve2.log" 2>&1 &
     S2=$!
-    P2=
-    for _ in $(seq 100); do
-        P2=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/serve2.log")
-        [ -n "$P2" ] && break; sleep 0.1
-    done
+    P2=$(serve_port "$TMP/serve2.log" "$S2")
     U2=http://127.0.0.1:$P2
     /usr/bin/python3 tests/browser.py "$U2" lan pw-lan-review-1 "$TMP/shot2.png" review | tee -a "$TMP/out"
     r() { echo "$1" | tee -a "$TMP/out"; }

@@ -11,6 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source tests/serve_port.sh
 SOHOA=${SOHOA:-$ROOT/build/sohoa}
 TMP=$(mktemp -d /tmp/sohoa-review-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -121,10 +122,7 @@ done
 "$SOHOA" serve --warehouse "$WH" --listen 127.0.0.1:0 >"$TMP/serve.log" 2>&1 &
 SPID=$!
 trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; rm -rf "$TMP"' EXIT
-for _ in $(seq 50); do
-    PORT=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/serve.log")
-    [ -n "$PORT" ] && break; sleep 0.1
-done
+PORT=$(serve_port "$TMP/serve.log" "$SPID" 50)
 U=http://127.0.0.1:$PORT
 login() { curl -s -D - -o /dev/null --data-urlencode "user=$1" --data-urlencode "password=$2" "$U/login" |
     sed -n 's/^Set-Cookie: sohoa_session=\([0-9a-f]*\).*/\1/p'; }

@@ -16,6 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
+source tests/serve_port.sh
 SOHOA=${SOHOA:-$ROOT/build/sohoa}
 MKSHARD=${MKSHARD:-$ROOT/build/tools/mkshard}
 PY=/usr/bin/python3
@@ -164,14 +165,7 @@ start_server() {   # start_server LOG WAREHOUSE... ; sets PORT
     for w in "$@"; do args+=(--warehouse "$w"); done
     "$SOHOA" serve "${args[@]}" --listen 127.0.0.1:0 >"$log" 2>&1 &
     PIDS+=($!)
-    local pid=$! _
-    PORT=
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log")
-        [ -n "$PORT" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    PORT=$(serve_port "$log" $!)
     [ -n "$PORT" ] || { cat "$log"; die "server did not start"; }
 }
 login() {   # login PORT USER PASSWORD

@@ -16,6 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source tests/serve_port.sh
 SOHOA=${SOHOA:-$ROOT/build/sohoa}
 PY=/usr/bin/python3
 TMP=$(mktemp -d /tmp/sohoa-web-XXXXXX)
@@ -73,12 +74,7 @@ add_users() {
 start_server() {
     "$SOHOA" serve --warehouse "$WH" --listen 127.0.0.1:0 >"$TMP/serve.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/serve.log")
-        [ -n "$PORT" ] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    PORT=$(serve_port "$TMP/serve.log" "$SERVER_PID")
     [ -n "${PORT:-}" ] || { cat "$TMP/serve.log"; echo "web: server did not start"; return 1; }
     U=http://127.0.0.1:$PORT
     for _ in $(seq 50); do
@@ -520,11 +516,7 @@ t_audit_flush() {
     fsig() { stat -c '%n %s %y' "$@" 2>/dev/null; }
     "$SOHOA" serve --warehouse "$WH" --listen 127.0.0.1:0 >"$log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do
-        port=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
+    port=$(serve_port "$log" "$pid")
     [ -n "$port" ] || { kill "$pid"; die "second server did not start: $(cat "$log")"; return 1; }
     t=$(U=http://127.0.0.1:$port login alice pw-alice-1)
     [ ${#t} = 64 ] || { kill "$pid"; die "login on the second server"; return 1; }

@@ -23,6 +23,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+source tests/serve_port.sh
 SOHOA=${SOHOA:-$ROOT/build/sohoa}
 PY=/usr/bin/python3
 TMP=$(mktemp -d /tmp/sohoa-attack-XXXXXX)
@@ -60,14 +61,7 @@ start_server() {
     local log=$1; shift
     "$SOHOA" serve --warehouse "$WH" --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
     PIDS+=($!)
-    local port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    [ -n "$port" ] || { cat "$log"; return 1; }
-    echo "$port"
+    serve_port "$log" $! || { cat "$log"; return 1; }
 }
 
 login() {   # login USER PASSWORD [curl args] → token

@@ -39,6 +39,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+source tests/serve_port.sh
 SOHOA=${SOHOA:-$ROOT/build/sohoa}
 BENCH_SEARCH=${BENCH_SEARCH:-$ROOT/build/bench_search}
 PAGES=${BENCH_WEB_PAGES:-200000}
@@ -104,13 +105,7 @@ done
 "$SOHOA" serve --warehouse "$DIR" --listen 127.0.0.1:0 --max-connections 512 \
     --per-ip-connections 256 >"$TMP/serve.log" 2>&1 &
 SERVER_PID=$!
-PORT=
-for _ in $(seq 300); do
-    PORT=$(sed -n 's|.*serving warehouse .* on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$TMP/serve.log")
-    [ -n "$PORT" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
+PORT=$(serve_port "$TMP/serve.log" "$SERVER_PID" 300)
 [ -n "$PORT" ] || { cat "$TMP/serve.log"; die "server did not start"; }
 U=http://127.0.0.1:$PORT
 login() {
