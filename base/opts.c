@@ -75,3 +75,12 @@ int sh_opt_double(const char *name, const char *text, double lo, double hi,
     *out = v;
     return SH_OK;
 }
+
+int sh_opt_add(const char *name, const char *arg, const char **list, int *n,
+               int max, sh_err *err)
+{
+    if (*n >= max)
+        return sh_errf(err, SH_EUSAGE, "at most %d %s", max, name);
+    list[(*n)++] = arg;
+    return SH_OK;
+}

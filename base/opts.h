@@ -71,6 +71,12 @@ int sh_opt_common(sh_opts *o, int c, const char *arg);
 int sh_opt_int(const char *name, const char *text, int lo, int hi, int *out,
                sh_err *err);
 
+/* A repeated option (name, e.g. "--warehouse") collected into list, of
+   *n values so far and max at most: SH_OK, or SH_EUSAGE with err "at
+   most 64 --warehouse". */
+int sh_opt_add(const char *name, const char *arg, const char **list, int *n,
+               int max, sh_err *err);
+
 /* Same for a decimal number (fractions allowed: "--max-minutes 0.5");
    NaN and infinities are refused. */
 int sh_opt_double(const char *name, const char *text, double lo, double hi,

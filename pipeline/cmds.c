@@ -171,14 +171,8 @@ int sh_cmd_search(int argc, char **argv)
                             NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'w':
-            if (nwh == SH_SHARDS_MAX) {
-                fprintf(stderr, "sohoa search: at most %d --warehouse\n",
-                        SH_SHARDS_MAX);
-                return SH_EXIT_USAGE;
-            }
-            whs[nwh++] = optarg;
-            break;
+        case 'w': bad = sh_opt_add("--warehouse", optarg, whs, &nwh,
+                                   SH_SHARDS_MAX, &oerr); break;
         case 'n': bad = sh_opt_int("--limit", optarg, 1, INT_MAX, &q.limit,
                                    &oerr); break;
         case 'o': bad = sh_opt_int("--offset", optarg, 0, INT_MAX, &q.offset,

@@ -265,14 +265,8 @@ int sh_cmd_serve(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "w:l:h", opts, NULL)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'w':
-            if (nwh == SH_SHARDS_MAX) {
-                fprintf(stderr, "sohoa serve: at most %d --warehouse\n",
-                        SH_SHARDS_MAX);
-                return SH_EXIT_USAGE;
-            }
-            whs[nwh++] = optarg;
-            break;
+        case 'w': bad = sh_opt_add("--warehouse", optarg, whs, &nwh,
+                                   SH_SHARDS_MAX, &oerr); break;
         case 'l': listen = optarg; break;
         case 's': secure = 1; break;
         case 'M': bad = sh_opt_int("--max-connections", optarg, 2, 10000,
