@@ -225,7 +225,32 @@ int sh__has_doc_filter(const sh_query *q);
 /* Bind q's filter values to st (the parameters sh__filter_sql wrote). */
 void sh__filter_bind(const sh_query *q, sqlite3_stmt *st);
 
-/* ---- plans.c: filter plans shared by a process's connections ---- */
+/* ---- plans.c: tables of filter plans; those shared by a process ---- */
+
+/* A table of plans by key (bytes) and id span, least recently used
+   first to go: a connection's memo holds one (walk.c), the process
+   another (below). */
+#define SH_PLAN_SLOTS 256
+typedef struct sh__plan_slot {
+    char *key;                  /* NULL: a free slot */
+    size_t klen;
+    int64_t minid, maxid;
+    sh__plan p;
+    uint64_t used;              /* when last used (the table's tick) */
+} sh__plan_slot;
+typedef struct sh__plan_table {
+    sh__plan_slot slot[SH_PLAN_SLOTS];
+    uint64_t tick;
+} sh__plan_table;
+/* The slot of (key, span), marked used; NULL if none. */
+sh__plan_slot *sh__plan_find(sh__plan_table *t, const char *key,
+                             size_t klen, int64_t minid, int64_t maxid);
+/* Keep plan p under (key, span), taking key and p: the same key's slot,
+   a free one or the least recently used is replaced, then the least
+   recently used bitmaps go until all of them fit in budget bytes. */
+void sh__plan_keep(sh__plan_table *t, char *key, size_t klen, int64_t minid,
+                   int64_t maxid, sh__plan p, size_t budget);
+void sh__plan_table_clear(sh__plan_table *t);
 
 /* The generation now (read before a search's read transaction begins). */
 uint64_t sh__plans_gen(void);

@@ -1,8 +1,11 @@
 /*
- * plans.c — filter plans shared by the connections of one process.
+ * plans.c — tables of filter plans: each connection's memo holds one
+ * (walk.c), and one is shared by the connections of a process.
  *
  * Functions:
- *   sh__plans_gen, sh__plans_bump, sh__plans_get, sh__plans_put
+ *   sh__plan_find, sh__plan_keep, sh__plan_table_clear   a table of plans
+ *   sh__plans_gen, sh__plans_bump, sh__plans_get, sh__plans_put   the
+ *                           process's table
  *
  * A filter's plan (how many pages it keeps and, when it keeps few or
  * keeps none of a part of the catalog, its pages' ids as a bitmap: walk.c)
@@ -35,19 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PLAN_SLOTS 256
-
-typedef struct plan_slot {
-    char *key;                  /* catalog file, NUL, memo key; NULL: free */
-    size_t klen;
-    int64_t minid, maxid;
-    sh__plan p;
-    uint64_t used;
-} plan_slot;
-
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t gen = 1, tick;
-static plan_slot slots[PLAN_SLOTS];
+static uint64_t gen = 1;
+static sh__plan_table shared;
 size_t sh__plans_bytes = 48u << 20;
 
 static size_t plan_bytes(const sh__plan *p)
@@ -84,12 +77,68 @@ static int plan_copy(const sh__plan *p, sh__plan *out)
     return SH_OK;
 }
 
-static void slot_free(plan_slot *x)
+/* ---- a table of plans ---- */
+
+static void slot_free(sh__plan_slot *x)
 {
     free(x->key);
     sh__plan_release(&x->p);
-    *x = (plan_slot){0};
+    *x = (sh__plan_slot){0};
 }
+
+void sh__plan_table_clear(sh__plan_table *t)
+{
+    for (int i = 0; i < SH_PLAN_SLOTS; i++)
+        slot_free(&t->slot[i]);
+}
+
+sh__plan_slot *sh__plan_find(sh__plan_table *t, const char *key,
+                             size_t klen, int64_t minid, int64_t maxid)
+{
+    for (int i = 0; i < SH_PLAN_SLOTS; i++) {
+        sh__plan_slot *x = &t->slot[i];
+        if (x->key && x->klen == klen && !memcmp(x->key, key, klen) &&
+            x->minid == minid && x->maxid == maxid) {
+            x->used = ++t->tick;
+            return x;
+        }
+    }
+    return NULL;
+}
+
+void sh__plan_keep(sh__plan_table *t, char *key, size_t klen, int64_t minid,
+                   int64_t maxid, sh__plan p, size_t budget)
+{
+    sh__plan_slot *x = &t->slot[0];
+    for (int i = 0; i < SH_PLAN_SLOTS; i++) {
+        sh__plan_slot *y = &t->slot[i];
+        if (y->key && y->klen == klen && !memcmp(y->key, key, klen)) {
+            x = y;              /* the same plan, kept again: replaced */
+            break;
+        }
+        if (!y->key || (x->key && y->used < x->used))
+            x = y;
+    }
+    slot_free(x);
+    size_t need = plan_bytes(&p);
+    for (;;) {                  /* the bitmaps within budget */
+        size_t held = need;
+        sh__plan_slot *old = NULL;
+        for (int i = 0; i < SH_PLAN_SLOTS; i++) {
+            sh__plan_slot *y = &t->slot[i];
+            held += plan_bytes(&y->p);
+            if (y->key && y->p.use_ids && (!old || y->used < old->used))
+                old = y;
+        }
+        if (held <= budget || !old)
+            break;
+        slot_free(old);
+    }
+    *x = (sh__plan_slot){.key = key, .klen = klen, .minid = minid,
+                         .maxid = maxid, .p = p, .used = ++t->tick};
+}
+
+/* ---- the process's plans ---- */
 
 uint64_t sh__plans_gen(void)
 {
@@ -104,8 +153,7 @@ uint64_t sh__plans_bump(uint64_t seen)
     pthread_mutex_lock(&mu);
     uint64_t mine = gen == seen ? gen + 1 : 0;
     gen++;
-    for (int i = 0; i < PLAN_SLOTS; i++)
-        slot_free(&slots[i]);
+    sh__plan_table_clear(&shared);
     pthread_mutex_unlock(&mu);
     return mine;
 }
@@ -132,16 +180,9 @@ int sh__plans_get(sqlite3 *db, const char *key, size_t klen, int64_t minid,
     char *k = full_key(db, key, klen, &len);
     if (!k)
         return 0;
-    int found = 0;
     pthread_mutex_lock(&mu);
-    for (int i = 0; i < PLAN_SLOTS && !found; i++) {
-        plan_slot *x = &slots[i];
-        if (!x->key || x->klen != len || memcmp(x->key, k, len) ||
-            x->minid != minid || x->maxid != maxid)
-            continue;
-        found = plan_copy(&x->p, out) == SH_OK;
-        x->used = ++tick;
-    }
+    sh__plan_slot *x = sh__plan_find(&shared, k, len, minid, maxid);
+    int found = x && plan_copy(&x->p, out) == SH_OK;
     pthread_mutex_unlock(&mu);
     free(k);
     return found;
@@ -150,8 +191,8 @@ int sh__plans_get(sqlite3 *db, const char *key, size_t klen, int64_t minid,
 void sh__plans_put(sqlite3 *db, uint64_t tag, const char *key, size_t klen,
                    int64_t minid, int64_t maxid, const sh__plan *p)
 {
-    size_t len = 0, need = plan_bytes(p);
-    if (need > sh__plans_bytes)
+    size_t len = 0;
+    if (plan_bytes(p) > sh__plans_bytes)
         return;
     char *k = full_key(db, key, klen, &len);
     sh__plan copy;
@@ -160,37 +201,13 @@ void sh__plans_put(sqlite3 *db, uint64_t tag, const char *key, size_t klen,
         return;
     }
     pthread_mutex_lock(&mu);
-    if (tag != gen) {           /* made in a view of the catalog since gone */
-        pthread_mutex_unlock(&mu);
+    if (tag == gen) {           /* else made in a view since gone */
+        sh__plan_keep(&shared, k, len, minid, maxid, copy, sh__plans_bytes);
+        k = NULL;
+    }
+    pthread_mutex_unlock(&mu);
+    if (k) {
         free(k);
         sh__plan_release(&copy);
-        return;
     }
-    plan_slot *x = &slots[0];
-    for (int i = 0; i < PLAN_SLOTS; i++) {
-        plan_slot *y = &slots[i];
-        if (y->key && y->klen == len && !memcmp(y->key, k, len)) {
-            x = y;              /* the same plan, put again: replaced */
-            break;
-        }
-        if (!y->key || (x->key && y->used < x->used))
-            x = y;
-    }
-    slot_free(x);
-    for (;;) {                  /* the bitmaps within sh__plans_bytes */
-        size_t held = need;
-        plan_slot *old = NULL;
-        for (int i = 0; i < PLAN_SLOTS; i++) {
-            held += plan_bytes(&slots[i].p);
-            if (slots[i].key && slots[i].p.use_ids &&
-                (!old || slots[i].used < old->used))
-                old = &slots[i];
-        }
-        if (held <= sh__plans_bytes || !old)
-            break;
-        slot_free(old);
-    }
-    *x = (plan_slot){.key = k, .klen = len, .minid = minid, .maxid = maxid,
-                     .p = copy, .used = ++tick};
-    pthread_mutex_unlock(&mu);
 }

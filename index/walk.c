@@ -248,32 +248,20 @@ static int make_ranges(search *s)
 /* ---- the memo of a connection's filters (index.h: sh_search_memo) ----
    What a filter plans to (selective or not; if so its bitmap and ranges)
    depends only on the catalog and the filter, so a memo keeps the last
-   MEMO_SLOTS plans of one connection, keyed by the filter's SQL and
-   values, and forgets them all when the catalog changed (the pager's data
-   version, or a change made through this connection). */
-#define MEMO_SLOTS 256
+   SH_PLAN_SLOTS plans of one connection (a table of plans.c), keyed by
+   the filter's SQL and values, and forgets them all when the catalog
+   changed (the pager's data version, or a change made through this
+   connection). */
 #define MEMO_WORDS 512
 /* Bytes of bitmaps and ranges a memo keeps at most; a variable so that
    the tests can make it evict. */
 size_t sh__memo_bytes = 48u << 20;
 
-typedef struct memo_slot {
-    char *key;                  /* NULL: empty */
-    int64_t minid, maxid;
-    int use_ids;
-    idset ids;
-    int64_t nallowed;
-    idrange *ranges;
-    size_t nranges;
-    uint64_t used;              /* when last used (memo tick) */
-} memo_slot;
-
 struct sh_search_memo {
     sqlite3 *db;
     unsigned int version;
     int64_t changes;
-    uint64_t tick;
-    memo_slot slot[MEMO_SLOTS];
+    sh__plan_table plans;
     /* words' page counts (search.c token_df), by folded word */
     struct {
         char *word;
@@ -291,14 +279,6 @@ static void words_clear(sh_search_memo *m)
     m->df_next = 0;
 }
 
-static void slot_clear(memo_slot *m)
-{
-    free(m->key);
-    free(m->ids.bits);
-    free(m->ranges);
-    *m = (memo_slot){0};
-}
-
 int sh_search_memo_open(sh_search_memo **out)
 {
     *out = calloc(1, sizeof **out);
@@ -309,15 +289,15 @@ void sh_search_memo_close(sh_search_memo **m)
 {
     if (!m || !*m)
         return;
-    for (int i = 0; i < MEMO_SLOTS; i++)
-        slot_clear(&(*m)->slot[i]);
+    sh__plan_table_clear(&(*m)->plans);
     words_clear(*m);
     free(*m);
     *m = NULL;
 }
 
-/* The memo's key of the filter of s: its SQL and bound values. */
-static char *memo_key(const search *s)
+/* The memo's key of the filter of s: its SQL and bound values (NULs
+   inside), *len bytes; NULL when out of memory. */
+static char *memo_key(const search *s, size_t *len)
 {
     const sh_query *q = s->q;
     sh_buf b = {0};
@@ -334,22 +314,8 @@ static char *memo_key(const search *s)
         sh_buf_release(&b);
         return NULL;
     }
-    /* NULs inside: keep the length in front */
-    char *k = malloc(b.len + sizeof(size_t));
-    if (k) {
-        memcpy(k, &b.len, sizeof(size_t));
-        memcpy(k + sizeof(size_t), b.data, b.len);
-    }
-    sh_buf_release(&b);
-    return k;
-}
-
-static int key_eq(const char *a, const char *b)
-{
-    size_t la, lb;
-    memcpy(&la, a, sizeof la);
-    memcpy(&lb, b, sizeof lb);
-    return la == lb && memcmp(a, b, la + sizeof la) == 0;
+    *len = b.len;
+    return b.data;
 }
 
 /* The memo of s, emptied if the catalog changed since it was filled. */
@@ -362,8 +328,7 @@ static sh_search_memo *memo_of(search *s)
     sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
     int64_t ch = sqlite3_total_changes64(s->db);
     if (m->db != s->db || m->version != v || m->changes != ch) {
-        for (int i = 0; i < MEMO_SLOTS; i++)
-            slot_clear(&m->slot[i]);
+        sh__plan_table_clear(&m->plans);
         words_clear(m);
         /* nor are the process's plans (plans.c) */
         uint64_t g = sh__plans_bump(s->plans_gen);
@@ -398,75 +363,38 @@ void sh__memo_df_put(search *s, const char *word, double df)
     m->df[i].df = df;
 }
 
-/* The plan of s's filter from the memo: 1 found (s->ids and s->ranges are
-   then the memo's: s->borrowed), 0 not. */
-static int memo_get(search *s, sh_search_memo *m, const char *key)
+/* s takes plan p: its bitmap and ranges, when it has them. */
+static void plan_adopt(search *s, const sh__plan *p)
 {
-    for (int i = 0; i < MEMO_SLOTS; i++) {
-        memo_slot *x = &m->slot[i];
-        if (!x->key || !key_eq(x->key, key) || x->minid != s->minid ||
-            x->maxid != s->maxid)
-            continue;
-        x->used = ++m->tick;
-        if (x->use_ids) {
-            free(s->ranges);
-            s->ranges = x->ranges;
-            s->nranges = s->cranges = x->nranges;
-            s->ids = x->ids;
-            s->nallowed = x->nallowed;
-            s->use_ids = 1;
-            s->borrowed = 1;
-        }
-        return 1;
-    }
-    return 0;
+    if (!p->use_ids)
+        return;
+    free(s->ranges);
+    s->ranges = p->ranges;
+    s->nranges = s->cranges = p->nranges;
+    s->ids = p->ids;
+    s->nallowed = p->nallowed;
+    s->use_ids = 1;
 }
 
-static size_t slot_bytes(const memo_slot *x)
+/* The plan s made (its bitmap and ranges are still s's). */
+static sh__plan plan_of(const search *s)
 {
-    return x->use_ids ? (size_t)(x->ids.hi - x->ids.lo + 64) / 8 +
-                            x->nranges * sizeof(idrange)
-                      : 0;
+    return s->use_ids ? (sh__plan){.use_ids = 1, .ids = s->ids,
+                                   .nallowed = s->nallowed,
+                                   .ranges = s->ranges,
+                                   .nranges = s->nranges}
+                      : (sh__plan){0};
 }
 
-/* Keep the plan s made in the memo (taking key); the least recently used
-   slot goes, and as many of the least recently used bitmaps as keep all
-   of them within sh__memo_bytes (an officer's usual filters are many: each
-   agency, type, year and prefix with each set of agencies; most are not
-   selective and hold no bitmap).  s->ids and s->ranges become the
-   memo's. */
-static void memo_put(search *s, sh_search_memo *m, char *key)
+/* Keep the plan of s in the memo (taking key), within sh__memo_bytes of
+   bitmaps (an officer's usual filters are many: each agency, type, year
+   and prefix with each set of agencies; most are not selective and hold
+   no bitmap).  s->ids and s->ranges become the memo's. */
+static void memo_keep(search *s, sh_search_memo *m, char *key, size_t klen)
 {
-    memo_slot *x = &m->slot[0];
-    for (int i = 1; i < MEMO_SLOTS && x->key; i++)
-        if (!m->slot[i].key || m->slot[i].used < x->used)
-            x = &m->slot[i];
-    slot_clear(x);
-    size_t need = s->use_ids ? (size_t)(s->ids.hi - s->ids.lo + 64) / 8 +
-                                   s->nranges * sizeof(idrange)
-                             : 0;
-    for (;;) {
-        size_t held = need;
-        memo_slot *old = NULL;
-        for (int i = 0; i < MEMO_SLOTS; i++) {
-            memo_slot *y = &m->slot[i];
-            held += slot_bytes(y);
-            if (y->key && y->use_ids && (!old || y->used < old->used))
-                old = y;
-        }
-        if (held <= sh__memo_bytes || !old)
-            break;
-        slot_clear(old);
-    }
-    *x = (memo_slot){.key = key, .minid = s->minid, .maxid = s->maxid,
-                     .use_ids = s->use_ids, .used = ++m->tick};
-    if (s->use_ids) {
-        x->ids = s->ids;
-        x->nallowed = s->nallowed;
-        x->ranges = s->ranges;
-        x->nranges = s->nranges;
-        s->borrowed = 1;
-    }
+    sh__plan_keep(&m->plans, key, klen, s->minid, s->maxid, plan_of(s),
+                  sh__memo_bytes);
+    s->borrowed = s->use_ids;
 }
 
 static int plan_filter(search *s);
@@ -484,38 +412,32 @@ int sh__search_plan_filter(search *s)
     if (!has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
         return SH_OK;
     sh_search_memo *m = memo_of(s);
-    char *key = m ? memo_key(s) : NULL;
+    size_t klen = 0;
+    char *key = m ? memo_key(s, &klen) : NULL;
     if (m && !key)
         return sh__search_nomem(s);
-    if (key && memo_get(s, m, key)) {
-        free(key);
-        return SH_OK;
-    }
-    size_t klen = 0;
-    if (key)
-        memcpy(&klen, key, sizeof klen);
-    klen += sizeof klen;
-    sh__plan p;
-    if (key && sh__plans_get(s->db, key, klen, s->minid, s->maxid, &p)) {
-        if (p.use_ids) {        /* another connection's: a copy, ours */
-            free(s->ranges);
-            s->ranges = p.ranges;
-            s->nranges = s->cranges = p.nranges;
-            s->ids = p.ids;
-            s->nallowed = p.nallowed;
-            s->use_ids = 1;
+    if (key) {
+        sh__plan_slot *x =
+            sh__plan_find(&m->plans, key, klen, s->minid, s->maxid);
+        sh__plan p;
+        if (x) {                /* the memo's: borrowed */
+            free(key);
+            plan_adopt(s, &x->p);
+            s->borrowed = x->p.use_ids;
+            return SH_OK;
         }
-        memo_put(s, m, key);
-        return SH_OK;
+        if (sh__plans_get(s->db, key, klen, s->minid, s->maxid, &p)) {
+            plan_adopt(s, &p);  /* another connection's: a copy, ours */
+            memo_keep(s, m, key, klen);
+            return SH_OK;
+        }
     }
     int rc = plan_filter(s);
     if (!rc && key) {
+        sh__plan p = plan_of(s);
         sh__plans_put(s->db, s->plans_gen, key, klen, s->minid, s->maxid,
-                      &(sh__plan){.use_ids = s->use_ids, .ids = s->ids,
-                                  .nallowed = s->nallowed,
-                                  .ranges = s->ranges,
-                                  .nranges = s->nranges});
-        memo_put(s, m, key);
+                      &p);
+        memo_keep(s, m, key, klen);
     } else {
         free(key);
     }
