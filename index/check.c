@@ -84,32 +84,35 @@ static int table_grow(search *s)
     return SH_OK;
 }
 
+/* Prepare s->check from the SELECT select and the WHERE tail after
+   "FROM page p": through page_key, or (a catalog made before it: the
+   prepare fails) from the page rows. */
+static int prep_check(search *s, const char *select, const char *tail)
+{
+    static const char *const from[] = {"page p INDEXED BY page_key",
+                                       "page p"};
+    sh_buf *b = &s->sql;
+    for (int i = 0; i < 2; i++) {
+        b->len = 0;
+        if (sh_buf_printf(b, "%s FROM %s%s", select, from[i], tail))
+            return sh__search_nomem(s);
+        if (sqlite3_prepare_v2(s->db, b->data, -1, &s->check, NULL) ==
+            SQLITE_OK)
+            return SH_OK;
+    }
+    return sh__search_fail(s, "preparing the search");
+}
+
 int sh__check_open(search *s)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sh__search_prep(s,
-                             "SELECT 1 FROM sqlite_master WHERE type = "
-                             "'index' AND name = 'page_key' AND tbl_name = "
-                             "'page'",
-                             &st, "preparing the search");
-    if (rc)
-        return rc;
-    const char *from = sqlite3_step(st) == SQLITE_ROW
-                           ? "page p INDEXED BY page_key"
-                           : "page p";
-    sqlite3_finalize(st);
-    sh_buf *b = &s->sql;
-    b->len = 0;
+    int rc;
+    sh_buf tail = {0};
     s->ck.by_dossier = !sh__has_doc_filter(s->q);
     if (s->ck.by_dossier) {
-        if (sh_buf_printf(b,
-                          "SELECT p.dossier, p.pageno FROM %s "
-                          "WHERE p.id = ?1 AND p.pageno IS NOT NULL",
-                          from))
-            return sh__search_nomem(s);
-        if ((rc = sh__search_prep(s, b->data, &s->check,
-                                  "preparing the search")))
+        if ((rc = prep_check(s, "SELECT p.dossier, p.pageno",
+                             " WHERE p.id = ?1 AND p.pageno IS NOT NULL")))
             return rc;
+        sh_buf *b = &s->sql;
         b->len = 0;
         if (sh_buf_printf(b,
                           "SELECT d.agency, d.pdf FROM dossier d "
@@ -121,15 +124,18 @@ int sh__check_open(search *s)
             return rc;
         sh__filter_bind(s->q, s->dcheck);
     } else {
-        if (sh_buf_printf(b,
-                          "SELECT p.dossier, p.pageno, d.agency, d.pdf "
-                          "FROM %s JOIN dossier d ON d.id = p.dossier "
+        if (sh_buf_printf(&tail,
+                          " JOIN dossier d ON d.id = p.dossier "
                           "WHERE p.id = ?1 AND p.pageno IS NOT NULL "
                           "AND d.state = 'done'%s",
-                          from, s->filt.data))
+                          s->filt.data)) {
+            sh_buf_release(&tail);
             return sh__search_nomem(s);
-        if ((rc = sh__search_prep(s, b->data, &s->check,
-                                  "preparing the search")))
+        }
+        rc = prep_check(s, "SELECT p.dossier, p.pageno, d.agency, d.pdf",
+                        tail.data);
+        sh_buf_release(&tail);
+        if (rc)
             return rc;
         sh__filter_bind(s->q, s->check);
     }
