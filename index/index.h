@@ -116,8 +116,9 @@ int sh_index_upgrade(sqlite3 *db, sh_err *err);
    200k pages; see README).  Returns SH_OK or SH_EINDEX. */
 int sh_index_segments(sqlite3 *db, int *n, sh_err *err);
 /* One step of merging them all into one: FTS5's incremental optimize,
-   writing about `pages` leaf pages of merged index (4 KB each) in the
-   caller's transaction.  *worked: 0 when there was nothing left to merge
+   writing about `pages` leaf pages of merged index (4 KB each) in one
+   statement: its own transaction, or the caller's when one is open.
+   *worked: 0 when there was nothing left to merge
    (one segment, or none).  Searches go on meanwhile and see the index
    whole before and after each step.  Returns SH_OK, SH_ENOSPC or
    SH_EINDEX. */

@@ -39,19 +39,6 @@ static void optimize_usage(FILE *f)
           f);
 }
 
-static int step_tx(sqlite3 *db, int *worked, sh_err *err)
-{
-    int rc = sh_db_exec(db, "BEGIN IMMEDIATE", err);
-    if (rc)
-        return rc;
-    rc = sh_index_optimize_step(db, STEP, worked, err);
-    if (rc) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
-    }
-    return sh_db_exec(db, "COMMIT", err);
-}
-
 int sh_cmd_optimize(int argc, char **argv)
 {
     sh_opts o;
@@ -113,7 +100,7 @@ int sh_cmd_optimize(int argc, char **argv)
             out = SH_EXIT_DEADLINE;
             break;
         }
-        if (step_tx(db, &worked, &err))
+        if (sh_index_optimize_step(db, STEP, &worked, &err))
             goto fail;
         steps += worked;
         if (steps % CHECKPOINT_EVERY == 0)

@@ -672,9 +672,7 @@ static void optimize_index(const char *dir)
         die(err.msg);
     double t = sh_now(), c = cpu_now();
     while (worked) {
-        if (sh_db_exec(db, "BEGIN IMMEDIATE", &err) ||
-            sh_index_optimize_step(db, 2000, &worked, &err) ||
-            sh_db_exec(db, "COMMIT", &err))
+        if (sh_index_optimize_step(db, 2000, &worked, &err))
             die(err.msg);
         steps += worked;
         if (steps % 16 == 0)
