@@ -48,6 +48,12 @@ static const char schema[] =
        read of its own in a catalog larger than memory */
     "CREATE INDEX IF NOT EXISTS page_key ON page(id, dossier, pageno);\n"
     "CREATE INDEX IF NOT EXISTS dossier_agency ON dossier(agency, state);\n"
+    /* the pages a search may not show: few, read whole by a search that
+       counts its matches without reading each (index/check.c) */
+    "CREATE INDEX IF NOT EXISTS page_unplaced ON page(id) "
+    "WHERE pageno IS NULL;\n"
+    "CREATE INDEX IF NOT EXISTS dossier_open ON dossier(id) "
+    "WHERE state <> 'done';\n"
     "CREATE TABLE IF NOT EXISTS run(\n"
     "  id INTEGER PRIMARY KEY, started TEXT, finished TEXT, pid INTEGER,\n"
     "  args TEXT, state TEXT, exit_code INTEGER, report TEXT);\n"
@@ -80,25 +86,28 @@ static const char schema[] =
     SH_REVIEW_SQL
     SH_INDEX_FTS_SQL;
 
-/* A catalog made before page_key existed gets it at its first writing
-   open: a read of every page row, minutes for millions of pages, said
+/* A catalog made before page_key (or page_unplaced) existed gets it at
+   its first writing open: a read of every page row, minutes for millions of pages, said
    before it starts (in a catalog of over 100,000 pages). */
 static void note_new_indexes(sqlite3 *db, const char *path)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
-                           "SELECT (SELECT max(id) FROM page) FROM "
-                           "sqlite_master WHERE name = 'page' AND NOT "
-                           "EXISTS (SELECT 1 FROM sqlite_master WHERE "
-                           "name = 'page_key')",
+                           "SELECT (SELECT max(id) FROM page), "
+                           "group_concat(x.n, ' and ') FROM sqlite_master, "
+                           "(SELECT 'page_key' AS n UNION ALL "
+                           "SELECT 'page_unplaced') x WHERE name = 'page' "
+                           "AND NOT EXISTS (SELECT 1 FROM sqlite_master "
+                           "WHERE name = x.n)",
                            -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW &&
         sqlite3_column_int64(st, 0) > 100000)
         sh_log(SH_LOG_INFO,
-               "%s: adding the index page_key (once, for faster filtered "
-               "searches) over %lld pages: a read of every page; minutes "
-               "for millions of pages",
-               path, (long long)sqlite3_column_int64(st, 0));
+               "%s: adding the index %s (once, for faster searches) over "
+               "%lld pages: a read of every page; minutes for millions of "
+               "pages",
+               path, (const char *)sqlite3_column_text(st, 1),
+               (long long)sqlite3_column_int64(st, 0));
     sqlite3_finalize(st);
 }
 

@@ -2,7 +2,8 @@
  * check.c — whether a candidate page may be shown, and what a hit shows.
  *
  * Functions:
- *   sh__check_open, sh__check_page, sh__check_text, sh__check_close
+ *   sh__check_open, sh__check_page, sh__check_count, sh__check_text,
+ *   sh__check_close
  *
  * A page may be shown when it is placed in its dossier's PDF (pageno
  * set), its dossier is 'done', and the search's filters keep it.  A
@@ -21,6 +22,22 @@
  *    pages.  A document filter depends on the page's place among the
  *    dossier's documents: one statement asks page, dossier and documents.
  *  - The text (for the snippet) is read only for the hits shown.
+ *
+ * Counting.  A search whose matches fit EXACT_MAX checks them all for an
+ * exact total (search.c), and a rare name's few hundred matches lie on as
+ * many dossiers across the catalog: a cold read of page_key and one of
+ * dossier each, ~60 % of such a search when the catalog is not in memory.
+ * A match not to be shown needs only a yes or no, which is known without
+ * reading it (sh__check_count) when:
+ *  - the filter's pages were collected (walk.c: use_ids): the walks yield
+ *    only those, and they were collected placed, in done dossiers, by the
+ *    same conditions as the check's; or
+ *  - there is no filter: a match may then be shown unless it is one of
+ *    the catalog's hidden pages, those not placed (page_unplaced) and those
+ *    of dossiers not done (dossier_open), two partial indexes as small as
+ *    what they hold.  The writers take a page out of page_fts when they
+ *    unplace it, so these are few among the matches, but they are read
+ *    whole: once per catalog change with a memo, and up to HIDDEN_MAX.
  */
 #include "index_int.h"
 
@@ -180,8 +197,13 @@ static int dossier_answer(search *s, const char *id,
     return SH_OK;
 }
 
+/* Called with each page the check reads; tests set it. */
+void (*sh__check_hook)(int64_t id);
+
 int sh__check_page(search *s, int64_t id, sh__checked *out)
 {
+    if (sh__check_hook)
+        sh__check_hook(id);
     sqlite3_stmt *st = s->check;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, id);
@@ -209,6 +231,90 @@ int sh__check_page(search *s, int64_t id, sh__checked *out)
     return d->kept;
 }
 
+/* ---- counting without reading ---- */
+
+#define HIDDEN_MAX (1 << 20)    /* more hidden pages: check each match  */
+
+static int id_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Read the catalog's hidden pages into a sorted array: 1, or -1 when
+   they cannot be had (a catalog made before the indexes: the prepare
+   fails; more than HIDDEN_MAX; out of memory; an error). */
+static int hidden_read(search *s, int64_t **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT id FROM page INDEXED BY page_unplaced "
+            "WHERE pageno IS NULL UNION ALL "
+            "SELECT p.id FROM dossier d INDEXED BY dossier_open "
+            "JOIN page p ON p.dossier = d.id AND p.pageno IS NOT NULL "
+            "WHERE d.state <> 'done' LIMIT ?1",
+            -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    sqlite3_bind_int(st, 1, HIDDEN_MAX + 1);
+    int64_t *v = NULL;
+    size_t cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t c = cap ? 2 * cap : 256;
+            int64_t *w = c <= HIDDEN_MAX ? realloc(v, c * sizeof *v) : NULL;
+            if (!w)
+                break;
+            v = w;
+            cap = c;
+        }
+        v[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        free(v);
+        *n = 0;
+        return -1;
+    }
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, id_cmp);
+    *out = v;
+    return 1;
+}
+
+int sh__check_count(search *s, int64_t id)
+{
+    if (s->use_ids)
+        return 1;
+    if (sh__has_filter(s->q))
+        return -1;
+    if (!s->ck.have_hidden) {
+        const int64_t *ids = NULL;
+        size_t n = 0;
+        int have = sh__memo_hidden_get(s, &ids, &n);
+        if (!have) {
+            int64_t *mine;
+            have = hidden_read(s, &mine, &n);
+            if (sh__memo_hidden_put(s, mine, n, have))
+                ids = mine;
+            else
+                ids = s->ck.own_hidden = mine;
+        }
+        s->ck.hidden = ids;
+        s->ck.nhidden = n;
+        s->ck.have_hidden = have;
+    }
+    if (s->ck.have_hidden < 0)
+        return -1;
+    return !(s->ck.nhidden && bsearch(&id, s->ck.hidden, s->ck.nhidden,
+                                      sizeof id, id_cmp));
+}
+
 int sh__check_text(search *s, int64_t id, const char **text)
 {
     sqlite3_reset(s->text);
@@ -229,4 +335,9 @@ void sh__check_close(search *s)
     sqlite3_finalize(s->text);
     s->check = s->dcheck = s->text = NULL;
     table_free(s);
+    free(s->ck.own_hidden);
+    s->ck.own_hidden = NULL;
+    s->ck.hidden = NULL;
+    s->ck.nhidden = 0;
+    s->ck.have_hidden = 0;
 }

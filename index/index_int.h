@@ -145,6 +145,10 @@ typedef struct search {
         struct check_dossier *slot;
         size_t cap, n;
         int by_dossier;         /* no document filter: ask dossiers once */
+        const int64_t *hidden;  /* the hidden pages, sorted (check.c)  */
+        size_t nhidden;
+        int have_hidden;        /* 1 had, 0 not asked yet, -1 none     */
+        int64_t *own_hidden;    /* hidden when no memo keeps them      */
     } ck;
     sh_hits *out;
     int limit;
@@ -222,6 +226,9 @@ int sh__memo_df_get(search *s, const char *word, double *df);
 void sh__memo_df_put(search *s, const char *word, double df);
 /* Whether q has a document filter (type, code, issue dates). */
 int sh__has_doc_filter(const sh_query *q);
+int sh__has_filter(const sh_query *q);
+int sh__memo_hidden_get(search *s, const int64_t **ids, size_t *n);
+int sh__memo_hidden_put(search *s, int64_t *ids, size_t n, int have);
 /* Bind q's filter values to st (the parameters sh__filter_sql wrote). */
 void sh__filter_bind(const sh_query *q, sqlite3_stmt *st);
 
@@ -282,6 +289,11 @@ typedef struct sh__checked {
 int sh__check_open(search *s);
 /* Whether page id may be shown: 1 (out filled), 0 no, -1 error (s->err). */
 int sh__check_page(search *s, int64_t id, sh__checked *out);
+extern void (*sh__check_hook)(int64_t id);   /* each page read; tests */
+/* Whether page id, a match the search will not show, counts as visible,
+   known without reading it: 1 yes, 0 no, -1 not known (check it).  Errors
+   are not reported: the page is then checked. */
+int sh__check_count(search *s, int64_t id);
 /* The text of page id (NULL if none), valid until the next call. */
 int sh__check_text(search *s, int64_t id, const char **text);
 void sh__check_close(search *s);

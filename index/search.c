@@ -28,7 +28,9 @@
  * one candidate at a time, in result order, only as far as the hits
  * wanted; the same row gives the hit's fields and the text its snippet is
  * cut from.  When the matches fit in one block they are ranked together;
- * up to EXACT_MAX of them are all checked and `total` is exact.  When they
+ * up to EXACT_MAX of them are all counted and `total` is exact (those not
+ * shown without reading them, where the search knows their answer:
+ * check.c sh__check_count).  When they
  * do not fit, a second walk collects the newest PBLOCK pages holding the
  * query as typed as a phrase and ranks them first.  Then come the matches
  * in blocks of BLOCK newest first, each ranked within itself.  When the
@@ -120,6 +122,17 @@ static int id_cmp(const void *a, const void *b)
    shown and, if it falls in [offset, offset + limit), make it a hit. */
 static int offer(search *s, const cand *c)
 {
+    /* One it will not show (the page of hits is full, or it comes before
+       the offset) is only counted, without reading it when the search
+       knows its answer (check.c sh__check_count). */
+    if (s->out->n >= s->limit || s->visible < s->q->offset) {
+        int v = sh__check_count(s, c->id);
+        if (v >= 0) {
+            s->checked++;
+            s->visible += v;
+            return SH_OK;
+        }
+    }
     sh__checked k;
     int v = sh__check_page(s, c->id, &k);
     if (v < 0)

@@ -105,7 +105,7 @@ int sh__filter_sql(const sh_query *q, sh_buf *b, int form)
     return sh_buf_adds(b, ")") ? SH_ENOMEM : SH_OK;
 }
 
-static int has_filter(const sh_query *q)
+int sh__has_filter(const sh_query *q)
 {
     return q->agencies || q->agency ||
            (q->dossier_prefix && q->dossier_prefix[0]) || q->year ||
@@ -268,6 +268,12 @@ struct sh_search_memo {
         double df;
     } df[MEMO_WORDS];
     unsigned int df_next;       /* the entry a new word takes (in turn) */
+    /* the catalog's hidden pages (check.c), sorted; have: 1 kept, 0 not
+       asked yet, -1 not to be had (a catalog without the indexes, or too
+       many) */
+    int64_t *hidden;
+    size_t nhidden;
+    int have_hidden;
 };
 
 static void words_clear(sh_search_memo *m)
@@ -277,6 +283,10 @@ static void words_clear(sh_search_memo *m)
         m->df[i].word = NULL;
     }
     m->df_next = 0;
+    free(m->hidden);
+    m->hidden = NULL;
+    m->nhidden = 0;
+    m->have_hidden = 0;
 }
 
 int sh_search_memo_open(sh_search_memo **out)
@@ -363,6 +373,32 @@ void sh__memo_df_put(search *s, const char *word, double df)
     m->df[i].df = df;
 }
 
+/* The hidden pages kept in the memo of s: 1 (*ids, *n: the memo's), -1
+   (not to be had), 0 (not asked yet, or no memo). */
+int sh__memo_hidden_get(search *s, const int64_t **ids, size_t *n)
+{
+    sh_search_memo *m = memo_of(s);
+    if (!m)
+        return 0;
+    *ids = m->hidden;
+    *n = m->nhidden;
+    return m->have_hidden;
+}
+
+/* Keep them (the memo takes ids; have as above): 1 if kept, 0 if there is
+   no memo (ids are still the caller's). */
+int sh__memo_hidden_put(search *s, int64_t *ids, size_t n, int have)
+{
+    sh_search_memo *m = s->q->memo;     /* memo_of(s) ran in _get */
+    if (!m)
+        return 0;
+    free(m->hidden);
+    m->hidden = ids;
+    m->nhidden = n;
+    m->have_hidden = have;
+    return 1;
+}
+
 /* s takes plan p: its bitmap and ranges, when it has them. */
 static void plan_adopt(search *s, const sh__plan *p)
 {
@@ -409,7 +445,7 @@ int sh__search_plan_filter(search *s)
     s->nranges = 0;
     if (span > 0 && add_range(s, s->minid, s->maxid))
         return sh__search_nomem(s);
-    if (!has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
+    if (!sh__has_filter(s->q) || span <= 0 || span > BITMAP_MAX_IDS)
         return SH_OK;
     sh_search_memo *m = memo_of(s);
     size_t klen = 0;

@@ -1012,6 +1012,102 @@ static int test_search_without_page_key(void)
     return 0;
 }
 
+/* Counting without reading (check.c sh__check_count): the matches not
+   shown are counted from the catalog's hidden pages, or from a filter's
+   collected pages, and the total stays exact with unplaced pages and a
+   pending dossier's pages among the matches (indexed here on purpose).
+   A catalog without page_unplaced checks every match, with the same
+   total; a memo's hidden pages are read again after a change. */
+static int64_t pages_read;
+static void count_read(int64_t id)
+{
+    (void)id;
+    pages_read++;
+}
+
+static int test_search_counts_unread(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    enum { N = 600, PER = 5 };
+    CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+    char did[32], text[96];
+    int visible = 0, visible_y = 0;
+    for (int i = 1; i <= N; i++) {
+        int d = (i - 1) / PER;  /* dossier 3 pending; 0 and 1 agency Y */
+        snprintf(did, sizeof did, "HS-2023-%03d", d);
+        if ((i - 1) % PER == 0)
+            CHECK(add_dossier(db, did, d < 2 ? "Y" : "X",
+                              d == 3 ? "pending" : "done", PER) == 0);
+        int placed = i % 7 != 0;
+        snprintf(text, sizeof text, "Biên bản bàn giao số %d", i);
+        CHECK(add_page(db, i, did, placed ? (i - 1) % PER + 1 : 0, text) ==
+              0);
+        visible += placed && d != 3;
+        visible_y += placed && d < 2;
+    }
+    CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+    sh_search_memo *memo = NULL;
+    CHECK(sh_search_memo_open(&memo) == SH_OK);
+    sh_query q = {.text = "biên bản", .limit = 10, .memo = memo};
+    sh_hits h;
+    sh__check_hook = count_read;
+    int rc = 0;
+    for (int pass = 0; !rc && pass < 2; pass++) {   /* read, then kept */
+        pages_read = 0;
+        CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+        rc = h.total != visible || h.approx || h.n != 10 || pages_read > 20;
+        CHECKF(!rc, "pass %d: total %d (want %d), %d hits, %lld pages read",
+               pass, h.total, visible, h.n, (long long)pages_read);
+        sh_hits_release(&h);
+    }
+    /* A page deep in the results: counted the same way. */
+    q.offset = 300;
+    pages_read = 0;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible && h.n == 10 && pages_read <= 20,
+           "offset 300: total %d, %d hits, %lld read", h.total, h.n,
+           (long long)pages_read);
+    sh_hits_release(&h);
+    q.offset = 0;
+    /* A filter whose pages were collected (Y: 10 pages of 600) counts
+       from them: only the 3 hits shown are read. */
+    const char *only_y[] = {"Y", NULL};
+    q.agencies = only_y;
+    q.limit = 3;
+    pages_read = 0;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible_y && !h.approx && h.n == 3 && pages_read == 3,
+           "Y: total %d, want %d; %lld read", h.total, visible_y,
+           (long long)pages_read);
+    sh_hits_release(&h);
+    q.agencies = NULL;
+    q.limit = 10;
+    /* The catalog changes: dossier 5 goes back to pending. */
+    CHECK(sh_db_exec(db, "UPDATE dossier SET state = 'pending' "
+                         "WHERE id = 'HS-2023-005'", &err) == SH_OK);
+    int in5 = count_of(db, "SELECT count(*) FROM page WHERE dossier = ?1 AND "
+                       "pageno IS NOT NULL", "HS-2023-005");
+    CHECK(in5 >= 3);
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible - in5, "after the change: total %d, want %d",
+           h.total, visible - in5);
+    sh_hits_release(&h);
+    /* Without the index: every match read, the same total. */
+    CHECK(sh_db_exec(db, "DROP INDEX page_unplaced", &err) == SH_OK);
+    pages_read = 0;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible - in5 && pages_read >= N - PER,
+           "without page_unplaced: total %d, %lld read", h.total,
+           (long long)pages_read);
+    sh_hits_release(&h);
+    sh__check_hook = NULL;
+    sh_search_memo_close(&memo);
+    sh_db_close(&db);
+    return 0;
+}
+
 /* The same filters with the selectivity estimated from a sample of the
    dossiers (as in a catalog of over 4,096): its SQL runs for every
    filter kind, and the hits and totals are the same. */
@@ -1690,6 +1786,7 @@ const sh_test sh_tests_index[] = {
     {"index/search-filters", test_search_filters},
     {"index/search-filters-sampled", test_search_filters_sampled},
     {"index/search-without-page-key", test_search_without_page_key},
+    {"index/search-counts-unread", test_search_counts_unread},
     {"index/search-patchy-filter", test_search_patchy_filter},
     {"index/search-patchy-filter-sampled", test_search_patchy_filter_sampled},
     {"index/search-shared-plans", test_search_shared_plans},
