@@ -287,12 +287,12 @@ static int hidden_read(search *s, int64_t **out, size_t *n)
     return 1;
 }
 
-int sh__check_count(search *s, int64_t id)
+int sh__check_counts(search *s)
 {
     if (s->use_ids)
         return 1;
     if (sh__has_filter(s->q))
-        return -1;
+        return 0;
     if (!s->ck.have_hidden) {
         const int64_t *ids = NULL;
         size_t n = 0;
@@ -309,8 +309,15 @@ int sh__check_count(search *s, int64_t id)
         s->ck.nhidden = n;
         s->ck.have_hidden = have;
     }
-    if (s->ck.have_hidden < 0)
+    return s->ck.have_hidden > 0;
+}
+
+int sh__check_count(search *s, int64_t id)
+{
+    if (!sh__check_counts(s))
         return -1;
+    if (s->use_ids)
+        return 1;
     return !(s->ck.nhidden && bsearch(&id, s->ck.hidden, s->ck.nhidden,
                                       sizeof id, id_cmp));
 }

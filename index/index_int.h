@@ -100,6 +100,16 @@ typedef struct rank_spec {
                                    all shards (shards.c), else FTS5's */
     int *pos;                   /* scratch: positions of every phrase */
     size_t pos_cap;
+    /* Pruning (rank.c): a row whose rank cannot reach the `need` best of
+       the rows seen that may be shown is not shown, and skips reading its
+       length (a docsize read each).  need 0: off.  visible(ctx, id): 1
+       if page id may be shown (search.c sets it only when known). */
+    int need;
+    int (*visible)(void *ctx, int64_t id);
+    void *ctx;
+    double *heap;               /* the need best ranks seen, a min-heap */
+    int nheap;
+    int64_t pruned;             /* rows not scored (their bound given) */
 } rank_spec;
 
 typedef struct idrange {
@@ -289,11 +299,15 @@ typedef struct sh__checked {
 int sh__check_open(search *s);
 /* Whether page id may be shown: 1 (out filled), 0 no, -1 error (s->err). */
 int sh__check_page(search *s, int64_t id, sh__checked *out);
-extern void (*sh__check_hook)(int64_t id);   /* each page read; tests */
+extern void (*sh__check_hook)(int64_t id);
+extern int sh__search_prune;             /* search.c: ranking prunes */
+extern void (*sh__rank_prune_hook)(void);  /* rank.c: each row pruned */   /* each page read; tests */
 /* Whether page id, a match the search will not show, counts as visible,
    known without reading it: 1 yes, 0 no, -1 not known (check it).  Errors
    are not reported: the page is then checked. */
 int sh__check_count(search *s, int64_t id);
+/* Whether sh__check_count knows its answers in this search: 1 or 0. */
+int sh__check_counts(search *s);
 /* The text of page id (NULL if none), valid until the next call. */
 int sh__check_text(search *s, int64_t id, const char **text);
 void sh__check_close(search *s);

@@ -151,6 +151,51 @@ static int chained(const rexpr *rx, const rowpos *rp, int exact)
     return 0;
 }
 
+/* Called with each row pruned; tests set it. */
+void (*sh__rank_prune_hook)(void);
+
+/* Okapi BM25 of the row over the groups, the row dl tokens long. */
+static double bm25(const rank_spec *s, const rowpos *rp, int dl)
+{
+    const double k1 = 1.2, b = 0.75;
+    double score = 0;
+    for (int gi = 0; gi < s->rx.ng; gi++) {
+        double tf = rp->count[s->rx.g[gi].ph];
+        score += s->idf[gi] * tf * (k1 + 1) /
+                 (tf + k1 * (1 - b + b * dl / s->avgdl));
+    }
+    return score;
+}
+
+/* Keep rank among the need best seen (a min-heap): SH_ENOMEM or 0. */
+static int heap_offer(rank_spec *s, double rank)
+{
+    double *h = s->heap;
+    if (!h && !(h = s->heap = malloc((size_t)s->need * sizeof *h)))
+        return SH_ENOMEM;
+    int i;
+    if (s->nheap < s->need) {           /* up from the end */
+        for (i = s->nheap++; i > 0 && h[(i - 1) / 2] > rank; i = (i - 1) / 2)
+            h[i] = h[(i - 1) / 2];
+    } else if (rank > h[0]) {           /* down from the root */
+        for (i = 0;;) {
+            int c = 2 * i + 1;
+            if (c >= s->nheap)
+                break;
+            if (c + 1 < s->nheap && h[c + 1] < h[c])
+                c++;
+            if (h[c] >= rank)
+                break;
+            h[i] = h[c];
+            i = c;
+        }
+    } else {
+        return 0;
+    }
+    h[i] = rank;
+    return 0;
+}
+
 static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
                     sqlite3_context *ctx, int nval, sqlite3_value **val)
 {
@@ -197,20 +242,9 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
         }
     }
     rp.pos = s->pos;
-    int dl = 0;
-    if (api->xColumnSize(fc, 0, &dl) != SQLITE_OK || dl <= 0)
-        dl = 1;
-    const double k1 = 1.2, b = 0.75;
-    double score = 0;
     int exact_groups = 1;
-    for (int gi = 0; gi < rx->ng; gi++) {
-        const rgroup *g = &rx->g[gi];
-        double tf = rp.count[g->ph];
-        score += s->idf[gi] * tf * (k1 + 1) /
-                 (tf + k1 * (1 - b + b * dl / s->avgdl));
-        if (exact_groups && !group_exact(rx, g, &rp))
-            exact_groups = 0;
-    }
+    for (int gi = 0; exact_groups && gi < rx->ng; gi++)
+        exact_groups = group_exact(rx, &rx->g[gi], &rp);
     int tier;
     if (exact_groups && chained(rx, &rp, 1))
         tier = 1;
@@ -218,7 +252,32 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
         tier = 2;
     else
         tier = exact_groups ? 3 : 4;
-    sqlite3_result_double(ctx, (4 - tier) * TIER_SPAN + score);
+    double base = (4 - tier) * TIER_SPAN;
+    if (s->need > 0 && s->nheap == s->need) {
+        /* Its best: the length no shorter than its last word found. */
+        int last = 0;
+        for (size_t i = 0; i < used; i++)
+            if (s->pos[i] > last)
+                last = s->pos[i];
+        double bound = base + bm25(s, &rp, last + 1);
+        if (bound < s->heap[0]) {
+            s->pruned++;
+            if (sh__rank_prune_hook)
+                sh__rank_prune_hook();
+            sqlite3_result_double(ctx, bound);
+            return;
+        }
+    }
+    int dl = 0;
+    if (api->xColumnSize(fc, 0, &dl) != SQLITE_OK || dl <= 0)
+        dl = 1;
+    double rank = base + bm25(s, &rp, dl);
+    if (s->need > 0 && s->visible(s->ctx, api->xRowid(fc)) == 1 &&
+        heap_offer(s, rank)) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    sqlite3_result_double(ctx, rank);
 }
 
 static int idset_has(const idset *s, int64_t id)

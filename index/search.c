@@ -78,6 +78,9 @@
    this; a variable so that the tests can make either choice. */
 double sh__search_rank_ahead = 16.0 * BLOCK;
 #define LIMIT_MAX 1000
+#define PRUNE_MAX 2000          /* offset + limit pruned up to (rank.c) */
+/* Whether ranking prunes (see run_search); tests compare both ways. */
+int sh__search_prune = 1;
 #define MAX_AGENCIES 10000      /* one SQL parameter each              */
 
 typedef struct cand {
@@ -346,6 +349,11 @@ static int rank_first(search *s, walk *mw, cands *first, size_t block,
     return rc ? rc : first_block(s, mw, first, block, cut);
 }
 
+static int visible_cb(void *ctx, int64_t id)
+{
+    return sh__check_count(ctx, id);
+}
+
 static int run_search(search *s)
 {
     sh_hits *out = s->out;
@@ -381,6 +389,18 @@ static int run_search(search *s)
             fewest = s->spec.df[gi];
     if (fewest >= 0 && fewest <= sh__search_rank_ahead)
         ranked = 1;             /* likely to fit a block: see above */
+    /* Pruning (rank.c): when whether a match may be shown is known
+       without reading it, a match that cannot reach the offset + limit
+       best seen so far skips its length.  It is then not shown: those
+       best come before it in the walk, so they are offered before it
+       (its block, or an earlier one, or the tier-1 walk's), and the
+       page of hits is full when it comes. */
+    if (sh__search_prune && s->q->offset + s->limit <= PRUNE_MAX &&
+        sh__check_counts(s)) {
+        s->spec.need = s->q->offset + s->limit;
+        s->spec.visible = visible_cb;
+        s->spec.ctx = s;
+    }
     if ((phrases && (rc = phrase_window(s, &window))) ||
         (rc = sh__walk_open(s, &mw, s->expr.data, ranked ? &s->spec : NULL,
                             INT64_MIN, window)))
@@ -589,6 +609,7 @@ out:
     sh__query_release(&s.qy);
     free(s.spec.pos);
     free(s.pspec.pos);
+    free(s.spec.heap);
     if (!s.borrowed) {
         free(s.ids.bits);
         free(s.ranges);

@@ -709,8 +709,10 @@ int sh__walk_open(search *s, walk *w, const char *expr, rank_spec *spec,
     if (rc)
         return rc;
     sqlite3_bind_text(w->st, 1, expr, -1, SQLITE_STATIC);
-    if (spec)
+    if (spec) {
         sqlite3_bind_pointer(w->st, 2, spec, sh__rank_ptr_type, NULL);
+        spec->nheap = 0;        /* its pruning starts again (rank.c) */
+    }
     if (s->use_ids)
         sqlite3_bind_pointer(w->st, 3, &s->ids, sh__idset_ptr_type, NULL);
     w->done = s->nranges == 0 ||

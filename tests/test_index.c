@@ -1108,6 +1108,79 @@ static int test_search_counts_unread(void)
     return 0;
 }
 
+/* Pruning (rank.c): the same hits, in the same order with the same
+   scores, and the same totals, with and without it, over tiers, lengths,
+   hidden pages, a collected filter and deep pages; and it does prune. */
+static int64_t rows_pruned;
+static void count_pruned(void)
+{
+    rows_pruned++;
+}
+
+static int test_search_prune_same(void)
+{
+    sqlite3 *db = NULL;
+    sh_err err = {0};
+    CHECK(sh_db_open(sh_test_tmpdir(), 0, &db, &err) == SH_OK);
+    enum { N = 900, PER = 6 };
+    static const char *const forms[] = {
+        "biên bản", "bien ban", "biên nhận bản", "bản biên", "biến bản",
+        "biên bản biên bản", "Biên Bản"};
+    CHECK(sh_db_exec(db, "BEGIN", &err) == SH_OK);
+    char did[32], text[1024];
+    for (int i = 1; i <= N; i++) {
+        int d = (i - 1) / PER;
+        snprintf(did, sizeof did, "HS-2021-%03d", d);
+        if ((i - 1) % PER == 0)
+            CHECK(add_dossier(db, did, d < 2 ? "Y" : "X",
+                              d == 7 ? "pending" : "done", PER) == 0);
+        size_t len = 0;
+        int filler = (i * 37) % 61;
+        for (int k = 0; k < filler && len < 700; k++)
+            len += (size_t)snprintf(text + len, sizeof text - len, "%s ",
+                                    k % 3 ? "hồ sơ" : "lưu trữ");
+        snprintf(text + len, sizeof text - len, "%s số %d",
+                 forms[(i * 13) % 7], i);
+        CHECK(add_page(db, i, did, i % 11 ? (i - 1) % PER + 1 : 0, text) ==
+              0);
+    }
+    CHECK(sh_db_exec(db, "COMMIT", &err) == SH_OK);
+    const char *only_y[] = {"Y", NULL};
+    const struct {
+        const char *text;
+        int offset, limit;
+        const char *const *agencies;
+    } qs[] = {{"biên bản", 0, 10, NULL},  {"biên bản", 20, 10, NULL},
+              {"biên bản", 300, 25, NULL}, {"bien ban", 0, 5, NULL},
+              {"bản", 0, 10, NULL},        {"biên bản", 0, 3, only_y}};
+    sh__rank_prune_hook = count_pruned;
+    rows_pruned = 0;
+    int rc = 0;
+    for (size_t k = 0; !rc && k < sizeof qs / sizeof qs[0]; k++) {
+        sh_query q = {.text = qs[k].text, .offset = qs[k].offset,
+                      .limit = qs[k].limit, .agencies = qs[k].agencies};
+        sh_hits a, b;
+        sh__search_prune = 1;
+        CHECK(sh_search(db, &q, &a, &err) == SH_OK);
+        sh__search_prune = 0;
+        CHECK(sh_search(db, &q, &b, &err) == SH_OK);
+        sh__search_prune = 1;
+        rc = a.n != b.n || a.total != b.total || a.approx != b.approx ||
+             a.n == 0;
+        for (int i = 0; !rc && i < a.n; i++)
+            rc = a.h[i].page_id != b.h[i].page_id ||
+                 a.h[i].score != b.h[i].score || a.h[i].tier != b.h[i].tier;
+        CHECKF(!rc, "'%s' offset %d: %d hits, total %d pruned; %d, %d not",
+               qs[k].text, qs[k].offset, a.n, a.total, b.n, b.total);
+        sh_hits_release(&a);
+        sh_hits_release(&b);
+    }
+    sh__rank_prune_hook = NULL;
+    CHECKF(rows_pruned > 100, "%lld rows pruned", (long long)rows_pruned);
+    sh_db_close(&db);
+    return 0;
+}
+
 /* The same filters with the selectivity estimated from a sample of the
    dossiers (as in a catalog of over 4,096): its SQL runs for every
    filter kind, and the hits and totals are the same. */
@@ -1787,6 +1860,7 @@ const sh_test sh_tests_index[] = {
     {"index/search-filters-sampled", test_search_filters_sampled},
     {"index/search-without-page-key", test_search_without_page_key},
     {"index/search-counts-unread", test_search_counts_unread},
+    {"index/search-prune-same", test_search_prune_same},
     {"index/search-patchy-filter", test_search_patchy_filter},
     {"index/search-patchy-filter-sampled", test_search_patchy_filter_sampled},
     {"index/search-shared-plans", test_search_shared_plans},
