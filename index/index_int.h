@@ -109,7 +109,6 @@ typedef struct rank_spec {
     void *ctx;
     double *heap;               /* the need best ranks seen, a min-heap */
     int nheap;
-    int64_t pruned;             /* rows not scored (their bound given) */
 } rank_spec;
 
 typedef struct idrange {

@@ -19,6 +19,16 @@
  * phrase counts as its rarest word (counting its own pages would check its
  * positions on every page holding all its words).
  *
+ * Pruning.  BM25 needs the page's length, a read of FTS5's docsize table
+ * per row: in a catalog larger than memory, a disk read for each of a
+ * rare name's hundreds of matches.  When the search knows which rows may
+ * be shown (rank_spec.visible), sohoa_rank() keeps the offset + limit
+ * best ranks of such rows seen so far, and a row whose best possible rank
+ * (its length no shorter than its last word found) is below all of them
+ * is given that bound unread: it comes after them in the walk and in its
+ * block, so it is never shown (search.c).  10M pages, cache dropped: a
+ * two-word name 102 → 59 ms (p50).
+ *
  * sohoa_rank() and sohoa_in() take their state (rank_spec, idset) as
  * pointers bound by the search (sqlite3_bind_pointer, types
  * sh__rank_ptr_type and sh__idset_ptr_type), so SQL typed by a user
@@ -261,7 +271,6 @@ static void rank_fn(const Fts5ExtensionApi *api, Fts5Context *fc,
                 last = s->pos[i];
         double bound = base + bm25(s, &rp, last + 1);
         if (bound < s->heap[0]) {
-            s->pruned++;
             if (sh__rank_prune_hook)
                 sh__rank_prune_hook();
             sqlite3_result_double(ctx, bound);
