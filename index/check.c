@@ -291,7 +291,7 @@ int sh__check_counts(search *s)
 {
     if (s->use_ids)
         return 1;
-    if (sh__has_filter(s->q))
+    if (sh__has_filter(s->q) && !s->filter_all)
         return 0;
     if (!s->ck.have_hidden) {
         const int64_t *ids = NULL;

@@ -125,6 +125,7 @@ typedef struct idset {
 /* A filter's plan as walk.c makes it (see sh__search_plan_filter). */
 typedef struct sh__plan {
     int use_ids;                /* its pages collected: ids, ranges */
+    int all;                    /* it keeps every page that may be shown */
     idset ids;
     int64_t nallowed;
     idrange *ranges;
@@ -140,6 +141,7 @@ typedef struct search {
     int64_t minid, maxid;       /* page ids                             */
     idset ids;                  /* the filter's pages (use_ids)         */
     int use_ids;
+    int filter_all;             /* the filter keeps every page (sh__plan) */
     int borrowed;               /* ids and ranges are q->memo's         */
     int64_t nallowed;           /* ids in s->ids                        */
     idrange *ranges;            /* the ids to walk, newest first        */

@@ -402,6 +402,7 @@ int sh__memo_hidden_put(search *s, int64_t *ids, size_t n, int have)
 /* s takes plan p: its bitmap and ranges, when it has them. */
 static void plan_adopt(search *s, const sh__plan *p)
 {
+    s->filter_all = p->all;
     if (!p->use_ids)
         return;
     free(s->ranges);
@@ -419,7 +420,7 @@ static sh__plan plan_of(const search *s)
                                    .nallowed = s->nallowed,
                                    .ranges = s->ranges,
                                    .nranges = s->nranges}
-                      : (sh__plan){0};
+                      : (sh__plan){.all = s->filter_all};
 }
 
 /* Keep the plan of s in the memo (taking key), within sh__memo_bytes of
@@ -639,10 +640,65 @@ static int collect_sql(search *s, sh_buf *b)
                : SH_OK;
 }
 
+/* Whether the filter is a list of agencies alone that holds the agency of
+   every dossier (an officer cleared for all of a catalog's agencies): it
+   then keeps every page that may be shown, and the search counts and
+   prunes as with no filter (check.c, rank.c).  A walk of dossier_agency's
+   distinct agencies, one seek each, that stops at the first not in the
+   list or at a dossier with none. */
+static int keeps_all(search *s)
+{
+    const sh_query *q = s->q;
+    if (!q->agencies || q->agency || (q->dossier_prefix && q->dossier_prefix[0]) ||
+        q->year || sh__has_doc_filter(q))
+        return SH_OK;
+    sqlite3_stmt *st = NULL;
+    int rc = sh__search_prep(s,
+                             "SELECT (SELECT 1 FROM dossier WHERE agency IS "
+                             "NULL), (SELECT agency FROM dossier WHERE "
+                             "agency > ?1 ORDER BY agency LIMIT 1)",
+                             &st, "planning the filter");
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, 0);         /* below every text */
+    int all = 0;
+    for (;;) {
+        sqlite3_reset(st);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = sh__search_fail(s, "planning the filter");
+            break;
+        }
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+            break;                      /* a dossier of no agency */
+        const char *a = (const char *)sqlite3_column_text(st, 1);
+        if (!a) {
+            all = 1;                    /* every agency seen is listed */
+            break;
+        }
+        int listed = 0;
+        for (int i = 0; !listed && q->agencies[i]; i++)
+            listed = !strcmp(q->agencies[i], a);
+        if (!listed)
+            break;
+        char *next = sh_strdup(a);
+        if (!next) {
+            rc = sh__search_nomem(s);
+            break;
+        }
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, next, -1, free);
+    }
+    sqlite3_finalize(st);
+    s->filter_all = all;
+    return rc;
+}
+
 static int plan_filter(search *s)
 {
     sqlite3_stmt *st = NULL;
     int rc, patchy;
+    if ((rc = keeps_all(s)) || s->filter_all)
+        return rc;
     int64_t span = s->maxid - s->minid + 1;
     double kept;
     if ((rc = estimate_kept(s, span, &kept, &patchy)))

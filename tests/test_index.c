@@ -1082,8 +1082,24 @@ static int test_search_counts_unread(void)
            "Y: total %d, want %d; %lld read", h.total, visible_y,
            (long long)pages_read);
     sh_hits_release(&h);
-    q.agencies = NULL;
+    /* An officer cleared for every agency of the catalog (and one more)
+       counts as with no filter; one agency short, each match is read. */
+    const char *both[] = {"X", "Y", NULL}, *more[] = {"Z", "Y", "X", NULL};
+    const char *only_x[] = {"X", NULL};
+    const char *const *lists[] = {both, more, only_x};
     q.limit = 10;
+    for (int k = 0; k < 3; k++) {
+        q.agencies = lists[k];
+        pages_read = 0;
+        CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+        int want = k < 2 ? visible : visible - visible_y;
+        CHECKF(h.total == want && (k < 2 ? pages_read <= 20
+                                          : pages_read >= want),
+               "agencies %d: total %d, want %d; %lld read", k, h.total, want,
+               (long long)pages_read);
+        sh_hits_release(&h);
+    }
+    q.agencies = NULL;
     /* The catalog changes: dossier 5 goes back to pending. */
     CHECK(sh_db_exec(db, "UPDATE dossier SET state = 'pending' "
                          "WHERE id = 'HS-2023-005'", &err) == SH_OK);
@@ -1094,6 +1110,15 @@ static int test_search_counts_unread(void)
     CHECKF(h.total == visible - in5, "after the change: total %d, want %d",
            h.total, visible - in5);
     sh_hits_release(&h);
+    /* A dossier of no agency: a list of agencies no longer keeps all. */
+    CHECK(add_dossier(db, "HS-2023-NONE", NULL, "done", 1) == 0);
+    q.agencies = both;
+    pages_read = 0;
+    CHECK(sh_search(db, &q, &h, &err) == SH_OK);
+    CHECKF(h.total == visible - in5 && pages_read >= N - PER,
+           "no agency: total %d, %lld read", h.total, (long long)pages_read);
+    sh_hits_release(&h);
+    q.agencies = NULL;
     /* Without the index: every match read, the same total. */
     CHECK(sh_db_exec(db, "DROP INDEX page_unplaced", &err) == SH_OK);
     pages_read = 0;
