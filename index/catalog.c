@@ -87,8 +87,8 @@ static const char schema[] =
     SH_INDEX_FTS_SQL;
 
 /* A catalog made before page_key (or page_unplaced) existed gets it at
-   its first writing open: a read of every page row, minutes for millions of pages, said
-   before it starts (in a catalog of over 100,000 pages). */
+   its first writing open: a read of every page row, minutes for millions
+   of pages, said before it starts (in a catalog of over 100,000 pages). */
 static void note_new_indexes(sqlite3 *db, const char *path)
 {
     sqlite3_stmt *st = NULL;

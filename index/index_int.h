@@ -300,9 +300,9 @@ typedef struct sh__checked {
 int sh__check_open(search *s);
 /* Whether page id may be shown: 1 (out filled), 0 no, -1 error (s->err). */
 int sh__check_page(search *s, int64_t id, sh__checked *out);
-extern void (*sh__check_hook)(int64_t id);
+extern void (*sh__check_hook)(int64_t id);  /* each page read; tests */
 extern int sh__search_prune;             /* search.c: ranking prunes */
-extern void (*sh__rank_prune_hook)(void);  /* rank.c: each row pruned */   /* each page read; tests */
+extern void (*sh__rank_prune_hook)(void);   /* rank.c: each row pruned */
 /* Whether page id, a match the search will not show, counts as visible,
    known without reading it: 1 yes, 0 no, -1 not known (check it).  Errors
    are not reported: the page is then checked. */

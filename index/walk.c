@@ -276,7 +276,8 @@ struct sh_search_memo {
     int have_hidden;
 };
 
-static void words_clear(sh_search_memo *m)
+/* Forget the words' counts and the hidden pages (not the plans). */
+static void memo_forget(sh_search_memo *m)
 {
     for (int i = 0; i < MEMO_WORDS; i++) {
         free(m->df[i].word);
@@ -300,7 +301,7 @@ void sh_search_memo_close(sh_search_memo **m)
     if (!m || !*m)
         return;
     sh__plan_table_clear(&(*m)->plans);
-    words_clear(*m);
+    memo_forget(*m);
     free(*m);
     *m = NULL;
 }
@@ -339,7 +340,7 @@ static sh_search_memo *memo_of(search *s)
     int64_t ch = sqlite3_total_changes64(s->db);
     if (m->db != s->db || m->version != v || m->changes != ch) {
         sh__plan_table_clear(&m->plans);
-        words_clear(m);
+        memo_forget(m);
         /* nor are the process's plans (plans.c) */
         uint64_t g = sh__plans_bump(s->plans_gen);
         s->plans_gen = g ? g : s->plans_gen;
