@@ -721,7 +721,11 @@ out:
    level 1 2.21 s, 42.7 %; libdeflate level 1 in strips of 256 rows
    0.92 s, 41.8 % (level 2 1.82 s, 38.8 %; level 6 3.84 s, 37.5 %).  On
    the noisy A1 gray sheet: zlib level 1 1.38 s, 70.6 % (Z_RLE on Up rows
-   0.69 s, 66.9 %); libdeflate level 1, Up rows 0.66 s, 67.5 %.
+   0.69 s, 66.9 %); libdeflate level 1, Up rows 0.66 s, 67.5 %.  So a
+   strip whose sampled rows zlib's run-length strategy codes no more than
+   RLE_SLACK larger than libdeflate is coded by zlib, Up rows, in one
+   call (whole A1 sheet: 0.71 s against 0.77 s before strips, 0.82 s all
+   libdeflate; A0 1.47 s against 1.53 s; same sizes).
    Within a strip the predictor is chosen per band of STREAM_BAND rows
    (each row carries its filter byte, so bands may differ): the band's
    first PRED_ROWS rows deflated alone, plain, all Up, and each by its
@@ -729,6 +733,7 @@ out:
    it costs little; the per-row choice costs more than the compression
    itself and pays only on smooth images). */
 #define STREAM_BAND 256
+#define RLE_SLACK 1.03         /* zlib's RLE kept when at most 3 % larger */
 #define SINGLE_MAX ((size_t)32 << 20)
 #define STRIP_BYTES ((size_t)8 << 20)
 
@@ -793,6 +798,8 @@ typedef struct striper {
     size_t nout, ntrial_out;
     uint8_t *trial_out;
     struct libdeflate_compressor *c;
+    z_stream rz;             /* zlib, level FLATE_LEVEL, Z_RLE            */
+    int *mode;               /* each band's rows (ROWS_*)                 */
 } striper;
 
 /* Deflated size of rows i0 .. i0+nr of the strip (raw, at +1 of their
@@ -809,26 +816,62 @@ static size_t trial_size(striper *s, int i0, int nr, int mode)
                                     s->trial_out, s->ntrial_out);
 }
 
-/* Filter the strip's nr rows in place (bottom up, so each row's upper
-   neighbour is still raw), each band by the mode its first rows choose. */
-static void filter_strip(striper *s, int nr)
+/* Deflated size, by zlib's run-length strategy (s->rz), of rows i0 ..
+   i0+nr of the strip, Up-filtered.  0: cannot tell. */
+static size_t trial_rle(striper *s, int i0, int nr)
 {
-    int nb = (nr + STREAM_BAND - 1) / STREAM_BAND;
-    for (int b = nb - 1; b >= 0; b--) {
-        int b0 = b * STREAM_BAND, b1 = b0 + STREAM_BAND < nr ? b0 + STREAM_BAND
-                                                             : nr;
-        int tn = b1 - b0 < PRED_ROWS ? b1 - b0 : PRED_ROWS;
+    if (deflateReset(&s->rz) != Z_OK)
+        return 0;
+    for (int i = 0; i < nr; i++) {
+        const uint8_t *cur = s->rows + (size_t)(i0 + i) * s->slot + 1;
+        const uint8_t *pv = i0 + i ? cur - s->slot : s->zero;
+        memcpy(s->trial + (size_t)i * s->slot,
+               filter_row(cur, pv, s->bpr, s->bpp, ROWS_UP, s->cand), s->slot);
+    }
+    s->rz.next_in = s->trial;
+    s->rz.avail_in = (uInt)((size_t)nr * s->slot);
+    s->rz.next_out = s->trial_out;
+    s->rz.avail_out = (uInt)s->ntrial_out;
+    return deflate(&s->rz, Z_FINISH) == Z_STREAM_END ? (size_t)s->rz.total_out
+                                                      : 0;
+}
+
+/* Filter the strip's nr rows in place (bottom up, so each row's upper
+   neighbour is still raw), each band by the mode its first rows choose;
+   returns 1 when the strip is to be coded by zlib's run-length strategy
+   (every band Up: its trials were no larger than libdeflate's), else 0
+   (libdeflate). */
+static int filter_strip(striper *s, int nr)
+{
+    int nb = (nr + STREAM_BAND - 1) / STREAM_BAND, rle = 1;
+    size_t ld_sum = 0, rle_sum = 0;
+    for (int b = 0; b < nb; b++) {
+        int b0 = b * STREAM_BAND;
+        int tn = nr - b0 < PRED_ROWS ? nr - b0 : PRED_ROWS;
         size_t plain = trial_size(s, b0, tn, ROWS_PLAIN);
         size_t up = plain ? trial_size(s, b0, tn, ROWS_UP) : 0;
         size_t best = plain ? trial_size(s, b0, tn, ROWS_BEST) : 0;
+        size_t r = plain ? trial_rle(s, b0, tn) : 0;
         int mode = ROWS_PLAIN;
         size_t least = plain;
         if (up && (double)up < PRED_GAIN * (double)least) {
             mode = ROWS_UP;
             least = up;
         }
-        if (best && (double)best < PRED_GAIN * (double)least)
+        if (best && (double)best < PRED_GAIN * (double)least) {
             mode = ROWS_BEST;
+            least = best;
+        }
+        s->mode[b] = mode;
+        ld_sum += least;
+        rle_sum += r;
+        rle = rle && r;
+    }
+    rle = rle && (double)rle_sum <= RLE_SLACK * (double)ld_sum;
+    for (int b = nb - 1; b >= 0; b--) {
+        int b0 = b * STREAM_BAND, b1 = b0 + STREAM_BAND < nr ? b0 + STREAM_BAND
+                                                             : nr;
+        int mode = rle ? ROWS_UP : s->mode[b];
         for (int i = b1 - 1; i >= b0; i--) {
             uint8_t *r = s->rows + (size_t)i * s->slot;
             const uint8_t *pv = i ? r - s->slot + 1 : s->zero;
@@ -844,6 +887,25 @@ static void filter_strip(striper *s, int nr)
             }
         }
     }
+    return rle;
+}
+
+/* Code the strip's nr filtered rows into s->out: by zlib's run-length
+   strategy (rle) or libdeflate.  Returns the code's length, 0 on
+   failure. */
+static size_t code_strip(striper *s, int nr, int rle)
+{
+    size_t n = (size_t)nr * s->slot;
+    if (!rle)
+        return libdeflate_zlib_compress(s->c, s->rows, n, s->out, s->nout);
+    if (deflateReset(&s->rz) != Z_OK || n > UINT_MAX || s->nout > UINT_MAX)
+        return 0;
+    s->rz.next_in = s->rows;
+    s->rz.avail_in = (uInt)n;
+    s->rz.next_out = s->out;
+    s->rz.avail_out = (uInt)s->nout;
+    return deflate(&s->rz, Z_FINISH) == Z_STREAM_END ? (size_t)s->rz.total_out
+                                                      : 0;
 }
 
 int sh_pdf_image_save_rows(const char *path, int w, int h, int ncomp,
@@ -877,19 +939,26 @@ int sh_pdf_image_save_rows(const char *path, int w, int h, int ncomp,
     sink k = {.fd = -1, .crc = crc32(0, NULL, 0)};
     int rc = SH_ENOMEM;
     s.c = libdeflate_alloc_compressor(FLATE_LEVEL);
+    int rinit = deflateInit2(&s.rz, FLATE_LEVEL, Z_DEFLATED, 15, 8,
+                             Z_RLE) == Z_OK;
+    s.mode = malloc(((size_t)cap_rows / STREAM_BAND + 1) * sizeof *s.mode);
     s.rows = malloc((size_t)cap_rows * s.slot);
     s.zero = calloc(1, s.bpr);
     uint8_t *cand = malloc(5 * s.slot), *carry = malloc(s.bpr);
     s.trial = malloc(PRED_ROWS * s.slot);
-    if (s.c) {
-        s.nout = libdeflate_zlib_compress_bound(s.c, (size_t)cap_rows *
-                                                s.slot);
-        s.ntrial_out = libdeflate_zlib_compress_bound(s.c, PRED_ROWS * s.slot);
+    if (s.c && rinit) {
+        size_t n = (size_t)cap_rows * s.slot, n4 = PRED_ROWS * s.slot;
+        size_t zb = deflateBound(&s.rz, (uLong)n), ztb = deflateBound(&s.rz,
+                                                                    (uLong)n4);
+        s.nout = libdeflate_zlib_compress_bound(s.c, n);
+        s.ntrial_out = libdeflate_zlib_compress_bound(s.c, n4);
+        s.nout = s.nout > zb ? s.nout : zb;
+        s.ntrial_out = s.ntrial_out > ztb ? s.ntrial_out : ztb;
     }
     s.out = s.c ? malloc(s.nout) : NULL;
     s.trial_out = s.c ? malloc(s.ntrial_out) : NULL;
-    if (!hdr || !sn || !s.c || !s.rows || !s.zero || !cand || !carry ||
-        !s.trial || !s.out || !s.trial_out)
+    if (!hdr || !sn || !s.c || !rinit || !s.mode || !s.rows || !s.zero ||
+        !cand || !carry || !s.trial || !s.out || !s.trial_out)
         goto out;
     for (int f = 0; f < 5; f++)
         s.cand[f] = cand + (size_t)f * s.slot;
@@ -917,9 +986,7 @@ int sh_pdf_image_save_rows(const char *path, int w, int h, int ncomp,
         }
         if (st < nstrip - 1)
             memcpy(carry, s.rows + (size_t)(nr - 1) * s.slot + 1, s.bpr);
-        filter_strip(&s, nr);
-        size_t zn = libdeflate_zlib_compress(s.c, s.rows, (size_t)nr * s.slot,
-                                             s.out, s.nout);
+        size_t zn = code_strip(&s, nr, filter_strip(&s, nr));
         if (zn == 0) {
             rc = SH_ENOMEM;
             goto io;
@@ -982,6 +1049,9 @@ out:
         unlink(tmp);
     if (s.c)
         libdeflate_free_compressor(s.c);
+    if (rinit)
+        deflateEnd(&s.rz);
+    free(s.mode);
     free(s.rows);
     free(s.zero);
     free(cand);
