@@ -118,10 +118,11 @@ int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err);
  * Save a hand-off file (as sh_pdf_image_save) of an image Flate-coded
  * straight from its rows, for large sheets: the rows are gathered a strip
  * at a time (one strip up to 32 MB of pixels, else strips of about 8 MB,
- * see sh_pdf_image above), each strip deflated whole by libdeflate into
- * the file (atomic: temp name, fsync, rename), so neither the pixels nor
- * their code are ever whole in memory.  Each band of 256 rows gets PNG
- * filters when its first rows show they pay.
+ * see sh_pdf_image above), each strip deflated whole (libdeflate, or
+ * zlib's run-length strategy where it codes the strip's sampled rows
+ * about as small) into the file (atomic: temp name, fsync, rename), so
+ * neither the pixels nor their code are ever whole in memory.  Each band
+ * of 256 rows gets PNG filters when its first rows show they pay.
  *   next  called for y = 0 .. h-1 in order: fill row (w * ncomp bytes:
  *         gray, or R G B); return SH_OK, or an error code with err filled
  *         (the save stops there)
