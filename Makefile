@@ -26,7 +26,7 @@ WAREHOUSE ?= warehouse
 
 # pkg-config module → Debian package
 PKGS := tesseract:libtesseract-dev lept:libleptonica-dev libtiff-4:libtiff-dev \
-        libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev \
+        libjpeg:libjpeg-dev libpng:libpng-dev sqlite3:libsqlite3-dev libdeflate:libdeflate-dev \
         jansson:libjansson-dev libsodium:libsodium-dev libcrypto:libssl-dev zlib:zlib1g-dev \
         libmicrohttpd:libmicrohttpd-dev libqpdf:libqpdf-dev jbig2dec:libjbig2dec0-dev \
         poppler-glib:libpoppler-glib-dev \

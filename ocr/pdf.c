@@ -798,10 +798,24 @@ static void build_text(const sh_pdf_page *pg, sh_buf *cs, int *oom)
     free(u);
 }
 
-static void image_dict(const sh_pdf_image *img, sh_buf *b, int *oom)
+/* Strip k of img (sh_pdf_image): its first row and its rows. */
+static void strip_rows(const sh_pdf_image *img, int k, int *y0, int *rows)
+{
+    if (img->nstrip <= 1) {
+        *y0 = 0;
+        *rows = img->h;
+        return;
+    }
+    *y0 = k * img->strip_rows;
+    *rows = k == img->nstrip - 1 ? img->h - *y0 : img->strip_rows + 1;
+}
+
+/* The dictionary of img's XObject of rows rows (its height). */
+static void image_dict(const sh_pdf_image *img, int rows, sh_buf *b,
+                       int *oom)
 {
     bpf(b, oom, " /Type /XObject /Subtype /Image /Width %d /Height %d"
-        " /ColorSpace /%s /BitsPerComponent %d", img->w, img->h,
+        " /ColorSpace /%s /BitsPerComponent %d", img->w, rows,
         img->ncomp == 3 ? "DeviceRGB" : "DeviceGray", img->bpc);
     switch (img->filter) {
     case SH_PDF_DCT:
@@ -822,7 +836,7 @@ static void image_dict(const sh_pdf_image *img, sh_buf *b, int *oom)
 
 int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
 {
-    sh_buf cs = {0}, dict = {0}, page = {0};
+    sh_buf cs = {0}, dict = {0}, last = {0}, page = {0};
     uint8_t *z = NULL;
     size_t zn = 0;
     int rc = SH_OK, oom = 0;
@@ -840,12 +854,27 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
     /* Everything that can fail for want of memory, before any byte of
        the page is written: a failure here leaves the writer usable. */
     int has_text = pg->words && pg->words->n > 0;
-    if (pg->img) {
+    int nim = pg->img ? (pg->img->nstrip > 1 ? pg->img->nstrip : 1) : 0;
+    /* A striped image: strip k drawn in its band of the unit square,
+       [1 0 0 rows/h 0 (h-y0-rows)/h] x img_matrix, top strip first (the
+       row it shares with the next is covered by the next). */
+    const double *m = pg->img_matrix;
+    for (int k = 0; k < nim; k++) {
+        int y0, rows;
+        strip_rows(pg->img, k, &y0, &rows);
+        double a = (double)rows / pg->img->h;
+        double b = (double)(pg->img->h - y0 - rows) / pg->img->h;
+        double c[6] = {m[0], m[1], a * m[2], a * m[3], b * m[2] + m[4],
+                       b * m[3] + m[5]};
         bpf(&cs, &oom, "q\n");
         for (int i = 0; i < 6; i++)
-            bnum(&cs, &oom, pg->img_matrix[i]);
-        bpf(&cs, &oom, "cm\n/Im0 Do\nQ\n");
-        image_dict(pg->img, &dict, &oom);
+            bnum(&cs, &oom, c[i]);
+        bpf(&cs, &oom, "cm\n/Im%d Do\nQ\n", k);
+        /* the strips' dictionaries: the last's, and the others' */
+        if (k == nim - 1)
+            image_dict(pg->img, rows, &last, &oom);
+        else if (k == 0)
+            image_dict(pg->img, rows, &dict, &oom);
     }
     if (has_text)
         build_text(pg, &cs, &oom);
@@ -860,12 +889,16 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
             oom = 1;
         }
     }
-    if (!oom && reserve_objs(p, 3))
+    if (!oom && reserve_objs(p, nim + 2))
         oom = 1;
     int im = 0, cn = 0, pn = 0, reuse = 0;
     if (!oom) {
-        reuse = pg->img && pg->reuse_image && p->last_im > 0;
-        im = reuse ? p->last_im : pg->img ? ++p->nobj : 0;
+        /* the strips' XObjects are numbers im .. im + nim - 1 */
+        reuse = pg->img && pg->reuse_image && p->last_im > 0 &&
+                p->last_nim == nim;
+        im = reuse ? p->last_im : pg->img ? p->nobj + 1 : 0;
+        if (im && !reuse)
+            p->nobj += nim;
         cn = ++p->nobj;
         pn = ++p->nobj;
         bpf(&page, &oom, "<< /Type /Page /Parent %d 0 R /MediaBox [0 0 ",
@@ -873,13 +906,17 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
         bnum(&page, &oom, pg->w_pt);
         bnum(&page, &oom, pg->h_pt);
         bpf(&page, &oom, "] /Resources <<");
-        if (im)
-            bpf(&page, &oom, " /XObject << /Im0 %d 0 R >>", im);
+        if (im) {
+            bpf(&page, &oom, " /XObject <<");
+            for (int k = 0; k < nim; k++)
+                bpf(&page, &oom, " /Im%d %d 0 R", k, im + k);
+            bpf(&page, &oom, " >>");
+        }
         if (has_text)
             bpf(&page, &oom, " /Font << /F1 %d 0 R >>", OBJ_FONT);
         bpf(&page, &oom, " >> /Contents %d 0 R >>", cn);
         if (oom)
-            p->nobj -= im && !reuse ? 3 : 2;
+            p->nobj -= im && !reuse ? nim + 2 : 2;
     }
     if (oom) {
         rc = sh_errf(err, SH_ENOMEM, "%s: page %d: out of memory",
@@ -888,8 +925,13 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
     }
 
     /* Write the page; from here a failure ends the document. */
-    if (im && !reuse)
-        put_stream(p, im, dict.data, pg->img->data, pg->img->n);
+    size_t off = 0;
+    for (int k = 0; im && !reuse && k < nim; k++) {
+        size_t n = nim > 1 ? pg->img->strip_n[k] : pg->img->n;
+        put_stream(p, im + k, k < nim - 1 ? dict.data : last.data,
+                   pg->img->data + off, n);
+        off += n;
+    }
     put_stream(p, cn, " /Filter /FlateDecode", z, zn);
     put_dict(p, pn, page.data);
     if (p->rc) {
@@ -898,11 +940,14 @@ int sh_pdf_add_page(sh_pdf *p, const sh_pdf_page *pg, sh_err *err)
         goto out;
     }
     p->kids[p->npages++] = pn;
-    if (im)
+    if (im) {
         p->last_im = im;
+        p->last_nim = nim;
+    }
 out:
     sh_buf_release(&cs);
     sh_buf_release(&dict);
+    sh_buf_release(&last);
     sh_buf_release(&page);
     free(z);
     return rc;

@@ -50,7 +50,14 @@ enum sh_pdf_filter { SH_PDF_DCT = 1, SH_PDF_CCITT_G4, SH_PDF_FLATE };
                       8-bit, 1 or 3 components), as it came
      SH_PDF_CCITT_G4  a bare CCITT T.6 bit stream (/K -1), rows of w
      SH_PDF_FLATE     zlib stream of h rows of w*ncomp bytes, each row
-                      led by its PNG filter-type byte (/Predictor 15) */
+                      led by its PNG filter-type byte (/Predictor 15)
+   A large Flate image may be cut into strips of rows, each a zlib
+   stream of its own and an XObject of its own (so that each is coded by
+   libdeflate's whole-buffer coder in bounded memory): strip k starts at
+   row k * strip_rows and holds strip_rows + 1 rows (the last: the rows
+   left), one row shared with the next strip so that viewers show no
+   seam; data holds the strips' streams one after the other, strip_n[k]
+   bytes each. */
 typedef struct sh_pdf_image {
     int filter;          /* enum sh_pdf_filter                             */
     int w, h;            /* pixels                                         */
@@ -61,6 +68,10 @@ typedef struct sh_pdf_image {
                             decoded 0 bits are black                       */
     uint8_t *data;       /* the stream bytes (owned)                       */
     size_t n;
+    int nstrip;          /* Flate: strips (0 or 1: the image is one)       */
+    int strip_rows;      /* rows from a strip's top to the next's          */
+    size_t *strip_n;     /* [nstrip] bytes of each strip's stream (owned;
+                            NULL when nstrip <= 1)                         */
 } sh_pdf_image;
 
 /*
@@ -86,14 +97,15 @@ int sh_pdf_image_from_pix(PIX *pix, sh_pdf_image *out, sh_err *err);
 int sh_pdf_image_from_jpeg(const uint8_t *jpeg, size_t n, sh_pdf_image *out,
                            sh_err *err);
 
-/* Free img's data and zero it; accepts NULL and an empty image. */
+/* Free img's data (and strip table) and zero it; accepts NULL and an
+   empty image. */
 void sh_pdf_image_release(sh_pdf_image *img);
 
 /*
  * Save/load an encoded image so a worker process can hand it to the PDF
  * assembler.  File: "SHPDFIMG", version, the fields above, a CRC-32 over
- * header and data, the data length, the data (little-endian); saved with
- * sh_write_atomic.
+ * header, strip table and data, the data length, the strip table, the
+ * data (little-endian); saved with sh_write_atomic.
  * save: SH_EUSAGE if img is not a sound image, else as sh_write_atomic.
  * load: out filled (zeroed first); SH_EIO/SH_ELIMIT from reading,
  *       SH_EINPUT when anything (magic, version, a field, the length, the
@@ -104,15 +116,18 @@ int sh_pdf_image_load(const char *path, sh_pdf_image *out, sh_err *err);
 
 /*
  * Save a hand-off file (as sh_pdf_image_save) of an image Flate-coded
- * straight from its rows, for large sheets: the rows are deflated into
- * the file as they come (atomic: temp name, fsync, rename), so neither
- * the pixels nor their code are ever whole in memory.  Each band of 256
- * rows gets PNG filters when its first rows show they pay.
+ * straight from its rows, for large sheets: the rows are gathered a strip
+ * at a time (one strip up to 32 MB of pixels, else strips of about 8 MB,
+ * see sh_pdf_image above), each strip deflated whole (libdeflate, or
+ * zlib's run-length strategy where it codes the strip's sampled rows
+ * about as small) into the file (atomic: temp name, fsync, rename), so
+ * neither the pixels nor their code are ever whole in memory.  Each band
+ * of 256 rows gets PNG filters when its first rows show they pay.
  *   next  called for y = 0 .. h-1 in order: fill row (w * ncomp bytes:
  *         gray, or R G B); return SH_OK, or an error code with err filled
  *         (the save stops there)
- *   info  out: filter, w, h, bpc, ncomp and n (the code's length) as
- *         saved; data is NULL
+ *   info  out: filter, w, h, bpc, ncomp, n (the code's length) and
+ *         nstrip, strip_rows as saved; data and strip_n are NULL
  * Returns SH_OK, next's error, SH_EUSAGE (NULL, size or ncomp out of
  * range), SH_ENOMEM, SH_EIO/SH_ENOSPC... as sh_write_atomic; on error
  * nothing is left at path's temp name.

@@ -48,6 +48,7 @@ struct sh_pdf {
     int nobj, xcap;         /* highest number given out; capacity       */
     int *kids;              /* page object numbers                      */
     int last_im;            /* object number of the last image written  */
+    int last_nim;           /* ... and its XObjects (strips), from it   */
     int npages, kcap;
     int rc;                 /* first write failure (sticky)             */
     sh_err err;

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -145,8 +146,17 @@ static int unpredict(const uint8_t *in, size_t n, int h, size_t bpr,
     return 0;
 }
 
-/* save_pix of pix (8 or 32 bpp), load, inflate, unpredict, compare. */
-static int roundtrip(PIX *pix, const char *name)
+/* Strip k of img: first row and rows (the whole image when not cut). */
+static void strip_of(const sh_pdf_image *img, int k, int *y0, int *rows)
+{
+    *y0 = img->nstrip > 1 ? k * img->strip_rows : 0;
+    *rows = img->nstrip <= 1 ? img->h
+            : k == img->nstrip - 1 ? img->h - *y0 : img->strip_rows + 1;
+}
+
+/* save_pix of pix (8 or 32 bpp), load, inflate and unpredict each strip,
+   compare with pix.  *nstrip: the strips saved. */
+static int roundtrip(PIX *pix, const char *name, int *nstrip)
 {
     char path[4096];
     sh_test_path(path, sizeof path, name);
@@ -154,31 +164,46 @@ static int roundtrip(PIX *pix, const char *name)
     sh_pdf_image info, img;
     CHECKF(sh_pdf_image_save_pix(pix, path, &info, &err) == SH_OK, "%s",
            err.msg);
-    CHECK(info.data == NULL && info.filter == SH_PDF_FLATE && info.n > 0);
+    CHECK(info.data == NULL && info.strip_n == NULL &&
+          info.filter == SH_PDF_FLATE && info.n > 0);
     CHECKF(sh_pdf_image_load(path, &img, &err) == SH_OK, "%s", err.msg);
     int w = pixGetWidth(pix), h = pixGetHeight(pix);
     size_t nc = pixGetDepth(pix) == 8 ? 1 : 3, bpr = (size_t)w * nc;
     CHECK(img.w == w && img.h == h && img.ncomp == (int)nc && img.n == info.n);
-    uLongf rawn = (uLongf)(h * (bpr + 1));
-    uint8_t *raw = malloc(rawn), *px = malloc((size_t)h * bpr);
-    CHECK(raw && px);
-    CHECK(uncompress(raw, &rawn, img.data, (uLong)img.n) == Z_OK);
-    CHECK(unpredict(raw, rawn, h, bpr, nc, px) == 0);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            const uint8_t *p = px + (size_t)y * bpr + (size_t)x * nc;
-            if (nc == 1) {
-                l_uint32 v;
-                pixGetPixel(pix, x, y, &v);
-                CHECK(p[0] == v);
-            } else {
-                l_int32 r, g, b;
-                pixGetRGBPixel(pix, x, y, &r, &g, &b);
-                CHECK(p[0] == r && p[1] == g && p[2] == b);
+    int ns = img.nstrip > 1 ? img.nstrip : 1;
+    CHECK(ns == (info.nstrip > 1 ? info.nstrip : 1));
+    *nstrip = ns;
+    size_t off = 0;
+    for (int k = 0; k < ns; k++) {
+        int y0, rows;
+        strip_of(&img, k, &y0, &rows);
+        size_t zn = ns > 1 ? img.strip_n[k] : img.n;
+        uLongf rawn = (uLongf)((size_t)rows * (bpr + 1));
+        uint8_t *raw = malloc(rawn), *px = malloc((size_t)rows * bpr);
+        CHECK(raw && px);
+        CHECK(uncompress(raw, &rawn, img.data + off, (uLong)zn) == Z_OK);
+        CHECK(rawn == (uLongf)((size_t)rows * (bpr + 1)));
+        CHECK(unpredict(raw, rawn, rows, bpr, nc, px) == 0);
+        off += zn;
+        for (int y = y0; y < y0 + rows; y++) {
+            const l_uint32 *line = pixGetData(pix) + (size_t)y * pixGetWpl(pix);
+            const uint8_t *p = px + (size_t)(y - y0) * bpr;
+            for (int x = 0; x < w; x++, p += nc) {
+                if (nc == 1) {
+                    CHECKF(p[0] == GET_DATA_BYTE(line, x), "(%d,%d)", x, y);
+                } else {
+                    l_uint32 v = line[x];
+                    CHECKF(p[0] == (uint8_t)(v >> L_RED_SHIFT) &&
+                           p[1] == (uint8_t)(v >> L_GREEN_SHIFT) &&
+                           p[2] == (uint8_t)(v >> L_BLUE_SHIFT),
+                           "(%d,%d)", x, y);
+                }
             }
         }
-    free(raw);
-    free(px);
+        free(raw);
+        free(px);
+    }
+    CHECK(off == img.n);
     sh_pdf_image_release(&img);
     return 0;
 }
@@ -199,11 +224,13 @@ static int test_save_rows_roundtrip(void)
     sh_frame fc = {0};
     CHECK(sh_scan_open(path, NULL, &s, &err) == SH_OK);
     CHECK(sh_scan_read(s, 0, &fc, &err) == SH_OK);
-    if (roundtrip(fc.pix, "rgb.img"))
+    int ns = 0;
+    if (roundtrip(fc.pix, "rgb.img", &ns))
         return 1;
+    CHECK(ns == 1);                 /* a small image is one XObject */
     PIX *gray = pixConvertRGBToLuminance(fc.pix);
     CHECK(gray);
-    if (roundtrip(gray, "gray.img"))
+    if (roundtrip(gray, "gray.img", &ns))
         return 1;
     pixDestroy(&gray);
     sh_frame_release(&fc);
@@ -221,8 +248,120 @@ static int test_save_rows_roundtrip(void)
     return 0;
 }
 
+/* Render a W x H px crop at (x, y) of page `page` of pdf at 72 dpi
+   (1 px a pt) in gray. */
+static PIX *render_crop(const char *pdf, int page, int x, int y, int W, int H)
+{
+    char prefix[4096], cmd[8400], out[4200];
+    sh_test_path(prefix, sizeof prefix, "strips-render");
+    snprintf(cmd, sizeof cmd, "pdftoppm -r 72 -gray -f %d -l %d -x %d -y %d "
+             "-W %d -H %d -singlefile '%s' '%s'", page, page, x, y, W, H, pdf,
+             prefix);
+    if (sh_test_run(cmd, NULL) != 0)
+        return NULL;
+    snprintf(out, sizeof out, "%s.pgm", prefix);
+    PIX *p = pixRead(out);
+    unlink(out);
+    return p;
+}
+
+/* Row r of the test image: a triangle wave, 6 a row, 0 to 240. */
+static int wave(int r)
+{
+    int t = r * 6 % 480;
+    return t < 240 ? t : 480 - t;
+}
+
+/* Whether the crop (x, y, W, H) of page `page` of pdf (drawn 1 px a pt)
+   shows rows of the values wave(y) (turned: columns of wave(h - 1 - x)),
+   each within 9: poppler rounds, and stretches an image by a pixel (the
+   next strip covers it), so a row may show its neighbour's value; a
+   seam, or a row two or more out of place, differs by more. */
+static int rows_drawn(const char *pdf, int page, int turned, int h, int x,
+                      int y, int W, int H)
+{
+    PIX *got = render_crop(pdf, page, x, y, W, H);
+    CHECK(got && pixGetWidth(got) == W && pixGetHeight(got) == H);
+    for (int j = 0; j < H; j++)
+        for (int i = 0; i < W; i++) {
+            l_uint32 g;
+            pixGetPixel(got, i, j, &g);
+            int r = turned ? h - 1 - (x + i) : y + j;
+            int want = wave(r);
+            CHECKF(abs((int)g - want) <= 9, "page %d (%d,%d) is %u, row %d "
+                   "of the image %d", page, x + i, y + j, g, r, want);
+        }
+    pixDestroy(&got);
+    return 0;
+}
+
+/* An image over 32 MB of pixels is cut into strips, each its own stream
+   and XObject: every strip decodes to its rows, and a viewer draws the
+   strips (upright, and turned on the next page, which reuses them) as
+   the image: no seam where strips meet, no row out of place (as it draws
+   the image made one XObject, pages 3-4). */
+static int test_strips(void)
+{
+    const int w = 6200, h = 5500;      /* 34.1 MB of gray, rows of one
+                                          value each */
+    PIX *pix = pixCreate(w, h, 8);
+    CHECK(pix);
+    l_uint32 *data = pixGetData(pix);
+    int wpl = pixGetWpl(pix);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            SET_DATA_BYTE(data + (size_t)y * wpl, x,
+                          wave(y));
+    int ns = 0;
+    if (roundtrip(pix, "strips.img", &ns))
+        return 1;
+    CHECKF(ns >= 4, "%d strips", ns);
+
+    if (system("command -v pdftoppm >/dev/null 2>&1") != 0) {
+        pixDestroy(&pix);
+        return SH_SKIP;
+    }
+    char img[4096], pdf[4096];
+    sh_test_path(img, sizeof img, "strips.img");
+    sh_test_path(pdf, sizeof pdf, "strips.pdf");
+    sh_err err = {0};
+    sh_pdf_image im[2];
+    sh_pdf *p = NULL;
+    CHECKF(sh_pdf_image_load(img, &im[0], &err) == SH_OK, "%s", err.msg);
+    CHECKF(sh_pdf_image_from_pix(pix, &im[1], &err) == SH_OK, "%s", err.msg);
+    CHECK(im[0].nstrip == ns && im[1].nstrip <= 1);
+    CHECK(sh_pdf_open(pdf, NULL, &p, &err) == SH_OK);
+    for (int i = 0; i < 2; i++) {
+        sh_pdf_page up = {.w_pt = w, .h_pt = h, .img = &im[i],
+                          .img_matrix = {w, 0, 0, h, 0, 0}};
+        sh_pdf_page turned = {.w_pt = h, .h_pt = w, .img = &im[i],
+                              .img_matrix = {0, -w, h, 0, 0, w},
+                              .reuse_image = 1};
+        CHECKF(sh_pdf_add_page(p, &up, &err) == SH_OK, "%s", err.msg);
+        CHECKF(sh_pdf_add_page(p, &turned, &err) == SH_OK, "%s", err.msg);
+    }
+    CHECKF(sh_pdf_commit(&p, &err) == SH_OK, "%s", err.msg);
+    /* the strips are written once: the turned page refers to them */
+    struct stat st;
+    CHECK(stat(pdf, &st) == 0);
+    CHECKF((size_t)st.st_size < im[0].n + im[1].n + 100000, "%lld bytes",
+           (long long)st.st_size);
+    sh_pdf_image_release(&im[0]);
+    sh_pdf_image_release(&im[1]);
+    /* a column of the upright page, a row of the turned one, across
+       every place where strips meet; pages 3-4 (one XObject) for
+       comparison */
+    for (int pg = 1; pg <= 4; pg += 2)
+        if (rows_drawn(pdf, pg, 0, h, 1000, 0, 4, h) ||
+            rows_drawn(pdf, pg + 1, 1, h, 0, 1000, h, 4))
+            return 1;
+    pixDestroy(&pix);
+    return 0;
+}
+
 const sh_test sh_tests_large[] = {
     {"large_read_gray_and_rows", test_read_gray_and_rows},
     {"large_save_rows_roundtrip", test_save_rows_roundtrip},
+    {"large_strips", test_strips},
     {NULL, NULL},
 };
