@@ -127,6 +127,29 @@ static int send_job(run *r, worker *w, int ji)
     return rc;
 }
 
+/* Give idle worker w the next job, unless none is left or the deadline
+   has passed (said once). */
+static void hand_out(run *r, worker *w)
+{
+    if (r->next >= r->njobs)
+        return;
+    if (r->stop_at > 0 && sh_now() >= r->stop_at) {
+        if (!r->deadline_hit) {
+            r->deadline_hit = 1;
+            sh_log(SH_LOG_WARN, "time limit reached: no new pages started; "
+                   "%d left for the next run", r->njobs - r->next);
+        }
+        return;
+    }
+    if (w->pid <= 0 || w->busy >= 0)
+        return;
+    int ji = r->next++;
+    if (send_job(r, w, ji)) {
+        r->next--;              /* died before taking it: give it back */
+        w->busy = -1;
+    }
+}
+
 /* One line on the terminal: pages done/total, rate, time left. */
 static void progress(run *r)
 {
@@ -400,6 +423,10 @@ static int read_worker(run *r, worker *w, sh_err *err)
                             "worker sent an unreadable result");
         int rc = page_result(r, ji, res, err);
         json_decref(res);
+        /* The worker's next page first: a finished dossier's assembly
+           (PDF, read-back, index) would otherwise keep it idle. */
+        if (!rc)
+            hand_out(r, w);
         if (!rc)
             rc = sh_run_maybe_finish(r, r->jobs[ji].d, err);
         if (rc)
@@ -424,11 +451,6 @@ int sh_run_pool(run *r, sh_err *err)
         return sh_errf(err, SH_ENOMEM, "out of memory");
     for (;;) {
         int stop = r->stop_at > 0 && sh_now() >= r->stop_at;
-        if (stop && r->next < r->njobs && !r->deadline_hit) {
-            r->deadline_hit = 1;
-            sh_log(SH_LOG_WARN, "time limit reached: no new pages started; "
-                   "%d left for the next run", r->njobs - r->next);
-        }
         /* Start workers and hand out jobs. */
         live = 0;
         for (int i = 0; i < r->nw; i++) {
@@ -437,14 +459,7 @@ int sh_run_pool(run *r, sh_err *err)
                 if ((rc = spawn(w, err)))
                     goto out;
             }
-            if (w->pid > 0 && w->busy < 0 && r->next < r->njobs && !stop) {
-                int ji = r->next++;
-                if (send_job(r, w, ji)) {
-                    /* died before taking it: give it back */
-                    r->next--;
-                    w->busy = -1;
-                }
-            }
+            hand_out(r, w);
             if (w->pid > 0 && w->busy >= 0)
                 live++;
         }
