@@ -235,12 +235,6 @@ int sh__check_page(search *s, int64_t id, sh__checked *out)
 
 #define HIDDEN_MAX (1 << 20)    /* more hidden pages: check each match  */
 
-static int id_cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Read the catalog's hidden pages into a sorted array: 1, or -1 when
    they cannot be had (a catalog made before the indexes: the prepare
    fails; more than HIDDEN_MAX; out of memory; an error). */
@@ -282,7 +276,7 @@ static int hidden_read(search *s, int64_t **out, size_t *n)
         return -1;
     }
     if (*n > 1)
-        qsort(v, *n, sizeof *v, id_cmp);
+        qsort(v, *n, sizeof *v, sh__id_cmp);
     *out = v;
     return 1;
 }
@@ -319,7 +313,7 @@ int sh__check_count(search *s, int64_t id)
     if (s->use_ids)
         return 1;
     return !(s->ck.nhidden && bsearch(&id, s->ck.hidden, s->ck.nhidden,
-                                      sizeof id, id_cmp));
+                                      sizeof id, sh__id_cmp));
 }
 
 int sh__check_text(search *s, int64_t id, const char **text)

@@ -237,6 +237,8 @@ int sh__memo_df_get(search *s, const char *word, double *df);
 void sh__memo_df_put(search *s, const char *word, double df);
 /* Whether q has a document filter (type, code, issue dates). */
 int sh__has_doc_filter(const sh_query *q);
+/* qsort/bsearch order of page ids (int64_t), ascending (search.c). */
+int sh__id_cmp(const void *a, const void *b);
 int sh__has_filter(const sh_query *q);
 int sh__memo_hidden_get(search *s, const int64_t **ids, size_t *n);
 int sh__memo_hidden_put(search *s, int64_t *ids, size_t n, int have);

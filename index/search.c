@@ -115,7 +115,7 @@ static int cand_cmp(const void *a, const void *b)
     return x->id > y->id ? -1 : x->id < y->id;
 }
 
-static int id_cmp(const void *a, const void *b)
+int sh__id_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
@@ -479,7 +479,7 @@ static int run_search(search *s)
             }
             for (size_t i = 0; i < npids; i++)
                 pids[i] = blk.c[i].id;
-            qsort(pids, npids, sizeof *pids, id_cmp);
+            qsort(pids, npids, sizeof *pids, sh__id_cmp);
             if ((rc = offer_all(s, &blk, 0)))
                 goto out;
         }
@@ -510,7 +510,8 @@ static int run_search(search *s)
                     continue;   /* an empty window */
                 break;
             }
-            if (!(pids && bsearch(&id, pids, npids, sizeof *pids, id_cmp)) &&
+            if (!(pids &&
+                  bsearch(&id, pids, npids, sizeof *pids, sh__id_cmp)) &&
                 cands_add(&blk, id, rank)) {
                 rc = sh__search_nomem(s);
                 goto out;
