@@ -650,8 +650,9 @@ static int collect_sql(search *s, sh_buf *b)
 static int keeps_all(search *s)
 {
     const sh_query *q = s->q;
-    if (!q->agencies || q->agency || (q->dossier_prefix && q->dossier_prefix[0]) ||
-        q->year || sh__has_doc_filter(q))
+    sh_query rest = *q;         /* the filter but its list of agencies */
+    rest.agencies = NULL;
+    if (!q->agencies || sh__has_filter(&rest))
         return SH_OK;
     sqlite3_stmt *st = NULL;
     int rc = sh__search_prep(s,
